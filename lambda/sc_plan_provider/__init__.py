@@ -1,0 +1,1 @@
+"""Provider function: applies Service Catalog provisioned product plans for CloudFormation custom resources."""
