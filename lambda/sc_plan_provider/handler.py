@@ -1,0 +1,75 @@
+"""Lambda entry point: CloudFormation request -> validated properties -> plan executor ->
+record waiter -> response.
+
+The runtime concerns (protocol, delivery, telemetry) wrap the lifecycle functions, which know
+only Service Catalog; see lifecycle.py for what each request type does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from sc_plan_provider import lifecycle
+from sc_plan_provider.deadline import Deadline
+from sc_plan_provider.protocol import PlanResource
+from sc_plan_provider.request import PlanRequest
+from sc_plan_provider.service_catalog import ServiceCatalog, default_client
+from sc_plan_provider.telemetry import logger, metrics, tracer
+
+# Time kept back from the Lambda deadline to deliver the answer (with retries) after a wait ends.
+ANSWER_RESERVE_SECONDS = 20.0
+ANSWER_RESERVE_FRACTION = 0.2
+
+helper = PlanResource()
+copy_config_to_registered_loggers(source_logger=logger, include={"crhelper"})
+
+Operation = Callable[[PlanRequest, lifecycle.Environment], lifecycle.Answer]
+
+
+def _service_catalog(accept_language: str | None) -> ServiceCatalog:
+    return ServiceCatalog(default_client(), accept_language)
+
+
+def _environment(context: Any) -> lifecycle.Environment:
+    remaining = context.get_remaining_time_in_millis() / 1000
+    reserve = min(ANSWER_RESERVE_SECONDS, remaining * ANSWER_RESERVE_FRACTION)
+    return lifecycle.Environment(
+        service_catalog=_service_catalog,
+        function_deadline=Deadline.after(
+            remaining - reserve,
+            f"the provider function's own deadline neared (Lambda timeout, {remaining:.0f} s left at start)",
+        ),
+        on_product=helper.note_product,
+    )
+
+
+def _run(operation: Operation) -> Callable[[dict[str, Any], Any], str]:
+    def run(event: dict[str, Any], context: Any) -> str:
+        answer = operation(PlanRequest.from_event(event), _environment(context))
+        helper.Data.update(answer.data)
+        return answer.physical_resource_id
+
+    return run
+
+
+helper.create(_run(lifecycle.create))
+helper.update(_run(lifecycle.update))
+helper.delete(_run(lifecycle.delete))
+
+
+@logger.inject_lambda_context(correlation_id_path="RequestId", log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> None:
+    logger.info(
+        "Request received",
+        extra={
+            "request_type": event.get("RequestType"),
+            "logical_resource_id": event.get("LogicalResourceId"),
+            "physical_resource_id": event.get("PhysicalResourceId"),
+        },
+    )
+    helper(event, context)

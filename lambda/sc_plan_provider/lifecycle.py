@@ -1,0 +1,240 @@
+"""Create, Update and Delete of the custom resource, in Service Catalog terms.
+
+Each returns an `Answer` or raises `ResourceFailure`; the protocol layer turns either into the
+one response CloudFormation gets. Rollbacks are ordinary requests here: a rollback Update carries
+a plan that already ran, which is reported (not re-executed), so a rollback never fails for that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sc_plan_provider.deadline import Deadline
+from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
+from sc_plan_provider.plan_executor import Execution, PlanAlreadyExecutedError, execute_plan
+from sc_plan_provider.properties import PLAN_ID, InvalidPropertyError, PlanProperties, parse_properties
+from sc_plan_provider.record_waiter import RECORD_FAILED, describe_errors, wait_for_record
+from sc_plan_provider.request import PlanRequest, is_product_id
+from sc_plan_provider.response import answer_data
+from sc_plan_provider.service_catalog import NotFoundError, ServiceCatalog, ServiceCatalogError
+from sc_plan_provider.telemetry import logger, metrics
+
+# A product left in one of these after a SUCCEEDED record did not get what was asked (AWS-FACTS).
+FAILED_PRODUCT_STATUSES = frozenset({"TAINTED", "ERROR"})
+PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
+TERMINATE = "terminate"
+EXECUTE = "execute"
+
+
+@dataclass(frozen=True)
+class Answer:
+    physical_resource_id: str
+    data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What a lifecycle operation needs from outside: the Service Catalog edge and time."""
+
+    service_catalog: Callable[[str | None], ServiceCatalog]
+    function_deadline: Deadline
+    on_product: Callable[[str], None] = lambda _product_id: None
+    sleep: Callable[[float], None] = time.sleep
+
+
+def create(request: PlanRequest, env: Environment) -> Answer:
+    properties = _validated(request, failed_id=request.not_provisioned_id())
+    service_catalog = env.service_catalog(properties.accept_language)
+    deadline = _deadline(properties, env)
+    try:
+        execution = _execute(request, properties, service_catalog, deadline, env)
+    except PlanAlreadyExecutedError as error:
+        raise ResourceFailure(
+            f"{PLAN_ID} {properties.plan_id} was already executed by another request (status "
+            f"{error.plan.status}): a plan executes once. Create a new plan and deploy with its id.",
+            request.not_provisioned_id(),
+        ) from error
+    env.on_product(execution.provisioned_product_id)
+    return _finish(execution, service_catalog, properties, deadline, env)
+
+
+def update(request: PlanRequest, env: Environment) -> Answer:
+    properties = _validated(request, failed_id=None)
+    service_catalog = env.service_catalog(properties.accept_language)
+    if properties.plan_id == request.old_properties.get(PLAN_ID):
+        logger.info("PlanId unchanged: nothing to execute", extra={"plan_id": properties.plan_id})
+        return _current(request.physical_resource_id, service_catalog)
+    deadline = _deadline(properties, env)
+    try:
+        execution = _execute(request, properties, service_catalog, deadline, env)
+    except PlanAlreadyExecutedError as error:
+        # A rollback Update (or a return to an earlier plan): the plan ran before, report its product.
+        logger.warning(
+            "Plan already executed: reporting its provisioned product without executing",
+            extra={"plan_id": properties.plan_id, "plan_status": error.plan.status},
+        )
+        return _current(error.plan.provisioned_product_id, service_catalog)
+    try:
+        return _finish(execution, service_catalog, properties, deadline, env)
+    except ResourceFailure as failure:
+        replaced = execution.provisioned_product_id != request.physical_resource_id
+        if replaced:
+            _remove_failed_replacement(request, execution.provisioned_product_id, service_catalog, properties, env)
+        # CloudFormation rolls back against the product in place; keep its id.
+        raise ResourceFailure(failure.reason) from failure
+
+
+def delete(request: PlanRequest, env: Environment) -> Answer:
+    product_id = request.physical_resource_id
+    if not is_product_id(product_id):
+        logger.info("Physical id was never a provisioned product: nothing to delete")
+        return Answer(product_id)
+    properties = _lenient(request)
+    service_catalog = env.service_catalog(properties.accept_language)
+    _terminate(
+        request, product_id, service_catalog, properties=properties, deadline=_deadline(properties, env), env=env
+    )
+    return Answer(product_id)
+
+
+def _execute(
+    request: PlanRequest,
+    properties: PlanProperties,
+    service_catalog: ServiceCatalog,
+    deadline: Deadline,
+    env: Environment,
+) -> Execution:
+    execution = execute_plan(
+        service_catalog,
+        properties.plan_id,
+        request.token(EXECUTE, properties.plan_id),
+        policy=properties.polling,
+        deadline=deadline,
+        sleep=env.sleep,
+    )
+    metrics.add_metric(name="PlanExecutions", unit="Count", value=1)
+    return execution
+
+
+def _finish(
+    execution: Execution,
+    service_catalog: ServiceCatalog,
+    properties: PlanProperties,
+    deadline: Deadline,
+    env: Environment,
+) -> Answer:
+    product_id = execution.provisioned_product_id
+    started = time.monotonic()
+    try:
+        record = wait_for_record(
+            service_catalog, execution.record_id, policy=properties.polling, deadline=deadline, sleep=env.sleep
+        )
+    except DeadlineExceededError as error:
+        metrics.add_metric(name="ProvisioningFailures", unit="Count", value=1)
+        raise ResourceFailure(
+            f"{error} (provisioned product {product_id}); Service Catalog goes on with it. Raise "
+            "DeadlineSeconds/ServiceTimeout for longer provisioning.",
+            product_id,
+        ) from error
+    metrics.add_metric(name="ProvisioningSeconds", unit="Seconds", value=time.monotonic() - started)
+    if record.status == RECORD_FAILED:
+        metrics.add_metric(name="ProvisioningFailures", unit="Count", value=1)
+        raise ResourceFailure(
+            f"Service Catalog record {record.record_id} FAILED for provisioned product {product_id}: "
+            f"{describe_errors(record)}",
+            product_id,
+        )
+    product = service_catalog.describe_product(product_id)
+    if product is None or product.status in FAILED_PRODUCT_STATUSES:
+        metrics.add_metric(name="ProvisioningFailures", unit="Count", value=1)
+        status = "gone" if product is None else f"{product.status}: {product.status_message or 'no message'}"
+        raise ResourceFailure(
+            f"Service Catalog record {record.record_id} SUCCEEDED but provisioned product {product_id} is {status}",
+            product_id,
+        )
+    return Answer(product_id, answer_data(product_id, record.record_id, service_catalog.record_outputs(record)))
+
+
+def _current(product_id: str, service_catalog: ServiceCatalog) -> Answer:
+    """The ids and outputs of the product as it stands, without executing anything."""
+    product = service_catalog.describe_product(product_id)
+    if product is None:
+        raise ResourceFailure(f"Provisioned product {product_id} no longer exists in Service Catalog.")
+    record_id = product.last_successful_provisioning_record_id or product.last_record_id
+    record = service_catalog.describe_record(record_id)
+    return Answer(product_id, answer_data(product_id, record_id, service_catalog.record_outputs(record)))
+
+
+def _terminate(
+    request: PlanRequest,
+    product_id: str,
+    service_catalog: ServiceCatalog,
+    *,
+    properties: PlanProperties,
+    deadline: Deadline,
+    env: Environment,
+) -> None:
+    """Terminate and wait; a product that is already gone counts as terminated."""
+    product = service_catalog.describe_product(product_id)
+    if product is None:
+        logger.info("Provisioned product already gone", extra={"provisioned_product_id": product_id})
+        return
+    try:
+        if product.status == PRODUCT_UNDER_CHANGE and product.last_record_id:
+            # Terminate is refused while another record runs (e.g. a Create that ran out of time).
+            wait_for_record(
+                service_catalog, product.last_record_id, policy=properties.polling, deadline=deadline, sleep=env.sleep
+            )
+        record_id = service_catalog.terminate_product(product_id, request.token(TERMINATE, product_id))
+        record = wait_for_record(
+            service_catalog, record_id, policy=properties.polling, deadline=deadline, sleep=env.sleep
+        )
+    except NotFoundError:
+        logger.info("Provisioned product already gone", extra={"provisioned_product_id": product_id})
+        return
+    except DeadlineExceededError as error:
+        raise ResourceFailure(f"Terminating provisioned product {product_id}: {error}", product_id) from error
+    if record.status == RECORD_FAILED:
+        raise ResourceFailure(
+            f"Terminating provisioned product {product_id} FAILED (record {record_id}): {describe_errors(record)}",
+            product_id,
+        )
+    metrics.add_metric(name="Terminations", unit="Count", value=1)
+
+
+def _remove_failed_replacement(
+    request: PlanRequest, product_id: str, service_catalog: ServiceCatalog, properties: PlanProperties, env: Environment
+) -> None:
+    """A failed Update that created another product leaves nothing behind: CloudFormation only
+    rolls back the product in place and would never delete the new one."""
+    try:
+        _terminate(
+            request, product_id, service_catalog, properties=properties, deadline=_deadline(properties, env), env=env
+        )
+    except (ResourceFailure, ServiceCatalogError) as error:
+        logger.error(
+            "Could not remove the failed replacement product",
+            extra={"provisioned_product_id": product_id, "error": str(error)},
+        )
+
+
+def _validated(request: PlanRequest, failed_id: str | None) -> PlanProperties:
+    try:
+        return parse_properties(request.properties)
+    except InvalidPropertyError as error:
+        raise ResourceFailure(str(error), failed_id) from error
+
+
+def _lenient(request: PlanRequest) -> PlanProperties:
+    """Delete must not be blocked by properties that no longer validate: fall back to defaults."""
+    try:
+        return parse_properties(request.properties)
+    except InvalidPropertyError:
+        return parse_properties({PLAN_ID: "unused-on-delete"})
+
+
+def _deadline(properties: PlanProperties, env: Environment) -> Deadline:
+    own = Deadline.after(properties.deadline_seconds, f"DeadlineSeconds ({properties.deadline_seconds:g} s) ran out")
+    return own.earliest(env.function_deadline)

@@ -1,0 +1,139 @@
+"""Validated custom resource properties.
+
+CloudFormation sends every property value as a string, so everything here parses strings and
+fails with a message that names the property and says what is allowed. Nothing here calls AWS:
+bad input is rejected before the first API call. The CDK construct runs the same checks at synth
+time, so the rules live in exactly one place.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sc_plan_provider.polling_policy import (
+    MAX_BACKOFF_RATE,
+    MAX_INTERVAL_SECONDS,
+    MAX_MAX_INTERVAL_SECONDS,
+    MIN_BACKOFF_RATE,
+    MIN_INTERVAL_SECONDS,
+    PollingPolicy,
+)
+
+PLAN_ID = "PlanId"
+ACCEPT_LANGUAGE = "AcceptLanguage"
+POLLING_INTERVAL_SECONDS = "PollingIntervalSeconds"
+POLLING_BACKOFF_RATE = "PollingBackoffRate"
+POLLING_MAX_INTERVAL_SECONDS = "PollingMaxIntervalSeconds"
+DEADLINE_SECONDS = "DeadlineSeconds"
+SERVICE_TIMEOUT = "ServiceTimeout"
+
+PLAN_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,100}$")
+ACCEPT_LANGUAGES = ("en", "jp", "zh")
+
+# CloudFormation waits at most an hour for a custom resource (ServiceTimeout 1-3600 s).
+MAX_SERVICE_TIMEOUT_SECONDS = 3600
+# The default deadline stops this much before CloudFormation would give up on its own, so the
+# stack gets our clear reason rather than CloudFormation's generic timeout.
+DEADLINE_MARGIN_SECONDS = 30
+
+
+class InvalidPropertyError(ValueError):
+    """A property value that can never work; the message names the property and the fix."""
+
+
+@dataclass(frozen=True)
+class PlanProperties:
+    """What one custom resource asks for, after validation."""
+
+    plan_id: str
+    accept_language: str | None
+    polling: PollingPolicy
+    deadline_seconds: float
+
+
+def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
+    """Validate `ResourceProperties`; unknown properties are ignored so templates can carry extras."""
+    plan_id = _plan_id(raw.get(PLAN_ID))
+    accept_language = _accept_language(raw.get(ACCEPT_LANGUAGE))
+    defaults = PollingPolicy()
+    interval = _number(
+        raw, POLLING_INTERVAL_SECONDS, defaults.interval_seconds, MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS
+    )
+    backoff_rate = _number(raw, POLLING_BACKOFF_RATE, defaults.backoff_rate, MIN_BACKOFF_RATE, MAX_BACKOFF_RATE)
+    max_interval = _number(
+        raw,
+        POLLING_MAX_INTERVAL_SECONDS,
+        max(defaults.max_interval_seconds, interval),
+        interval,
+        MAX_MAX_INTERVAL_SECONDS,
+    )
+    service_timeout = _number(raw, SERVICE_TIMEOUT, MAX_SERVICE_TIMEOUT_SECONDS, 1, MAX_SERVICE_TIMEOUT_SECONDS)
+    deadline = _number(
+        raw,
+        DEADLINE_SECONDS,
+        default_deadline_seconds(service_timeout),
+        1,
+        service_timeout,
+        hint=f" ({SERVICE_TIMEOUT} is {service_timeout:g} s: CloudFormation stops waiting then)",
+    )
+    return PlanProperties(
+        plan_id=plan_id,
+        accept_language=accept_language,
+        polling=PollingPolicy(interval, backoff_rate, max_interval),
+        deadline_seconds=deadline,
+    )
+
+
+def default_deadline_seconds(service_timeout_seconds: float) -> float:
+    """Leave a margin before ServiceTimeout (half of it for very short timeouts)."""
+    return max(service_timeout_seconds - DEADLINE_MARGIN_SECONDS, service_timeout_seconds / 2)
+
+
+def _plan_id(value: Any) -> str:
+    if value is None or value == "":
+        raise InvalidPropertyError(
+            f"{PLAN_ID} is required: set it to the id of a Service Catalog provisioned product plan "
+            "(the PlanId that CreateProvisionedProductPlan returned, shown in the console's plan list)."
+        )
+    if not isinstance(value, str) or not PLAN_ID_PATTERN.fullmatch(value):
+        raise InvalidPropertyError(
+            f"{PLAN_ID} {_shown(value)} is not a plan id: use 1-100 characters of letters, digits, "
+            "'_' and '-', as returned by CreateProvisionedProductPlan."
+        )
+    return value
+
+
+def _accept_language(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in ACCEPT_LANGUAGES:
+        raise InvalidPropertyError(
+            f"{ACCEPT_LANGUAGE} {_shown(value)} is not supported: use one of "
+            f"{', '.join(ACCEPT_LANGUAGES)}, or leave it out for English."
+        )
+    return str(value)
+
+
+def _number(raw: Mapping[str, Any], name: str, default: float, low: float, high: float, *, hint: str = "") -> float:
+    value = raw.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not low <= number <= high:  # also rejects NaN
+        raise InvalidPropertyError(
+            f"{name} {_shown(value)} is out of range: use a number from {low:g} to {high:g}{hint}."
+        )
+    return number
+
+
+def _shown(value: Any) -> str:
+    """Quote a bad value for a reason, cut short: reasons must stay small (4096-byte responses)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "...'"

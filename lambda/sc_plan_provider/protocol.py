@@ -1,0 +1,155 @@
+"""crhelper's CfnResource, with the fixes this provider needs made in this one place.
+
+crhelper keeps the request/response skeleton (dispatch on RequestType, the answer on exceptions,
+the watchdog timer). What changes, and why (AWS-FACTS lists crhelper's defects):
+- no EventBridge polling machinery: its clients cost cold start and its rules need run-time
+  IAM changes; waiting is done in-process with the retry policy;
+- no 120 s sleep before answering Delete, no root-logger changes, no event logging (the event
+  holds the pre-signed ResponseURL);
+- exactly one answer per request: the watchdog and the handler cannot both send;
+- the answer fits CloudFormation's 4096 bytes and is delivered by `delivery.put_response`
+  (2xx only, retried with backoff); a failed delivery fails the invocation so Lambda retries it;
+- a failure keeps the product id it found, so a rollback Delete can clean up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from crhelper import CfnResource
+
+from sc_plan_provider.delivery import DeliveryError, put_response
+from sc_plan_provider.errors import ResourceFailure
+from sc_plan_provider.request import PlanRequest
+from sc_plan_provider.response import encode, fit_response
+from sc_plan_provider.telemetry import logger
+
+SUCCESS = "SUCCESS"
+FAILED = "FAILED"
+# The sender may keep retrying until this close to the function's own deadline.
+DELIVERY_DEADLINE_MARGIN_SECONDS = 1.0
+
+# crhelper logs the whole event (with the ResponseURL) at DEBUG: never let that level through.
+logging.getLogger("crhelper").setLevel(logging.INFO)
+
+
+class UndeliveredResponseError(Exception):
+    """Raised from the handler so Lambda retries the invocation; the retry answers again."""
+
+
+class PlanResource(CfnResource):
+    def __init__(self) -> None:
+        # CfnResource.__init__ is deliberately not called: it creates lambda/events/logs clients for
+        # polling we do not use and reconfigures the root logger. These are the attributes its
+        # request path reads.
+        self._create_func: Callable[..., str] | None = None
+        self._update_func: Callable[..., str] | None = None
+        self._delete_func: Callable[..., str] | None = None
+        self._poll_create_func = None
+        self._poll_update_func = None
+        self._poll_delete_func = None
+        self._timer: threading.Timer | None = None
+        self._init_failed: Exception | None = None
+        self._sleep_on_delete = 0
+        self._sam_local = None
+        self._ssl_verify = None
+        self._response_url = ""
+        self._event: dict[str, Any] = {}
+        self._context: Any = None
+        self.Status = ""
+        self.Reason = ""
+        self.PhysicalResourceId = ""
+        self.StackId = ""
+        self.RequestId = ""
+        self.LogicalResourceId = ""
+        self.Data: dict[str, Any] = {}
+        self.NoEcho = False
+        self._answer_lock = threading.Lock()
+        self._answered = False
+        self._delivery_error: DeliveryError | None = None
+        self._product_id = ""
+
+    def __call__(self, event: dict[str, Any], context: Any) -> None:
+        with self._answer_lock:
+            self._answered = False
+            self._delivery_error = None
+            self._product_id = ""
+        super().__call__(event, context)
+        if self._delivery_error is not None:
+            raise UndeliveredResponseError(str(self._delivery_error))
+
+    def note_product(self, product_id: str) -> None:
+        """Remember the product as soon as it exists, for an answer sent before the handler returns."""
+        self._product_id = product_id
+
+    def _log_setup(self, event: dict[str, Any], context: Any) -> None:
+        """Logging is Powertools' job; crhelper's setup would reset the root logger per request."""
+
+    def _wrap_function(self, func: Callable[[dict[str, Any], Any], str] | None) -> None:
+        try:
+            self.PhysicalResourceId = func(self._event, self._context) if func else ""
+        except ResourceFailure as failure:
+            logger.warning("Request failed", extra={"reason": failure.reason})
+            self.Status, self.Reason = FAILED, failure.reason
+            self.PhysicalResourceId = failure.physical_resource_id or self._product_id or ""
+        except Exception as error:
+            logger.exception("Unexpected error")
+            self.Status, self.Reason = (
+                FAILED,
+                f"Internal error in the provider function: {type(error).__name__}: {error}",
+            )
+            self.PhysicalResourceId = self._product_id or ""
+
+    def generate_physical_id(self, event: dict[str, Any]) -> str:
+        """Used by crhelper for a Create that failed with no product: a recognisable marker."""
+        return PlanRequest.from_event(event).not_provisioned_id()
+
+    def _timeout(self) -> None:
+        self._send(
+            FAILED,
+            "The provider function reached its Lambda timeout before Service Catalog finished; the "
+            "provisioning goes on there. Raise the function timeout or lower DeadlineSeconds.",
+        )
+
+    def _send(self, status: str | None = None, reason: str = "", send_response: object = None) -> None:
+        """The single exit for every answer: the first caller sends, later callers do nothing."""
+        with self._answer_lock:
+            if self._answered:
+                logger.warning("Request already answered; not answering again")
+                return
+            self._answered = True
+        body, left_out = fit_response(self._body(status, reason))
+        if left_out:
+            logger.warning("Outputs left out of the response to fit 4096 bytes", extra={"left_out": left_out})
+        give_up_at = (
+            time.monotonic() + self._context.get_remaining_time_in_millis() / 1000 - DELIVERY_DEADLINE_MARGIN_SECONDS
+        )
+        try:
+            put_response(self._response_url, encode(body), give_up_at=give_up_at)
+        except DeliveryError as error:
+            logger.error(
+                "Response not delivered; failing the invocation so Lambda retries it", extra={"error": str(error)}
+            )
+            self._delivery_error = error
+
+    def _body(self, status: str | None, reason: str) -> dict[str, Any]:
+        physical_id = (
+            self.PhysicalResourceId
+            or self._product_id
+            or self._event.get("PhysicalResourceId")
+            or self.generate_physical_id(self._event)
+        )
+        return {
+            "Status": status or self.Status,
+            "Reason": reason if status else self.Reason,
+            "PhysicalResourceId": str(physical_id),
+            "StackId": self.StackId,
+            "RequestId": self.RequestId,
+            "LogicalResourceId": self.LogicalResourceId,
+            "NoEcho": self.NoEcho,
+            "Data": self.Data if (status or self.Status) == SUCCESS else {},
+        }

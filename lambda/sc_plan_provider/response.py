@@ -1,0 +1,54 @@
+"""The response body CloudFormation receives, kept within its 4096-byte limit.
+
+The ids always stay; outputs are added in the record's order while they fit, and any left out
+are named in the log (their values are not: outputs may be sensitive).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_RESPONSE_BYTES = 4096
+# CloudFormation shows the reason in stack events; a long one would crowd out the data.
+MAX_REASON_CHARS = 1000
+PROVISIONED_PRODUCT_ID = "ProvisionedProductId"
+RECORD_ID = "RecordId"
+OUTPUT_PREFIX = "Outputs."
+REQUIRED_DATA_KEYS = (PROVISIONED_PRODUCT_ID, RECORD_ID)
+
+
+def answer_data(product_id: str, record_id: str, outputs: list[tuple[str, str]]) -> dict[str, str]:
+    data = {PROVISIONED_PRODUCT_ID: product_id, RECORD_ID: record_id}
+    data.update((f"{OUTPUT_PREFIX}{key}", value) for key, value in outputs)
+    return data
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def fit_response(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Return a body that encodes to at most 4096 bytes and the Data keys left out."""
+    reason = str(body.get("Reason", ""))
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - 15] + " ...(truncated)"
+    data: dict[str, Any] = body.get("Data") or {}
+    fitted = {**body, "Reason": reason, "Data": {k: data[k] for k in REQUIRED_DATA_KEYS if k in data}}
+    left_out: list[str] = []
+    size = len(encode(fitted))
+    for key, value in data.items():
+        if key in REQUIRED_DATA_KEYS:
+            continue
+        # Adding one entry adds its encoded key/value plus a comma.
+        entry = len(json.dumps({key: value}, separators=(",", ":")).encode()) - 2 + 1
+        if size + entry <= MAX_RESPONSE_BYTES:
+            fitted["Data"][key] = value
+            size += entry
+        else:
+            left_out.append(key)
+    while size > MAX_RESPONSE_BYTES and reason:  # only a huge (escaped) reason or id gets here
+        reason = reason[: max(0, len(reason) - (size - MAX_RESPONSE_BYTES) - 20)]
+        fitted["Reason"] = reason + " ...(truncated)"
+        size = len(encode(fitted))
+    return fitted, left_out

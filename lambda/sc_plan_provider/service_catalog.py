@@ -1,0 +1,197 @@
+"""The outbound edge to Service Catalog: typed results, named errors, one traced method per call.
+
+Everything the function asks Service Catalog goes through `ServiceCatalog`, so tests swap only
+this edge (a Stubber on the client, or the local emulator) and IAM lists exactly these calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from sc_plan_provider.telemetry import tracer
+
+if TYPE_CHECKING:
+    from mypy_boto3_servicecatalog import ServiceCatalogClient
+
+# Standard retry mode backs off on ThrottlingException; 10 attempts ride out sustained throttling
+# when many resources of one stack poll at once.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 10},
+    connect_timeout=5,
+    read_timeout=20,
+    user_agent_extra="sc-plan-provider",
+)
+# DescribeRecord returns at most 20 outputs a page and has no paginator.
+OUTPUTS_PAGE_SIZE = 20
+
+T = TypeVar("T")
+
+
+class NotFoundError(Exception):
+    """Service Catalog answered ResourceNotFoundException."""
+
+
+class InvalidStateError(Exception):
+    """Service Catalog answered InvalidStateException (e.g. a plan that is not CREATE_SUCCESS)."""
+
+
+class ServiceCatalogError(Exception):
+    """Any other error; the message names the operation and AWS's code."""
+
+
+@cache
+def default_client() -> ServiceCatalogClient:
+    """One client per execution environment, reused while Lambda keeps it warm."""
+    return boto3.client("servicecatalog", config=CLIENT_CONFIG)
+
+
+@dataclass(frozen=True)
+class Plan:
+    plan_id: str
+    status: str
+    status_message: str
+    provisioned_product_id: str
+
+
+@dataclass(frozen=True)
+class RecordError:
+    code: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Record:
+    record_id: str
+    status: str
+    record_type: str
+    provisioned_product_id: str
+    errors: tuple[RecordError, ...]
+    outputs: tuple[tuple[str, str], ...]
+    next_outputs_token: str | None
+
+
+@dataclass(frozen=True)
+class ProvisionedProduct:
+    provisioned_product_id: str
+    status: str
+    status_message: str
+    last_record_id: str
+    last_successful_provisioning_record_id: str
+
+
+class ServiceCatalog:
+    """The five Service Catalog calls the function makes."""
+
+    def __init__(self, client: ServiceCatalogClient, accept_language: str | None = None) -> None:
+        self._client = client
+        self._language: dict[str, Any] = {"AcceptLanguage": accept_language} if accept_language else {}
+
+    @tracer.capture_method(capture_response=False)
+    def describe_plan(self, plan_id: str) -> Plan:
+        response = _call(
+            "DescribeProvisionedProductPlan",
+            lambda: self._client.describe_provisioned_product_plan(PlanId=plan_id, PageSize=1, **self._language),
+        )
+        details = response["ProvisionedProductPlanDetails"]
+        return Plan(
+            plan_id=plan_id,
+            status=details.get("Status", ""),
+            status_message=details.get("StatusMessage", ""),
+            provisioned_product_id=details.get("ProvisionProductId", ""),
+        )
+
+    @tracer.capture_method(capture_response=False)
+    def execute_plan(self, plan_id: str, idempotency_token: str) -> str:
+        """Return the record id of the plan's execution."""
+        response = _call(
+            "ExecuteProvisionedProductPlan",
+            lambda: self._client.execute_provisioned_product_plan(
+                PlanId=plan_id, IdempotencyToken=idempotency_token, **self._language
+            ),
+        )
+        return response["RecordDetail"]["RecordId"]
+
+    @tracer.capture_method(capture_response=False)
+    def describe_record(self, record_id: str, page_token: str | None = None) -> Record:
+        paging: dict[str, Any] = {"PageToken": page_token} if page_token else {}
+        response = _call(
+            "DescribeRecord",
+            lambda: self._client.describe_record(Id=record_id, PageSize=OUTPUTS_PAGE_SIZE, **paging, **self._language),
+        )
+        detail = response["RecordDetail"]
+        return Record(
+            record_id=record_id,
+            status=detail.get("Status", ""),
+            record_type=detail.get("RecordType", ""),
+            provisioned_product_id=detail.get("ProvisionedProductId", ""),
+            errors=tuple(
+                RecordError(error.get("Code", ""), error.get("Description", ""))
+                for error in detail.get("RecordErrors", [])
+            ),
+            outputs=tuple(
+                (output.get("OutputKey", ""), output.get("OutputValue", ""))
+                for output in response.get("RecordOutputs", [])
+            ),
+            next_outputs_token=response.get("NextPageToken") or None,
+        )
+
+    def record_outputs(self, first_page: Record) -> list[tuple[str, str]]:
+        """Every output of a record, following NextPageToken from an already fetched first page."""
+        outputs = list(first_page.outputs)
+        token = first_page.next_outputs_token
+        while token:
+            page = self.describe_record(first_page.record_id, token)
+            outputs.extend(page.outputs)
+            token = page.next_outputs_token
+        return outputs
+
+    @tracer.capture_method(capture_response=False)
+    def describe_product(self, provisioned_product_id: str) -> ProvisionedProduct | None:
+        """None when the product does not exist (any more)."""
+        try:
+            response = _call(
+                "DescribeProvisionedProduct",
+                lambda: self._client.describe_provisioned_product(Id=provisioned_product_id, **self._language),
+            )
+        except NotFoundError:
+            return None
+        detail = response["ProvisionedProductDetail"]
+        return ProvisionedProduct(
+            provisioned_product_id=provisioned_product_id,
+            status=detail.get("Status", ""),
+            status_message=detail.get("StatusMessage", ""),
+            last_record_id=detail.get("LastRecordId", ""),
+            last_successful_provisioning_record_id=detail.get("LastSuccessfulProvisioningRecordId", ""),
+        )
+
+    @tracer.capture_method(capture_response=False)
+    def terminate_product(self, provisioned_product_id: str, terminate_token: str) -> str:
+        """Return the terminate record id; NotFoundError when the product is already gone."""
+        response = _call(
+            "TerminateProvisionedProduct",
+            lambda: self._client.terminate_provisioned_product(
+                ProvisionedProductId=provisioned_product_id, TerminateToken=terminate_token, **self._language
+            ),
+        )
+        return response["RecordDetail"]["RecordId"]
+
+
+def _call(operation: str, send: Callable[[], T]) -> T:
+    """Translate botocore's ClientError into this module's named errors."""
+    try:
+        return send()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        message = error.response.get("Error", {}).get("Message", "")
+        if code == "ResourceNotFoundException":
+            raise NotFoundError(message) from error
+        if code == "InvalidStateException":
+            raise InvalidStateError(message) from error
+        raise ServiceCatalogError(f"Service Catalog {operation} failed: {code}: {message}") from error

@@ -1,0 +1,50 @@
+"""Handler tests swap only the outbound edges: Service Catalog (botocore Stubber) and the
+ResponseURL (a recorder in place of the HTTPS PUT). Everything between runs for real."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+from sc_plan_provider import handler, protocol  # noqa: E402
+from sc_plan_provider.service_catalog import CLIENT_CONFIG, ServiceCatalog  # noqa: E402
+from support.cfn_requests import SECRET, Answers, FakeContext  # noqa: E402
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
+    recorded = Answers()
+
+    def record(url: str, body: bytes, *, give_up_at: float) -> int:
+        assert SECRET in url
+        recorded.bodies.append(json.loads(body))
+        recorded.sizes.append(len(body))
+        return 1
+
+    monkeypatch.setattr(protocol, "put_response", record)
+    return recorded
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+    client = boto3.client(
+        "servicecatalog",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - not a secret
+        config=CLIENT_CONFIG,
+    )
+    stubber = Stubber(client)
+    monkeypatch.setattr(handler, "_service_catalog", lambda language: ServiceCatalog(client, language))
+    with stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()

@@ -1,0 +1,72 @@
+"""Delete: terminate and wait; gone is success; a marker id makes no call."""
+
+from __future__ import annotations
+
+from botocore.stub import Stubber
+
+from support import sc_stubs as sc
+from support.cfn_requests import Answers, invoke, make_event
+
+FAST = {"PollingIntervalSeconds": "0.1", "PollingBackoffRate": "1", "PollingMaxIntervalSeconds": "0.1"}
+
+
+def delete_event(physical_id: str = sc.PRODUCT_ID, **properties: str) -> dict[str, object]:
+    return make_event("Delete", {"PlanId": sc.PLAN_ID, **FAST, **properties}, physical_id=physical_id)
+
+
+def test_delete_terminates_and_waits_for_the_terminate_record(stub: Stubber, answers: Answers) -> None:
+    sc.describe_product(stub, "AVAILABLE")
+    sc.terminate(stub)
+    sc.describe_record(stub, "IN_PROGRESS", record_id="rec-terminate00001")
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-terminate00001")
+    invoke(delete_event())
+    body = answers.only
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == sc.PRODUCT_ID
+
+
+def test_delete_of_a_product_already_gone_succeeds(stub: Stubber, answers: Answers) -> None:
+    sc.not_found(stub, "describe_provisioned_product")
+    invoke(delete_event())
+    assert answers.only["Status"] == "SUCCESS"
+
+
+def test_delete_when_terminate_finds_nothing_succeeds(stub: Stubber, answers: Answers) -> None:
+    sc.describe_product(stub, "AVAILABLE")
+    sc.not_found(stub, "terminate_provisioned_product")
+    invoke(delete_event())
+    assert answers.only["Status"] == "SUCCESS"
+
+
+def test_delete_of_a_marker_id_makes_no_call(stub: Stubber, answers: Answers) -> None:
+    invoke(delete_event("not-provisioned-Bucket-1234abcd"))
+    body = answers.only
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == "not-provisioned-Bucket-1234abcd"
+
+
+def test_delete_with_properties_that_no_longer_validate_still_deletes(stub: Stubber, answers: Answers) -> None:
+    sc.not_found(stub, "describe_provisioned_product")
+    invoke(make_event("Delete", {"PlanId": "bad id", "AcceptLanguage": "xx"}, physical_id=sc.PRODUCT_ID))
+    assert answers.only["Status"] == "SUCCESS"
+
+
+def test_delete_waits_for_a_running_record_before_terminating(stub: Stubber, answers: Answers) -> None:
+    sc.describe_product(stub, "UNDER_CHANGE", last_record=sc.RECORD_ID)
+    sc.describe_record(stub, "IN_PROGRESS")
+    sc.describe_record(stub, "SUCCEEDED")
+    sc.terminate(stub)
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-terminate00001")
+    invoke(delete_event())
+    assert answers.only["Status"] == "SUCCESS"
+
+
+def test_failed_terminate_fails_the_delete_with_its_errors(stub: Stubber, answers: Answers) -> None:
+    sc.describe_product(stub, "AVAILABLE")
+    sc.terminate(stub)
+    sc.describe_record(stub, "FAILED", record_id="rec-terminate00001", errors=[("DELETE_FAILED", "bucket not empty")])
+    invoke(delete_event())
+    body = answers.only
+    assert body["Status"] == "FAILED"
+    assert "DELETE_FAILED: bucket not empty" in body["Reason"]
+    assert body["PhysicalResourceId"] == sc.PRODUCT_ID

@@ -1,0 +1,122 @@
+"""Update: same plan reports, new plan executes, replacement ids, and rollbacks stay clean."""
+
+from __future__ import annotations
+
+from botocore.stub import Stubber
+
+from support import sc_stubs as sc
+from support.cfn_requests import Answers, invoke, make_event
+
+FAST = {"PollingIntervalSeconds": "0.1", "PollingBackoffRate": "1", "PollingMaxIntervalSeconds": "0.1"}
+NEW_PLAN = "plan-demo-2"
+OTHER_PRODUCT = "pp-bbbbbbbbbbbbb"
+
+
+def test_same_plan_executes_nothing_and_reports_current_ids_and_outputs(stub: Stubber, answers: Answers) -> None:
+    sc.describe_product(stub, "AVAILABLE", last_successful="rec-current000001")
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-current000001", outputs={"Name": "bucket-1"})
+    invoke(
+        make_event(
+            "Update",
+            {"PlanId": sc.PLAN_ID, "PollingIntervalSeconds": "2"},
+            old_properties={"PlanId": sc.PLAN_ID},
+            physical_id=sc.PRODUCT_ID,
+        )
+    )
+    body = answers.only
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == sc.PRODUCT_ID
+    assert body["Data"] == {
+        "ProvisionedProductId": sc.PRODUCT_ID,
+        "RecordId": "rec-current000001",
+        "Outputs.Name": "bucket-1",
+    }
+
+
+def test_new_plan_for_the_same_product_keeps_the_physical_id(stub: Stubber, answers: Answers) -> None:
+    sc.describe_plan(stub, "CREATE_SUCCESS", plan_id=NEW_PLAN)
+    sc.execute_plan(stub, plan_id=NEW_PLAN, record_id="rec-update0000001")
+    sc.describe_record(
+        stub,
+        "SUCCEEDED",
+        record_id="rec-update0000001",
+        outputs={"Name": "bucket-2"},
+        record_type="UPDATE_PROVISIONED_PRODUCT",
+    )
+    sc.describe_product(stub, "AVAILABLE", last_record="rec-update0000001")
+    invoke(
+        make_event(
+            "Update", {"PlanId": NEW_PLAN, **FAST}, old_properties={"PlanId": sc.PLAN_ID}, physical_id=sc.PRODUCT_ID
+        )
+    )
+    body = answers.only
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == sc.PRODUCT_ID
+    assert body["Data"]["RecordId"] == "rec-update0000001"
+    assert body["Data"]["Outputs.Name"] == "bucket-2"
+
+
+def test_new_plan_for_another_product_answers_its_id_so_cloudformation_replaces(
+    stub: Stubber, answers: Answers
+) -> None:
+    sc.describe_plan(stub, "CREATE_SUCCESS", plan_id=NEW_PLAN, product_id=OTHER_PRODUCT)
+    sc.execute_plan(stub, plan_id=NEW_PLAN, record_id="rec-other00000001")
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-other00000001")
+    sc.describe_product(stub, "AVAILABLE", product_id=OTHER_PRODUCT, last_record="rec-other00000001")
+    invoke(make_event("Update", {"PlanId": NEW_PLAN}, old_properties={"PlanId": sc.PLAN_ID}, physical_id=sc.PRODUCT_ID))
+    body = answers.only
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == OTHER_PRODUCT
+
+
+def test_failed_update_keeps_the_product_in_place_and_its_rollback_succeeds(stub: Stubber, answers: Answers) -> None:
+    # The update's record fails; Service Catalog rolls the product back (TAINTED).
+    sc.describe_plan(stub, "CREATE_SUCCESS", plan_id=NEW_PLAN)
+    sc.execute_plan(stub, plan_id=NEW_PLAN, record_id="rec-update0000001")
+    sc.describe_record(stub, "FAILED", record_id="rec-update0000001", errors=[("UPDATE_FAILED", "boom")])
+    update = make_event(
+        "Update", {"PlanId": NEW_PLAN, **FAST}, old_properties={"PlanId": sc.PLAN_ID}, physical_id=sc.PRODUCT_ID
+    )
+    invoke(update)
+    failed = answers.bodies[-1]
+    assert failed["Status"] == "FAILED"
+    assert failed["PhysicalResourceId"] == sc.PRODUCT_ID
+    assert "UPDATE_FAILED: boom" in failed["Reason"]
+
+    # CloudFormation's rollback Update carries the old plan, which already ran: report, don't execute.
+    sc.describe_plan(stub, "EXECUTE_SUCCESS")
+    sc.invalid_state(stub, "execute_provisioned_product_plan")
+    sc.describe_plan(stub, "EXECUTE_SUCCESS")
+    sc.describe_product(stub, "TAINTED", last_successful=sc.RECORD_ID)
+    sc.describe_record(stub, "SUCCEEDED", outputs={"Name": "bucket-1"})
+    invoke(make_event("Update", {"PlanId": sc.PLAN_ID}, old_properties={"PlanId": NEW_PLAN}, physical_id=sc.PRODUCT_ID))
+    rollback = answers.bodies[-1]
+    assert rollback["Status"] == "SUCCESS"
+    assert rollback["PhysicalResourceId"] == sc.PRODUCT_ID
+    assert rollback["Data"]["Outputs.Name"] == "bucket-1"
+
+
+def test_failed_replacement_terminates_the_new_product_and_answers_the_old_id(stub: Stubber, answers: Answers) -> None:
+    sc.describe_plan(stub, "CREATE_SUCCESS", plan_id=NEW_PLAN, product_id=OTHER_PRODUCT)
+    sc.execute_plan(stub, plan_id=NEW_PLAN, record_id="rec-other00000001")
+    sc.describe_record(stub, "FAILED", record_id="rec-other00000001", errors=[("CREATE_FAILED", "nope")])
+    sc.describe_product(stub, "ERROR", product_id=OTHER_PRODUCT, last_record="rec-other00000001")
+    sc.terminate(stub, product_id=OTHER_PRODUCT)
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-terminate00001", record_type="TERMINATE_PROVISIONED_PRODUCT")
+    invoke(
+        make_event(
+            "Update", {"PlanId": NEW_PLAN, **FAST}, old_properties={"PlanId": sc.PLAN_ID}, physical_id=sc.PRODUCT_ID
+        )
+    )
+    body = answers.only
+    assert body["Status"] == "FAILED"
+    assert body["PhysicalResourceId"] == sc.PRODUCT_ID
+    assert "CREATE_FAILED: nope" in body["Reason"]
+
+
+def test_invalid_new_properties_fail_the_update_and_keep_the_id(stub: Stubber, answers: Answers) -> None:
+    invoke(make_event("Update", {"PlanId": "bad id"}, old_properties={"PlanId": sc.PLAN_ID}, physical_id=sc.PRODUCT_ID))
+    body = answers.only
+    assert body["Status"] == "FAILED"
+    assert body["PhysicalResourceId"] == sc.PRODUCT_ID
+    assert "PlanId 'bad id' is not a plan id" in body["Reason"]
