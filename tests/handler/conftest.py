@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import boto3
 import pytest
@@ -15,9 +14,9 @@ from botocore.stub import Stubber
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from sc_plan_provider import handler, protocol  # noqa: E402
-from sc_plan_provider.service_catalog import CLIENT_CONFIG, ServiceCatalog  # noqa: E402
-from support.cfn_requests import SECRET, Answers, FakeContext  # noqa: E402
+from sc_plan_provider import handler, protocol
+from sc_plan_provider.service_catalog import CLIENT_CONFIG, ServiceCatalog
+from support.cfn_requests import SECRET, Answers
 
 
 @pytest.fixture
@@ -40,7 +39,7 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
         "servicecatalog",
         region_name="us-east-1",
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - not a secret
+        aws_secret_access_key="testing",
         config=CLIENT_CONFIG,
     )
     stubber = Stubber(client)
