@@ -32,6 +32,7 @@ SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 # The sender may keep retrying until this close to the function's own deadline.
 DELIVERY_DEADLINE_MARGIN_SECONDS = 1.0
+REQUIRED_EVENT_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
 
 # crhelper logs the whole event (with the ResponseURL) at DEBUG: never let that level through.
 logging.getLogger("crhelper").setLevel(logging.INFO)
@@ -74,6 +75,10 @@ class PlanResource(CfnResource):
         self._product_id = ""
 
     def __call__(self, event: dict[str, Any], context: Any) -> None:
+        missing = [key for key in REQUIRED_EVENT_KEYS if not event.get(key)]
+        if missing:
+            # Without these there is nobody to answer: fail the invocation loudly instead.
+            raise ValueError(f"Not a CloudFormation custom resource request: missing {', '.join(missing)}")
         with self._answer_lock:
             self._answered = False
             self._delivery_error = None

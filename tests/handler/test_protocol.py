@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from botocore.stub import Stubber
@@ -89,8 +90,8 @@ def test_watchdog_and_handler_never_both_answer(stub: Stubber, answers: Answers)
 
 
 class ScriptedResponseHandler(http.server.BaseHTTPRequestHandler):
-    statuses: list[int] = []
-    bodies: list[bytes] = []
+    statuses: ClassVar[list[int]] = []
+    bodies: ClassVar[list[bytes]] = []
 
     def do_PUT(self) -> None:
         self.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
@@ -145,3 +146,9 @@ def test_delivery_reaches_a_real_https_endpoint_through_the_handler(stub: Stubbe
     answer = json.loads(body)
     assert answer["Status"] == "FAILED"
     assert answer["RequestId"] == event["RequestId"]
+
+
+def test_an_event_that_is_not_a_cloudformation_request_fails_the_invocation(stub: Stubber, answers: Answers) -> None:
+    with pytest.raises(ValueError, match="missing ResponseURL, StackId, RequestId, LogicalResourceId"):
+        handler.lambda_handler({"RequestType": "Create"}, FakeContext())
+    assert answers.bodies == []
