@@ -1,0 +1,50 @@
+# Every target sets up what it needs (virtualenv from requirements.txt, the pinned CDK CLI from
+# package-lock.json), idempotently, so each works on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+PY_STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
+SOURCES := $(shell find app.py cdk.json lambda constructs -type f -not -path '*/__pycache__/*' 2>/dev/null)
+
+.PHONY: setup synth lint test demo bench clean
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.installed-* && touch $@
+
+# Synthesizes the example app into cdk.out/ with the pinned CLI (bundles the Lambda asset locally).
+synth: setup cdk.out/manifest.json
+cdk.out/manifest.json: $(SOURCES) $(PY_STAMP) $(NODE_STAMP)
+	time cdk synth --quiet
+	@touch $@
+
+lint: setup
+	ruff check .
+	ruff format --check .
+	mypy
+
+test: synth lint
+	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+	pytest -n 2
+
+demo: synth
+	python -m local_cloud.demo
+
+bench: synth
+	python -m bench
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,62 @@
+"""Example CDK app: one stack that executes a Service Catalog plan, checked by cdk-nag.
+
+Synthesize with `npx cdk synth` (uses cdk.json) or `CDK_OUTDIR=cdk.out python app.py`.
+The plan id comes from the `planId` context value (`-c planId=...`); the default is the placeholder
+plan that the local demo cloud seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent
+# `constructs/` and `lambda/` are deliberately not packages (a `constructs/__init__.py` would shadow
+# the jsii `constructs` library), so the construct and the handler's shared validation rules are
+# importable only with these folders on the path. pytest gets them from pyproject.toml.
+for folder in (REPO / "constructs", REPO / "lambda"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from aws_cdk import App, CfnOutput, Stack, Validations  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+from constructs import Construct  # noqa: E402
+
+from sc_plan_execution import ProvisionedProductPlanExecution  # noqa: E402
+
+STACK_NAME = "ServiceCatalogPlanDemo"
+PLAN_ID_CONTEXT = "planId"
+DEFAULT_PLAN_ID = "plan-demo-bucket"
+OUTPUT_KEY = "BucketName"
+
+
+class ServiceCatalogPlanDemoStack(Stack):
+    """Executes the demo plan (a product that creates one bucket) and surfaces its results."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, plan_id: str) -> None:
+        super().__init__(scope, construct_id, description="Executes a Service Catalog provisioned product plan")
+        execution = ProvisionedProductPlanExecution(self, "Bucket", plan_id=plan_id)
+        CfnOutput(self, "ProvisionedProductId", value=execution.provisioned_product_id)
+        CfnOutput(self, "RecordId", value=execution.record_id)
+        CfnOutput(self, OUTPUT_KEY, value=execution.get_output(OUTPUT_KEY))
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """cdk.json's context, so `python app.py` synthesizes exactly what `cdk synth` does."""
+    context: dict[str, Any] = json.loads((REPO / "cdk.json").read_text())["context"]
+    return context
+
+
+def build_app(*, outdir: str | None = None, context: dict[str, Any] | None = None) -> App:
+    """Build the app with cdk-nag's AwsSolutions pack registered (findings fail the synth)."""
+    app = App(outdir=outdir, context={**cdk_json_context(), **(context or {})})
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    plan_id = app.node.try_get_context(PLAN_ID_CONTEXT) or DEFAULT_PLAN_ID
+    ServiceCatalogPlanDemoStack(app, STACK_NAME, plan_id=str(plan_id))
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

@@ -1,0 +1,158 @@
+"""`ProvisionedProductPlanExecution`: apply a Service Catalog plan as part of a CloudFormation stack.
+
+A provisioned product plan (CreateProvisionedProductPlan) is Service Catalog's reviewed change set.
+This construct executes it during a deployment and waits for the outcome, so the stack succeeds
+or fails with the product, and exposes the product id, the record id and the product's outputs.
+
+Access that users must set up (not done by this construct):
+
+* The provider function's role must be able to see the product: pass `portfolio=` and the role is
+  associated with that portfolio (AssociatePrincipalWithPortfolio), or associate it yourself.
+* The product needs a launch constraint (a launch role) in that portfolio. Service Catalog then
+  provisions with the launch role; the provider's role holds only the five Service Catalog
+  actions it calls and could not create the product's resources itself.
+* Plans are created outside the stack (console, CLI or CreateProvisionedProductPlan) and must be in
+  status CREATE_SUCCESS when the stack deploys; pass their id as `plan_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
+from aws_cdk import aws_servicecatalog as servicecatalog
+from constructs import Construct
+
+from sc_plan_execution.provider import PlanExecutionProvider
+from sc_plan_provider.polling_policy import PollingPolicy
+from sc_plan_provider.properties import (
+    ACCEPT_LANGUAGE,
+    DEADLINE_SECONDS,
+    MAX_SERVICE_TIMEOUT_SECONDS,
+    PLAN_ID,
+    POLLING_BACKOFF_RATE,
+    POLLING_INTERVAL_SECONDS,
+    POLLING_MAX_INTERVAL_SECONDS,
+    SERVICE_TIMEOUT,
+    parse_properties,
+)
+
+RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"
+RECORD_ID_ATTRIBUTE = "RecordId"
+OUTPUTS_ATTRIBUTE_PREFIX = "Outputs."
+
+
+def _number(value: float) -> str:
+    """Render a number the way CloudFormation will hand it to the handler: as a string."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _seconds(duration: Duration) -> float | None:
+    """Seconds of a concrete Duration; None for an unresolved one (checked at deploy time)."""
+    if duration.is_unresolved():
+        return None
+    return float(duration.to_seconds(integral=False))
+
+
+class ProvisionedProductPlanExecution(Construct):
+    """Executes one Service Catalog provisioned product plan and waits for it to finish.
+
+    Props are checked at synth time with the same rules the handler applies at deploy time
+    (`sc_plan_provider.properties.parse_properties`), so a bad value fails `cdk synth` instead of a
+    deployment. Values that are CDK tokens are only checked by the handler.
+
+    :param plan_id: id of the plan to execute (1-100 of ``[a-zA-Z0-9_-]``).
+    :param accept_language: "en", "jp" or "zh" for Service Catalog's messages; default English.
+    :param polling: how often to ask Service Catalog for the record's status; handler defaults if
+        omitted (1 s, x1.1 per poll, at most 30 s).
+    :param deadline: when the handler gives up and fails the resource with a clear reason; default
+        30 s before `service_timeout`. Must not exceed `service_timeout`.
+    :param service_timeout: how long CloudFormation waits for an answer (1 s to 1 h, default 1 h).
+    :param removal_policy: DESTROY (default) terminates the provisioned product when the resource is
+        deleted; RETAIN keeps the product (CloudFormation sends no Delete at all).
+    :param portfolio: associate the shared provider role with this portfolio, so it can see the
+        plan's product. The product still needs a launch constraint in that portfolio.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        plan_id: str,
+        accept_language: str | None = None,
+        polling: PollingPolicy | None = None,
+        deadline: Duration | None = None,
+        service_timeout: Duration | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        portfolio: servicecatalog.IPortfolio | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        service_timeout = service_timeout or Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS)
+        properties = self._properties(plan_id, accept_language, polling, deadline)
+        self._validate(properties, service_timeout)
+
+        self.provider = PlanExecutionProvider.of(self)
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=self.provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            properties=properties,
+            service_timeout=service_timeout,
+            removal_policy=removal_policy,
+        )
+        if portfolio is not None:
+            self.resource.node.add_dependency(self.provider.grant_portfolio_access(portfolio))
+
+    @staticmethod
+    def _properties(
+        plan_id: str,
+        accept_language: str | None,
+        polling: PollingPolicy | None,
+        deadline: Duration | None,
+    ) -> dict[str, str]:
+        """The custom resource's properties: only those set, every value a string."""
+        properties: dict[str, str] = {PLAN_ID: plan_id}
+        if accept_language is not None:
+            properties[ACCEPT_LANGUAGE] = accept_language
+        if polling is not None:
+            properties[POLLING_INTERVAL_SECONDS] = _number(polling.interval_seconds)
+            properties[POLLING_BACKOFF_RATE] = _number(polling.backoff_rate)
+            properties[POLLING_MAX_INTERVAL_SECONDS] = _number(polling.max_interval_seconds)
+        if deadline is not None:
+            seconds = _seconds(deadline)
+            if seconds is None:
+                raise ValueError(f"{DEADLINE_SECONDS}: deadline must be a concrete Duration, not a token.")
+            properties[DEADLINE_SECONDS] = _number(seconds)
+        return properties
+
+    def _validate(self, properties: Mapping[str, str], service_timeout: Duration) -> None:
+        """Run the handler's own checks on every concrete value; tokens are left to deploy time.
+
+        Raises `sc_plan_provider.properties.InvalidPropertyError` (a ValueError) naming the property.
+        """
+        concrete = {name: value for name, value in properties.items() if not Token.is_unresolved(value)}
+        timeout_seconds = _seconds(service_timeout)
+        if timeout_seconds is not None:
+            concrete[SERVICE_TIMEOUT] = _number(timeout_seconds)
+        if PLAN_ID not in concrete:
+            concrete[PLAN_ID] = "placeholder-for-token"  # a token plan id is checked by the handler
+        if DEADLINE_SECONDS in concrete and SERVICE_TIMEOUT not in concrete:
+            concrete[SERVICE_TIMEOUT] = _number(MAX_SERVICE_TIMEOUT_SECONDS)
+        parse_properties(concrete)
+
+    @property
+    def provisioned_product_id(self) -> str:
+        """The `pp-...` id of the provisioned product (the resource's physical id, `Ref`)."""
+        return self.resource.ref
+
+    @property
+    def record_id(self) -> str:
+        """The id of the Service Catalog record of the last provisioning (`GetAtt RecordId`)."""
+        return self.resource.get_att_string(RECORD_ID_ATTRIBUTE)
+
+    def get_output(self, output_key: str) -> str:
+        """One output of the provisioned product (`GetAtt Outputs.<key>`)."""
+        return self.resource.get_att_string(OUTPUTS_ATTRIBUTE_PREFIX + output_key)

@@ -1,0 +1,142 @@
+"""The one provider function per stack that every ProvisionedProductPlanExecution shares.
+
+One function per stack (not per resource) keeps deployments small and gives operators one log
+group and one role to look at. It is found or created as a child of the Stack under a fixed id.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_servicecatalog as servicecatalog
+from constructs import Construct, IDependable
+
+from sc_plan_execution.bundling import LocalPipBundling, provider_code
+
+PROVIDER_ID = "ServiceCatalogPlanExecutionProvider"
+HANDLER = "sc_plan_provider.handler.lambda_handler"
+
+# Every Service Catalog action the handler calls, and nothing else. Add an action here (and only
+# here) when the handler starts calling a new API. None of these supports resource-level
+# permissions (Service Authorization Reference: no resource types, only the
+# servicecatalog:accountLevel/roleLevel/userLevel condition keys), so they need Resource "*".
+SERVICE_CATALOG_ACTIONS: tuple[str, ...] = (
+    "servicecatalog:DescribeProvisionedProductPlan",
+    "servicecatalog:ExecuteProvisionedProductPlan",
+    "servicecatalog:DescribeRecord",
+    "servicecatalog:DescribeProvisionedProduct",
+    "servicecatalog:TerminateProvisionedProduct",
+)
+
+ENVIRONMENT: dict[str, str] = {
+    "POWERTOOLS_SERVICE_NAME": "servicecatalog-plan-execution",
+    "POWERTOOLS_METRICS_NAMESPACE": "ServiceCatalogPlanExecution",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
+# cdk-nag 3 finding id for a `Resource: "*"` statement, in the form its report asks for.
+NAG_WILDCARD_RESOURCE = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+# Lambda's maximum: each invocation waits on Service Catalog as long as it can before handing over.
+TIMEOUT = Duration.minutes(15)
+MEMORY_MB = 256
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+
+class PlanExecutionProvider(Construct):
+    """Role, log group and function that answer `Custom::ServiceCatalogPlanExecution` requests.
+
+    Use `PlanExecutionProvider.of(scope)`; constructing it directly twice in a stack fails on the
+    duplicate id, which is the point.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self._portfolios: dict[str, IDependable] = {}
+
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION)
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Executes Service Catalog provisioned product plans for CloudFormation",
+            # Inline rather than the default policy, so its Resource "*" is acknowledged on its own.
+            inline_policies={
+                "ServiceCatalogPlanExecution": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(actions=list(SERVICE_CATALOG_ACTIONS), resources=["*"]),
+                    ]
+                )
+            },
+        )
+        # Acknowledged on the CfnRole only, so it cannot also cover the default policy below.
+        Validations.of(self.role.node.default_child or self.role).acknowledge(
+            Acknowledgment(
+                id=NAG_WILDCARD_RESOURCE,
+                reason=(
+                    "Service Catalog's DescribeProvisionedProductPlan, ExecuteProvisionedProductPlan, "
+                    "DescribeRecord, DescribeProvisionedProduct and TerminateProvisionedProduct have no "
+                    "resource types in the Service Authorization Reference: Resource must be '*'. "
+                    "Only these five actions are granted."
+                ),
+            )
+        )
+        # Written to explicitly (no AWSLambdaBasicExecutionRole managed policy: AwsSolutions-IAM4).
+        self.log_group.grant_write(self.role)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Executes Service Catalog provisioned product plans (Custom::ServiceCatalogPlanExecution)",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=HANDLER,
+            code=provider_code(LocalPipBundling()),
+            timeout=TIMEOUT,
+            memory_size=MEMORY_MB,
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment=dict(ENVIRONMENT),
+        )
+        # Tracing.ACTIVE adds xray:PutTraceSegments/PutTelemetryRecords to the default policy.
+        default_policy = self.role.node.try_find_child("DefaultPolicy")
+        Validations.of(default_policy or self.role).acknowledge(
+            Acknowledgment(
+                id=NAG_WILDCARD_RESOURCE,
+                reason="X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.",
+            )
+        )
+
+    @classmethod
+    def of(cls, scope: Construct) -> PlanExecutionProvider:
+        """Find the stack's provider, creating it on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(PROVIDER_ID)
+        if isinstance(existing, PlanExecutionProvider):
+            return existing
+        return cls(stack, PROVIDER_ID)
+
+    @property
+    def service_token(self) -> str:
+        """The ARN CloudFormation invokes for each custom resource."""
+        return self.function.function_arn
+
+    def grant_portfolio_access(self, portfolio: servicecatalog.IPortfolio) -> IDependable:
+        """Associate the provider's role with `portfolio`, once per portfolio.
+
+        Returns what a custom resource must depend on, so the association exists before the first
+        ExecuteProvisionedProductPlan call.
+        """
+        key = portfolio.node.addr
+        if key not in self._portfolios:
+            before = {child.node.addr for child in portfolio.node.children}
+            portfolio.give_access_to_role(self.role)
+            added = [child for child in portfolio.node.children if child.node.addr not in before]
+            self._portfolios[key] = added[0] if added else portfolio
+        return self._portfolios[key]

@@ -1,0 +1,269 @@
+"""Template tests for ProvisionedProductPlanExecution and its shared provider."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_servicecatalog as servicecatalog
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+from sc_plan_execution import (
+    RESOURCE_TYPE,
+    SERVICE_CATALOG_ACTIONS,
+    InvalidPropertyError,
+    PollingPolicy,
+    ProvisionedProductPlanExecution,
+)
+
+MakeStack = Callable[[], cdk.Stack]
+PLAN = "plan-abc123"
+
+
+def _template(stack: cdk.Stack) -> Template:
+    return Template.from_stack(stack)
+
+
+def _single(template: Template, resource_type: str) -> dict[str, Any]:
+    resources = template.find_resources(resource_type)
+    assert len(resources) == 1, resources
+    return next(iter(resources.values()))
+
+
+def _custom_resources(template: Template) -> dict[str, dict[str, Any]]:
+    return template.find_resources(RESOURCE_TYPE)
+
+
+def _actions(template: Template) -> set[str]:
+    """Every IAM action granted anywhere in the template (role inline policies and policies)."""
+    documents = [r["Properties"]["PolicyDocument"] for r in template.find_resources("AWS::IAM::Policy").values()]
+    for role in template.find_resources("AWS::IAM::Role").values():
+        documents += [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    actions: set[str] = set()
+    for document in documents:
+        for statement in document["Statement"]:
+            assert statement["Effect"] == "Allow"
+            value = statement["Action"]
+            actions.update([value] if isinstance(value, str) else value)
+    return actions
+
+
+def test_provider_function_settings(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN)
+    template = _template(stack)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.14",
+            "Architectures": ["arm64"],
+            "Timeout": 900,
+            "MemorySize": 256,
+            "Handler": "sc_plan_provider.handler.lambda_handler",
+            "TracingConfig": {"Mode": "Active"},
+            "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp("LogGroup")}},
+            "Environment": {
+                "Variables": {
+                    "POWERTOOLS_SERVICE_NAME": "servicecatalog-plan-execution",
+                    "POWERTOOLS_METRICS_NAMESPACE": "ServiceCatalogPlanExecution",
+                    "POWERTOOLS_LOG_LEVEL": "INFO",
+                }
+            },
+        },
+    )
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+
+
+def test_iam_grants_exactly_the_handler_actions(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN)
+    template = _template(stack)
+    actions = _actions(template)
+    assert {a for a in actions if a.startswith("servicecatalog:")} == set(SERVICE_CATALOG_ACTIONS)
+    assert set(SERVICE_CATALOG_ACTIONS) == {
+        "servicecatalog:DescribeProvisionedProductPlan",
+        "servicecatalog:ExecuteProvisionedProductPlan",
+        "servicecatalog:DescribeRecord",
+        "servicecatalog:DescribeProvisionedProduct",
+        "servicecatalog:TerminateProvisionedProduct",
+    }
+    # Least privilege overall: Service Catalog, the function's own log group, X-Ray. Nothing else.
+    assert actions == set(SERVICE_CATALOG_ACTIONS) | {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    role = _single(template, "AWS::IAM::Role")
+    assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_default_properties(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN)
+    resource = _single(_template(stack), RESOURCE_TYPE)
+    properties = resource["Properties"]
+    assert set(properties) == {"ServiceToken", "ServiceTimeout", "PlanId"}
+    assert properties["PlanId"] == PLAN
+    assert properties["ServiceTimeout"] == "3600"
+    assert resource["DeletionPolicy"] == "Delete"
+
+
+def test_all_properties_are_emitted_as_strings(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(
+        stack,
+        "Execution",
+        plan_id=PLAN,
+        accept_language="jp",
+        polling=PollingPolicy(interval_seconds=2, backoff_rate=1.5, max_interval_seconds=60),
+        deadline=cdk.Duration.minutes(25),
+        service_timeout=cdk.Duration.minutes(30),
+    )
+    properties = _single(_template(stack), RESOURCE_TYPE)["Properties"]
+    assert {k: v for k, v in properties.items() if k != "ServiceToken"} == {
+        "PlanId": PLAN,
+        "AcceptLanguage": "jp",
+        "PollingIntervalSeconds": "2",
+        "PollingBackoffRate": "1.5",
+        "PollingMaxIntervalSeconds": "60",
+        "DeadlineSeconds": "1500",
+        "ServiceTimeout": "1800",
+    }
+
+
+def test_one_provider_function_for_many_instances(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "First", plan_id=PLAN)
+    ProvisionedProductPlanExecution(stack, "Second", plan_id="plan-def456")
+    template = _template(stack)
+    template.resource_count_is("AWS::Lambda::Function", 1)
+    template.resource_count_is("AWS::IAM::Role", 1)
+    template.resource_count_is("AWS::Logs::LogGroup", 1)
+    tokens = [r["Properties"]["ServiceToken"] for r in _custom_resources(template).values()]
+    assert len(tokens) == 2 and tokens[0] == tokens[1]
+
+
+def test_retain_keeps_the_product(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN, removal_policy=cdk.RemovalPolicy.RETAIN)
+    resource = _single(_template(stack), RESOURCE_TYPE)
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_portfolio_association_once_and_before_execution(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    portfolio = servicecatalog.Portfolio(stack, "Portfolio", display_name="Demo", provider_name="Platform")
+    ProvisionedProductPlanExecution(stack, "First", plan_id=PLAN, portfolio=portfolio)
+    ProvisionedProductPlanExecution(stack, "Second", plan_id=PLAN, portfolio=portfolio)
+    template = _template(stack)
+    associations = template.find_resources(
+        "AWS::ServiceCatalog::PortfolioPrincipalAssociation",
+        {
+            "Properties": {
+                "PortfolioId": {"Ref": Match.string_like_regexp("Portfolio")},
+                "PrincipalARN": {"Fn::GetAtt": [Match.string_like_regexp("ProviderRole"), "Arn"]},
+                "PrincipalType": "IAM",
+            }
+        },
+    )
+    assert len(associations) == 1
+    (association_id,) = associations
+    for resource in _custom_resources(template).values():
+        assert association_id in resource.get("DependsOn", [])
+
+
+def test_imported_portfolio_is_associated(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    portfolio = servicecatalog.Portfolio.from_portfolio_arn(
+        stack, "Imported", "arn:aws:catalog:eu-west-1:123456789012:portfolio/port-abcdefghijklm"
+    )
+    ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN, portfolio=portfolio)
+    _template(stack).has_resource_properties(
+        "AWS::ServiceCatalog::PortfolioPrincipalAssociation", {"PortfolioId": "port-abcdefghijklm"}
+    )
+
+
+def test_attributes_resolve_to_ref_and_getatt(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    execution = ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN)
+    logical_id = stack.get_logical_id(execution.resource.node.default_child)  # type: ignore[arg-type]
+    assert stack.resolve(execution.provisioned_product_id) == {"Ref": logical_id}
+    assert stack.resolve(execution.record_id) == {"Fn::GetAtt": [logical_id, "RecordId"]}
+    assert stack.resolve(execution.get_output("BucketName")) == {"Fn::GetAtt": [logical_id, "Outputs.BucketName"]}
+
+
+def test_token_plan_id_is_passed_through(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    parameter = cdk.CfnParameter(stack, "PlanId")
+    ProvisionedProductPlanExecution(stack, "Execution", plan_id=parameter.value_as_string)
+    properties = _single(_template(stack), RESOURCE_TYPE)["Properties"]
+    assert properties["PlanId"] == {"Ref": "PlanId"}
+
+
+@pytest.mark.parametrize(
+    ("props", "named"),
+    [
+        ({"plan_id": "not a plan id!"}, "PlanId"),
+        ({"plan_id": ""}, "PlanId"),
+        ({"plan_id": "x" * 101}, "PlanId"),
+        ({"accept_language": "fr"}, "AcceptLanguage"),
+        ({"polling": PollingPolicy(interval_seconds=0.01)}, "PollingIntervalSeconds"),
+        ({"polling": PollingPolicy(backoff_rate=0.5)}, "PollingBackoffRate"),
+        ({"polling": PollingPolicy(interval_seconds=10, max_interval_seconds=5)}, "PollingMaxIntervalSeconds"),
+        ({"deadline": cdk.Duration.hours(2)}, "DeadlineSeconds"),
+        (
+            {"deadline": cdk.Duration.minutes(20), "service_timeout": cdk.Duration.minutes(10)},
+            "DeadlineSeconds",
+        ),
+        ({"service_timeout": cdk.Duration.hours(2)}, "ServiceTimeout"),
+        ({"service_timeout": cdk.Duration.seconds(0)}, "ServiceTimeout"),
+    ],
+)
+def test_synth_time_validation_names_the_property(props: dict[str, Any], named: str) -> None:
+    # No synth needed: validation happens in the constructor, before any resource exists.
+    stack = cdk.Stack(cdk.App(), "ValidationStack")
+    kwargs: dict[str, Any] = {"plan_id": PLAN, **props}
+    with pytest.raises(InvalidPropertyError, match=named):
+        ProvisionedProductPlanExecution(stack, "Execution", **kwargs)
+    assert stack.node.try_find_child("ServiceCatalogPlanExecutionProvider") is None
+
+
+def test_wildcard_policy_check_is_live(tmp_path: Path) -> None:
+    """cdk-nag really runs in this setup: an unacknowledged wildcard fails the synth and is reported."""
+    app = cdk.App(outdir=str(tmp_path))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "NagStack")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"]))
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for plugin in report["pluginReports"] for v in plugin["violations"]}
+    assert rules == {"AwsSolutions-IAM5[Resource::*]"}
+
+
+def test_asset_hash_follows_sources_not_byte_code(tmp_path: Path) -> None:
+    from sc_plan_execution import LocalPipBundling
+
+    package = tmp_path / "sc_plan_provider"
+    package.mkdir()
+    (tmp_path / "requirements.txt").write_text("crhelper==2.0.12\n")
+    (package / "handler.py").write_text("X = 1\n")
+    bundler = LocalPipBundling(lambda_dir=tmp_path)
+    first = bundler.fingerprint()
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\0")
+    assert bundler.fingerprint() == first
+    (package / "handler.py").write_text("X = 2\n")
+    assert bundler.fingerprint() != first
+    changed_code = bundler.fingerprint()
+    (tmp_path / "requirements.txt").write_text("crhelper==2.0.11\n")
+    assert bundler.fingerprint() != changed_code
