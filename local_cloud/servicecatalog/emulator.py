@@ -1,0 +1,234 @@
+"""ServiceCatalogEmulator: the one object tests and the demo use.
+
+It owns the state, the API dispatcher and the HTTP server, and re-exports the seeding, scripting,
+fault-injection and inspection helpers so callers never reach into the parts.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from local_cloud.servicecatalog.api import Call, ServiceCatalogApi
+from local_cloud.servicecatalog.model import (
+    Plan,
+    ProvisionedProduct,
+    ProvisioningScript,
+    Record,
+    SeededProduct,
+    new_id,
+)
+from local_cloud.servicecatalog.server import ServiceCatalogHttpServer
+from local_cloud.servicecatalog.state import ServiceCatalogState
+from local_cloud.servicecatalog.validation import validate_value
+
+if TYPE_CHECKING:
+    from mypy_boto3_servicecatalog import ServiceCatalogClient
+
+ENDPOINT_ENV_VAR = "AWS_ENDPOINT_URL_SERVICE_CATALOG"
+
+
+class ServiceCatalogEmulator:
+    """A stateful Service Catalog on ``http://127.0.0.1:<free port>`` for unmodified boto3 clients.
+
+    Use as a context manager (or ``start()``/``stop()``). Scripted durations are multiplied by
+    ``time_scale``; ``clock`` (seconds since the epoch) can be replaced to drive time by hand.
+    """
+
+    def __init__(
+        self,
+        *,
+        time_scale: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        port: int = 0,
+    ) -> None:
+        self.state = ServiceCatalogState(time_scale=time_scale, clock=clock, region=region, account_id=account_id)
+        self.api = ServiceCatalogApi(self.state)
+        self._server = ServiceCatalogHttpServer(self.api, port=port)
+        self.region = region
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> ServiceCatalogEmulator:
+        """Start serving; returns self."""
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        self._server.stop()
+
+    def __enter__(self) -> ServiceCatalogEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return self._server.endpoint_url
+
+    @property
+    def time_scale(self) -> float:
+        """Factor applied to every scripted duration when a plan is created or executed."""
+        return self.state.time_scale
+
+    @time_scale.setter
+    def time_scale(self, value: float) -> None:
+        self.state.time_scale = value
+
+    @contextmanager
+    def environment(self) -> Iterator[None]:
+        """Point default boto3 clients at the emulator (endpoint, dummy credentials, region) for a while."""
+        values = {
+            ENDPOINT_ENV_VAR: self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # dummy: the emulator checks no signature
+            "AWS_DEFAULT_REGION": self.region,
+        }
+        saved = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for name, old in saved.items():
+                if old is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = old
+
+    def client(self, **config: Any) -> ServiceCatalogClient:
+        """A boto3 servicecatalog client for this emulator; ``config`` goes to botocore's Config."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "servicecatalog",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - dummy; the emulator checks no signature
+            config=Config(**config),
+        )
+
+    # ----------------------------------------------------------------- seeding and scripting
+
+    def add_product(
+        self,
+        name: str,
+        script: ProvisioningScript | None = None,
+        *,
+        artifacts: Mapping[str, ProvisioningScript] | None = None,
+    ) -> SeededProduct:
+        """Seed a product: one artifact "v1" running ``script``, or one artifact per ``artifacts`` entry."""
+        if script is not None and artifacts is not None:
+            raise ValueError("give either script or artifacts, not both")
+        chosen = artifacts or {"v1": script or ProvisioningScript()}
+        for each in chosen.values():
+            self._check_script(each)
+        return self.state.add_product(name, chosen)
+
+    def set_script(self, artifact_id: str, script: ProvisioningScript) -> None:
+        """Change what future plans/executions/terminations of this artifact do."""
+        self._check_script(script)
+        self.state.set_artifact_script(artifact_id, script)
+
+    def script_plan(self, plan_id: str, script: ProvisioningScript) -> None:
+        """Override the script of one existing plan."""
+        self._check_script(script)
+        self.state.set_plan_script(plan_id, script)
+
+    def create_plan(
+        self,
+        product_id: str,
+        provisioning_artifact_id: str,
+        provisioned_product_name: str,
+        *,
+        parameters: Sequence[Mapping[str, Any]] = (),
+        plan_name: str | None = None,
+        tags: Sequence[Mapping[str, str]] = (),
+    ) -> Plan:
+        """Do what CreateProvisionedProductPlan does, without the wire (and without recording a call)."""
+        return self.state.create_plan(
+            plan_name=plan_name or f"{provisioned_product_name}-plan",
+            product_id=product_id,
+            provisioning_artifact_id=provisioning_artifact_id,
+            provisioned_product_name=provisioned_product_name,
+            idempotency_token=new_id("seed-"),
+            parameters=parameters,
+            tags=tags,
+        )
+
+    def provision(
+        self,
+        product_id: str,
+        provisioning_artifact_id: str,
+        name: str,
+        outputs: Mapping[str, str] | None = None,
+    ) -> ProvisionedProduct:
+        """Seed an AVAILABLE provisioned product (SUCCEEDED record; outputs default to the script's)."""
+        return self.state.seed_provisioned_product(
+            product_id=product_id,
+            provisioning_artifact_id=provisioning_artifact_id,
+            name=name,
+            outputs=outputs,
+        )
+
+    def _check_script(self, script: ProvisioningScript) -> None:
+        """Reject scripted ResourceChanges the real API could never return, before a test relies on them."""
+        shape = self.api.service_model.shape_for("ResourceChange")
+        for index, change in enumerate(script.resource_changes or ()):
+            path = f"ResourceChanges.{index + 1}"
+            problems = validate_value(dict(change), shape, path, reject_unknown=True)
+            if problems:
+                raise ValueError("; ".join(problems))
+
+    # ----------------------------------------------------------------- faults and call log
+
+    def inject_throttling(self, every: int, operations: Iterable[str] | None = None) -> None:
+        """Answer every Nth call (of ``operations`` only, if given) with ThrottlingException; 0 stops."""
+        self.api.inject_throttling(every, operations)
+
+    @property
+    def calls(self) -> list[Call]:
+        """Snapshot of the calls received (throttled and failed ones included, flagged)."""
+        return self.api.calls
+
+    def calls_to(self, operation: str) -> list[Call]:
+        """The calls received for one operation."""
+        return [c for c in self.api.calls if c.operation == operation]
+
+    def clear_calls(self) -> None:
+        """Forget the calls received so far."""
+        self.api.clear_calls()
+
+    # ----------------------------------------------------------------- inspection
+
+    def plan(self, plan_id: str) -> Plan:
+        """Snapshot of a plan now."""
+        return self.state.plan(plan_id)
+
+    def record(self, record_id: str) -> Record:
+        """Snapshot of a record now."""
+        return self.state.record(record_id)
+
+    def provisioned_product(self, provisioned_product_id: str) -> ProvisionedProduct:
+        """Snapshot of a provisioned product now (terminated ones stay inspectable, ``terminated=True``)."""
+        return self.state.provisioned_product(provisioned_product_id)
+
+    def provisioned_products(self) -> list[ProvisionedProduct]:
+        """Snapshots of all live provisioned products."""
+        return self.state.provisioned_products()
+
+    def records(self) -> list[Record]:
+        """Snapshots of all records, oldest first."""
+        return self.state.records()

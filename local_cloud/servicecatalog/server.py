@@ -1,0 +1,136 @@
+"""The HTTP side: AWS JSON 1.1 as botocore 1.44 speaks it for Service Catalog.
+
+botocore resolves the model's protocols ``[smithy-rpc-v2-cbor, json]`` to ``json`` (its priority
+list puts json first), so requests are ``POST /`` with ``X-Amz-Target:
+AWS242ServiceCatalogService.<Operation>`` and an ``application/x-amz-json-1.1`` body. Errors are HTTP
+400 with ``{"__type": code, "message": ...}``, which botocore's JSONParser reads as the error code.
+Signatures are not checked: any dummy credentials work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from local_cloud.servicecatalog.api import ServiceCatalogApi
+from local_cloud.servicecatalog.errors import (
+    SerializationException,
+    ServiceCatalogError,
+    UnknownOperationException,
+)
+
+TARGET_PREFIX = "AWS242ServiceCatalogService."
+CONTENT_TYPE = "application/x-amz-json-1.1"
+_LOG = logging.getLogger(__name__)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One connection; keep-alive (HTTP/1.1) so 50 concurrent botocore clients reuse sockets."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds an idle keep-alive connection may hold its thread
+    disable_nagle_algorithm = True  # headers and body go out as two writes; don't wait for delayed ACKs
+    server: _Server
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.headers.get("X-Amz-Target") or ""
+        operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
+        try:
+            if not operation:
+                raise UnknownOperationException(
+                    f"Expected POST / with X-Amz-Target: {TARGET_PREFIX}<Operation> (AWS JSON 1.1); "
+                    f"got {self.command} {self.path} with target {target!r}."
+                )
+            params = _parse_body(body)
+            self._send(200, self.server.api.handle(operation, params))
+        except ServiceCatalogError as error:
+            self._send(error.http_status, error.to_wire())
+        except Exception:  # a bug in the emulator: answer like AWS's 500 so callers see it
+            _LOG.exception("emulator failed on %s", operation)
+            self._send(500, {"__type": "InternalFailure", "message": "The emulator failed; see its log."})
+
+    def _refuse(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        error = UnknownOperationException(f"{self.command} {self.path} is not a Service Catalog JSON 1.1 request.")
+        self._send(error.http_status, error.to_wire())
+
+    def do_GET(self) -> None:
+        self._refuse()
+
+    def do_PUT(self) -> None:
+        self._refuse()
+
+    def do_DELETE(self) -> None:
+        self._refuse()
+
+    def _send(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _LOG.debug("%s - " + format, self.address_string(), *args)
+
+
+def _parse_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        params = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise SerializationException(f"The request body is not valid JSON: {error}") from error
+    if not isinstance(params, dict):
+        raise SerializationException("The request body must be a JSON object.")
+    return params
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], api: ServiceCatalogApi) -> None:
+        super().__init__(address, _Handler)
+        self.api = api
+
+
+class ServiceCatalogHttpServer:
+    """Serves a ServiceCatalogApi on 127.0.0.1 from a background thread."""
+
+    def __init__(self, api: ServiceCatalogApi, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _Server((host, port), api)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://127.0.0.1:PORT``, for ``endpoint_url=`` or ``AWS_ENDPOINT_URL_SERVICE_CATALOG``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        """Begin serving in a daemon thread."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
+            name="servicecatalog-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()

@@ -1,0 +1,504 @@
+"""The emulated account's state and its state machines, advanced lazily from wall-clock time.
+
+Every entry point takes the lock and first calls ``_advance``, which moves plans and records along
+the timelines fixed when they were created and applies the effects of finished records to the
+provisioned product and plan. No background thread means no races with the test's own clock reads:
+a status read is always consistent with every effect that was due at that instant.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from local_cloud.servicecatalog.errors import (
+    InvalidParametersException,
+    InvalidStateException,
+    ResourceNotFoundException,
+)
+from local_cloud.servicecatalog.model import (
+    TERMINAL_RECORD_STATUSES,
+    Artifact,
+    Plan,
+    Product,
+    ProvisionedProduct,
+    ProvisioningScript,
+    Record,
+    RecordError,
+    RecordStatus,
+    RecordType,
+    SeededProduct,
+    new_id,
+)
+
+# Share of a record's duration spent in CREATED before IN_PROGRESS (the real service queues briefly).
+_CREATED_SHARE = 0.1
+
+
+class ServiceCatalogState:
+    """Products, plans, records and provisioned products of one emulated account and region."""
+
+    def __init__(
+        self,
+        *,
+        time_scale: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+    ) -> None:
+        self.time_scale = time_scale
+        self.region = region
+        self.account_id = account_id
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._products: dict[str, Product] = {}
+        self._artifacts: dict[str, Artifact] = {}
+        self._plans: dict[str, Plan] = {}
+        self._plan_tokens: dict[str, str] = {}
+        self._records: dict[str, Record] = {}
+        self._provisioned: dict[str, ProvisionedProduct] = {}
+        self._active_plans: set[str] = set()
+        self._active_records: set[str] = set()
+        self._scripts: dict[str, ProvisioningScript] = {}  # record id -> script, until it settles
+
+    # ----------------------------------------------------------------- seeding and scripting
+
+    def add_product(self, name: str, artifacts: Mapping[str, ProvisioningScript]) -> SeededProduct:
+        """Create a product with one provisioning artifact per (artifact name, script)."""
+        if not artifacts:
+            raise ValueError("a product needs at least one provisioning artifact")
+        with self._lock:
+            product = Product(id=new_id("prod-"), name=name, artifacts={})
+            for artifact_name, script in artifacts.items():
+                artifact = Artifact(new_id("pa-"), artifact_name, product.id, script)
+                product.artifacts[artifact.id] = artifact
+                self._artifacts[artifact.id] = artifact
+            self._products[product.id] = product
+            ids = {a.name: a.id for a in product.artifacts.values()}
+            return SeededProduct(id=product.id, name=name, artifacts=ids)
+
+    def set_artifact_script(self, artifact_id: str, script: ProvisioningScript) -> None:
+        """Change what future plans and executions of this artifact do."""
+        with self._lock:
+            self._artifact(artifact_id).script = script
+
+    def set_plan_script(self, plan_id: str, script: ProvisioningScript) -> None:
+        """Override the script for one plan (its creation timing too, measured from its creation)."""
+        with self._lock:
+            self._advance()
+            plan = self._plan(plan_id)
+            plan.script = script
+            plan.resource_changes = script.resource_changes_for("MODIFY" if plan.is_update else "ADD")
+            if plan.status == "CREATE_IN_PROGRESS":
+                plan.ready_time = plan.created_time + self._scaled(script.plan_duration)
+                self._advance()
+
+    # ----------------------------------------------------------------- inspection (snapshots)
+
+    def plan(self, plan_id: str) -> Plan:
+        """A copy of the plan as of now."""
+        with self._lock:
+            self._advance()
+            return copy.deepcopy(self._plan(plan_id))
+
+    def record(self, record_id: str) -> Record:
+        """A copy of the record as of now."""
+        with self._lock:
+            self._advance()
+            return copy.deepcopy(self._record(record_id))
+
+    def provisioned_product(self, provisioned_product_id: str) -> ProvisionedProduct:
+        """A copy of the provisioned product as of now (terminated ones too, flagged ``terminated``)."""
+        with self._lock:
+            self._advance()
+            found = self._provisioned.get(provisioned_product_id)
+            if found is None:
+                raise KeyError(provisioned_product_id)
+            return copy.deepcopy(found)
+
+    def provisioned_products(self) -> list[ProvisionedProduct]:
+        """Copies of all live provisioned products."""
+        with self._lock:
+            self._advance()
+            return [copy.deepcopy(p) for p in self._provisioned.values() if not p.terminated]
+
+    def records(self) -> list[Record]:
+        """Copies of all records, oldest first."""
+        with self._lock:
+            self._advance()
+            return [copy.deepcopy(r) for r in self._records.values()]
+
+    # ----------------------------------------------------------------- operations
+
+    def create_plan(
+        self,
+        *,
+        plan_name: str,
+        product_id: str,
+        provisioning_artifact_id: str,
+        provisioned_product_name: str,
+        idempotency_token: str,
+        plan_type: str = "CLOUDFORMATION",
+        path_id: str | None = None,
+        parameters: Sequence[Mapping[str, Any]] = (),
+        tags: Sequence[Mapping[str, str]] = (),
+        notification_arns: Sequence[str] = (),
+    ) -> Plan:
+        """CreateProvisionedProductPlan: an update plan if the name is a live product, else a new product."""
+        with self._lock:
+            self._advance()
+            if idempotency_token in self._plan_tokens:
+                return copy.deepcopy(self._plans[self._plan_tokens[idempotency_token]])
+            product = self._products.get(product_id)
+            if product is None:
+                raise ResourceNotFoundException(f"Product {product_id} not found.")
+            artifact = product.artifacts.get(provisioning_artifact_id)
+            if artifact is None:
+                raise ResourceNotFoundException(
+                    f"Provisioning artifact {provisioning_artifact_id} not found for product {product_id}."
+                )
+            now = self._clock()
+            existing = self._live_by_name(provisioned_product_name)
+            if existing is not None and existing.product_id != product_id:
+                raise InvalidParametersException(
+                    f"Provisioned product {provisioned_product_name} was launched from product "
+                    f"{existing.product_id}, not {product_id}."
+                )
+            is_update = existing is not None and existing.last_successful_provisioning_record_id is not None
+            target = existing or self._new_provisioned_product(provisioned_product_name, product_id, artifact.id, now)
+            script = artifact.script
+            plan = Plan(
+                id=new_id("plan-"),
+                name=plan_name,
+                plan_type=plan_type,
+                product_id=product_id,
+                provisioning_artifact_id=artifact.id,
+                path_id=path_id,
+                provisioned_product_id=target.id,
+                provisioned_product_name=target.name,
+                is_update=is_update,
+                parameters=[dict(p) for p in parameters],
+                tags=[dict(t) for t in tags],
+                notification_arns=list(notification_arns),
+                created_time=now,
+                updated_time=now,
+                status="CREATE_IN_PROGRESS",
+                status_message=None,
+                ready_time=now + self._scaled(script.plan_duration),
+                script=script,
+                resource_changes=script.resource_changes_for("MODIFY" if is_update else "ADD"),
+            )
+            self._plans[plan.id] = plan
+            self._plan_tokens[idempotency_token] = plan.id
+            self._active_plans.add(plan.id)
+            return copy.deepcopy(plan)
+
+    def describe_plan(self, plan_id: str) -> Plan:
+        """DescribeProvisionedProductPlan."""
+        return self.plan(plan_id)
+
+    def list_plans(self, provisioned_product_id: str | None = None) -> list[Plan]:
+        """ListProvisionedProductPlans, oldest first."""
+        with self._lock:
+            self._advance()
+            return [
+                copy.deepcopy(p)
+                for p in self._plans.values()
+                if provisioned_product_id is None or p.provisioned_product_id == provisioned_product_id
+            ]
+
+    def delete_plan(self, plan_id: str, *, ignore_errors: bool = False) -> None:
+        """DeleteProvisionedProductPlan; a never-executed new product disappears with its last plan."""
+        with self._lock:
+            self._advance()
+            plan = self._plan(plan_id)
+            if plan.status == "EXECUTE_IN_PROGRESS" and not ignore_errors:
+                raise InvalidStateException(f"Plan {plan_id} is being executed and cannot be deleted now.")
+            del self._plans[plan_id]
+            self._active_plans.discard(plan_id)
+            self._plan_tokens = {t: p for t, p in self._plan_tokens.items() if p != plan_id}
+            product = self._provisioned.get(plan.provisioned_product_id)
+            still_planned = any(p.provisioned_product_id == plan.provisioned_product_id for p in self._plans.values())
+            if product is not None and product.last_record_id is None and not still_planned:
+                del self._provisioned[product.id]
+
+    def execute_plan(self, plan_id: str, idempotency_token: str) -> Record:
+        """ExecuteProvisionedProductPlan; a repeated token returns the first record, whatever the state."""
+        with self._lock:
+            self._advance()
+            plan = self._plan(plan_id)
+            if idempotency_token in plan.execute_tokens:
+                return copy.deepcopy(self._records[plan.execute_tokens[idempotency_token]])
+            if plan.status != "CREATE_SUCCESS":
+                raise InvalidStateException(
+                    f"Plan {plan_id} is {plan.status}; only a plan in CREATE_SUCCESS can be executed."
+                )
+            product = self._provisioned.get(plan.provisioned_product_id)
+            if product is None or product.terminated:
+                raise ResourceNotFoundException(f"Provisioned product {plan.provisioned_product_id} not found.")
+            if product.status == "UNDER_CHANGE":
+                raise InvalidStateException(f"Provisioned product {product.id} is already under change.")
+            script = plan.script
+            record_type: RecordType = "UPDATE_PROVISIONED_PRODUCT" if plan.is_update else "PROVISION_PRODUCT"
+            record = self._new_record(
+                record_type,
+                product,
+                artifact_id=plan.provisioning_artifact_id,
+                path_id=plan.path_id,
+                duration=script.duration,
+                errors=script.errors,
+                in_error_duration=script.in_error_duration,
+                tags=plan.tags,
+                script=script,
+            )
+            record.plan_id = plan.id
+            record.idempotency_token = idempotency_token
+            plan.execute_tokens[idempotency_token] = record.id
+            plan.execution_record_id = record.id
+            plan.status = "EXECUTE_IN_PROGRESS"
+            plan.updated_time = record.created_time
+            product.status = "UNDER_CHANGE"
+            product.status_message = ""
+            product.last_provisioning_record_id = record.id
+            if product.idempotency_token is None:
+                product.idempotency_token = idempotency_token
+            return copy.deepcopy(record)
+
+    def describe_record(self, record_id: str) -> Record:
+        """DescribeRecord."""
+        return self.record(record_id)
+
+    def describe_provisioned_product(self, *, id_: str | None = None, name: str | None = None) -> ProvisionedProduct:
+        """DescribeProvisionedProduct by id or name (exactly one), live products only."""
+        with self._lock:
+            self._advance()
+            return copy.deepcopy(self._live_product(id_, name))
+
+    def terminate(
+        self,
+        *,
+        terminate_token: str,
+        id_: str | None = None,
+        name: str | None = None,
+        ignore_errors: bool = False,
+    ) -> Record:
+        """TerminateProvisionedProduct; the same token returns the same record while the product lives."""
+        with self._lock:
+            self._advance()
+            product = self._live_product(id_, name)
+            if terminate_token in product.terminate_tokens:
+                return copy.deepcopy(self._records[product.terminate_tokens[terminate_token]])
+            if product.status == "UNDER_CHANGE":
+                raise InvalidStateException(f"Provisioned product {product.id} is under change; cannot terminate.")
+            script = self._artifact(product.provisioning_artifact_id).script
+            errors = () if ignore_errors else script.terminate_errors
+            record = self._new_record(
+                "TERMINATE_PROVISIONED_PRODUCT",
+                product,
+                artifact_id=product.provisioning_artifact_id,
+                path_id=None,
+                duration=script.terminate_duration,
+                errors=errors,
+                in_error_duration=0.0,
+                tags=[],
+                script=script,
+            )
+            record.idempotency_token = terminate_token
+            record.ignore_errors = ignore_errors
+            product.terminate_tokens[terminate_token] = record.id
+            product.status = "UNDER_CHANGE"
+            product.status_message = ""
+            return copy.deepcopy(record)
+
+    def seed_provisioned_product(
+        self,
+        *,
+        product_id: str,
+        provisioning_artifact_id: str,
+        name: str,
+        outputs: Mapping[str, str] | None = None,
+    ) -> ProvisionedProduct:
+        """An AVAILABLE product with a SUCCEEDED provisioning record, as if provisioned long ago."""
+        with self._lock:
+            self._advance()
+            if self._live_by_name(name) is not None:
+                raise ValueError(f"a live provisioned product is already named {name}")
+            artifact = self._artifact(provisioning_artifact_id)
+            if artifact.product_id != product_id:
+                raise ValueError(f"artifact {provisioning_artifact_id} does not belong to product {product_id}")
+            now = self._clock()
+            product = self._new_provisioned_product(name, product_id, artifact.id, now)
+            chosen = dict(artifact.script.outputs if outputs is None else outputs)
+            script = ProvisioningScript(outputs=chosen, output_descriptions=artifact.script.output_descriptions)
+            record = self._new_record(
+                "PROVISION_PRODUCT", product, artifact_id=artifact.id, path_id=None, duration=0.0,
+                errors=(), in_error_duration=0.0, tags=[], script=script,
+            )  # fmt: skip
+            product.last_provisioning_record_id = record.id
+            product.idempotency_token = record.id
+            self._advance()
+            return copy.deepcopy(product)
+
+    # ----------------------------------------------------------------- internals
+
+    def _scaled(self, seconds: float) -> float:
+        return seconds * self.time_scale
+
+    def _plan(self, plan_id: str) -> Plan:
+        plan = self._plans.get(plan_id)
+        if plan is None:
+            raise ResourceNotFoundException(f"Plan {plan_id} not found.")
+        return plan
+
+    def _record(self, record_id: str) -> Record:
+        record = self._records.get(record_id)
+        if record is None:
+            raise ResourceNotFoundException(f"Record {record_id} not found.")
+        return record
+
+    def _artifact(self, artifact_id: str) -> Artifact:
+        artifact = self._artifacts.get(artifact_id)
+        if artifact is None:
+            raise ResourceNotFoundException(f"Provisioning artifact {artifact_id} not found.")
+        return artifact
+
+    def _live_by_name(self, name: str) -> ProvisionedProduct | None:
+        return next((p for p in self._provisioned.values() if p.name == name and not p.terminated), None)
+
+    def _live_product(self, id_: str | None, name: str | None) -> ProvisionedProduct:
+        if (id_ is None) == (name is None):
+            raise InvalidParametersException("Provide either the provisioned product id or its name, not both.")
+        if id_ is not None:
+            found = self._provisioned.get(id_)
+            if found is not None and not found.terminated:
+                return found
+            raise ResourceNotFoundException(f"Provisioned product {id_} not found.")
+        assert name is not None
+        by_name = self._live_by_name(name)
+        if by_name is None:
+            raise ResourceNotFoundException(f"Provisioned product {name} not found.")
+        return by_name
+
+    def _new_provisioned_product(self, name: str, product_id: str, artifact_id: str, now: float) -> ProvisionedProduct:
+        pp_id = new_id("pp-")
+        product = ProvisionedProduct(
+            id=pp_id,
+            name=name,
+            arn=f"arn:aws:servicecatalog:{self.region}:{self.account_id}:stack/{name}/{pp_id}",
+            created_time=now,
+            status="PLAN_IN_PROGRESS",
+            status_message="",
+            product_id=product_id,
+            provisioning_artifact_id=artifact_id,
+        )
+        self._provisioned[pp_id] = product
+        return product
+
+    def _new_record(
+        self,
+        record_type: RecordType,
+        product: ProvisionedProduct,
+        *,
+        artifact_id: str,
+        path_id: str | None,
+        duration: float,
+        errors: Sequence[RecordError],
+        in_error_duration: float,
+        tags: Sequence[Mapping[str, str]],
+        script: ProvisioningScript,
+    ) -> Record:
+        now = self._clock()
+        total, in_error = self._scaled(duration), self._scaled(in_error_duration)
+        final: RecordStatus = "FAILED" if errors else "SUCCEEDED"
+        timeline: list[tuple[float, RecordStatus]] = [(now, "CREATED")]
+        if total > 0:
+            timeline.append((now + total * _CREATED_SHARE, "IN_PROGRESS"))
+            if errors and in_error > 0:
+                timeline.append((now + max(total - in_error, total * _CREATED_SHARE), "IN_PROGRESS_IN_ERROR"))
+        timeline.append((now + total, final))
+        record = Record(
+            id=new_id("rec-"),
+            record_type=record_type,
+            provisioned_product_id=product.id,
+            provisioned_product_name=product.name,
+            product_id=product.product_id,
+            provisioning_artifact_id=artifact_id,
+            path_id=path_id,
+            created_time=now,
+            updated_time=now,
+            status="CREATED",
+            timeline=timeline,
+            errors=[RecordError(*e) for e in errors],
+            outputs=[],
+            tags=[{"Key": t["Key"], "Value": t["Value"]} for t in tags],
+        )
+        self._records[record.id] = record
+        self._active_records.add(record.id)
+        self._scripts[record.id] = script
+        product.last_record_id = record.id
+        return record
+
+    def _advance(self) -> None:
+        """Apply every transition due by now, in the order they fell due."""
+        now = self._clock()
+        for plan_id in sorted(self._active_plans, key=lambda p: self._plans[p].ready_time):
+            plan = self._plans[plan_id]
+            if plan.ready_time <= now:
+                self._finish_plan_creation(plan)
+        due = [self._records[r] for r in self._active_records]
+        for record in sorted(due, key=lambda r: r.timeline[-1][0]):
+            reached = [(t, s) for t, s in record.timeline if t <= now]
+            when, status = reached[-1]
+            if status != record.status:
+                record.status, record.updated_time = status, when
+            if status in TERMINAL_RECORD_STATUSES:
+                self._settle(record)
+
+    def _finish_plan_creation(self, plan: Plan) -> None:
+        self._active_plans.discard(plan.id)
+        plan.updated_time = plan.ready_time
+        failure = plan.script.plan_failure
+        if failure is None:
+            plan.status = "CREATE_SUCCESS"
+            return
+        plan.status, plan.status_message = "CREATE_FAILED", failure
+        product = self._provisioned.get(plan.provisioned_product_id)
+        if product is not None and product.status == "PLAN_IN_PROGRESS":
+            product.status, product.status_message = "ERROR", failure
+
+    def _settle(self, record: Record) -> None:
+        """Apply a finished record's effects to its provisioned product and plan, exactly once."""
+        self._active_records.discard(record.id)
+        record.settled = True
+        script = self._scripts.pop(record.id)
+        product = self._provisioned[record.provisioned_product_id]
+        succeeded = record.status == "SUCCEEDED"
+        message = "" if succeeded else "; ".join(e.description for e in record.errors)
+        if record.record_type == "TERMINATE_PROVISIONED_PRODUCT":
+            if succeeded:
+                product.terminated = True
+            else:
+                product.status, product.status_message = "ERROR", message
+            return
+        plan = self._plans.get(record.plan_id) if record.plan_id else None
+        if plan is not None:
+            plan.status = "EXECUTE_SUCCESS" if succeeded else "EXECUTE_FAILED"
+            plan.updated_time = record.updated_time
+        if succeeded:
+            record.outputs = [
+                {"OutputKey": k, "OutputValue": v, "Description": script.output_descriptions.get(k, "")}
+                for k, v in script.outputs.items()
+            ]
+            product.status = script.product_status_after_success
+            product.status_message = script.product_status_message
+            product.provisioning_artifact_id = record.provisioning_artifact_id
+            product.outputs = dict(script.outputs)
+            product.last_successful_provisioning_record_id = record.id
+        elif record.record_type == "UPDATE_PROVISIONED_PRODUCT" and product.last_successful_provisioning_record_id:
+            # CloudFormation rolled the stack back: previous version and outputs stay, status TAINTED.
+            product.status, product.status_message = "TAINTED", message
+        else:
+            product.status, product.status_message = "ERROR", message

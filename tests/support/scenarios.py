@@ -1,0 +1,34 @@
+"""Seeding helpers for end-to-end scenarios: products, plans and the custom resource using them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from local_cloud.cloud import RESOURCE_TYPE
+from local_cloud.cloudformation import CustomResource
+from local_cloud.servicecatalog import ProvisioningScript, SeededProduct, ServiceCatalogEmulator
+
+# Fast polling keeps suites short; the defaults are measured by `make bench`.
+FAST_POLLING = {"PollingIntervalSeconds": 0.2, "PollingBackoffRate": 1.0, "PollingMaxIntervalSeconds": 0.2}
+
+
+def product(sc: ServiceCatalogEmulator, name: str = "bucket", **script: Any) -> SeededProduct:
+    script.setdefault("duration", 0.5)
+    script.setdefault("outputs", {"BucketName": f"{name}-1"})
+    return sc.add_product(name, ProvisioningScript(**script))
+
+
+def plan(sc: ServiceCatalogEmulator, seeded: SeededProduct, provisioned_name: str = "bucket-pp") -> str:
+    return sc.create_plan(seeded.id, seeded.artifact_id("v1"), provisioned_name).id
+
+
+def executions(sc: ServiceCatalogEmulator) -> int:
+    """Plan executions that really happened: the emulator's provisioning and update records."""
+    return len([r for r in sc.records() if r.record_type != "TERMINATE_PROVISIONED_PRODUCT"])
+
+
+def resource(plan_id: str | None, logical_id: str = "Bucket", **properties: Any) -> CustomResource:
+    props: dict[str, Any] = {**FAST_POLLING, **properties}
+    if plan_id is not None:
+        props["PlanId"] = plan_id
+    return CustomResource(logical_id, props, resource_type=RESOURCE_TYPE)
