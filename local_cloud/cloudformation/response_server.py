@@ -16,11 +16,12 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from local_cloud.cloudformation.validation import ResponseVerdict, validate_response_body
+from local_cloud.http_server import LocalHTTPServer
 from local_cloud.tls import TlsMaterial
 
 __all__ = ["PendingResponse", "ReceivedPut", "ResponseServer"]
@@ -240,13 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LocalHTTPServer):
     owner: ResponseServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """TLS handshake failures from unverified clients are expected; keep stderr quiet."""
-        _LOG.debug("ResponseURL connection from %s failed", client_address, exc_info=True)
 
 
 class ResponseServer:

@@ -14,8 +14,10 @@ import re
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Protocol
+
+from local_cloud.http_server import LocalHTTPServer
 
 _LOG = logging.getLogger(__name__)
 
@@ -133,10 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply_error(status, "InvalidStateTransition", "invocation already answered")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a long-polling /next must never keep the interpreter alive
-    allow_reuse_address = True
-
+class _Server(LocalHTTPServer):
     def __init__(self, backend: RuntimeApiBackend) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.backend = backend

@@ -13,9 +13,10 @@ import json
 import logging
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from local_cloud.http_server import LocalHTTPServer
 from local_cloud.servicecatalog.api import ServiceCatalogApi
 from local_cloud.servicecatalog.errors import (
     SerializationException,
@@ -93,10 +94,7 @@ def _parse_body(body: bytes) -> dict[str, Any]:
     return params
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
+class _Server(LocalHTTPServer):
     def __init__(self, address: tuple[str, int], api: ServiceCatalogApi) -> None:
         super().__init__(address, _Handler)
         self.api = api
