@@ -41,7 +41,7 @@ test: synth lint
 	pytest -n 2
 
 demo: synth
-	python -m local_cloud.demo
+	python demo.py
 
 bench: synth
 	python -m bench

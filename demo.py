@@ -1,0 +1,125 @@
+"""`make demo`: the example stack's custom resource through a whole lifecycle on the local cloud.
+
+Synthesized provider asset under awslambdaric, Service Catalog emulator, CloudFormation driver:
+seed a product with two plans, then Create -> Update (second plan) -> Delete, printing each
+request, each record status change as it happens, and a summary table. Exits 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
+from local_cloud.cloudformation import CustomResource, ProgressEvent
+from local_cloud.servicecatalog import ProvisioningScript, ServiceCatalogEmulator
+
+CDK_OUT = Path(__file__).resolve().parent / "cdk.out"
+PRODUCT_NAME = "demo-bucket"
+PROVISIONED_PRODUCT_NAME = "demo-bucket-pp"
+EXPECTED = {"create": "CREATE_COMPLETE", "update": "UPDATE_COMPLETE", "delete": "DELETE_COMPLETE"}
+
+
+T0 = time.monotonic()
+
+
+def say(message: str) -> None:
+    print(f"[{time.monotonic() - T0:6.2f}s] {message}", flush=True)
+
+
+def template_resource(cdk_out: Path) -> tuple[str, dict[str, Any]]:
+    """The custom resource exactly as the example app synthesized it (minus the ServiceToken)."""
+    manifest = json.loads((cdk_out / "manifest.json").read_text())
+    for artifact in manifest["artifacts"].values():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] == RESOURCE_TYPE:
+                properties = {k: v for k, v in resource["Properties"].items() if k != "ServiceToken"}
+                return logical_id, properties
+    raise SystemExit(f"no {RESOURCE_TYPE} in {cdk_out}: run `make synth` first")
+
+
+class RecordWatcher(threading.Thread):
+    """Prints every Service Catalog record status change as the emulator reaches it."""
+
+    def __init__(self, sc: ServiceCatalogEmulator) -> None:
+        super().__init__(daemon=True)
+        self._sc = sc
+        self._seen: dict[str, str] = {}
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.wait(0.1):
+            for record in self._sc.records():
+                if self._seen.get(record.id) != record.status:
+                    self._seen[record.id] = record.status
+                    say(f"  Service Catalog: record {record.id} ({record.record_type}) is {record.status}")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join()
+
+
+def on_progress(event: ProgressEvent) -> None:
+    say(f"CloudFormation: {event.message}")
+
+
+def main() -> int:
+    logical_id, template_properties = template_resource(CDK_OUT)
+    service_timeout = int(template_properties.pop("ServiceTimeout", 3600))
+    say(f"Synthesized custom resource {logical_id} ({RESOURCE_TYPE}), properties {template_properties}")
+    with LocalCloud(CDK_OUT, progress=on_progress) as cloud:
+        sc = cloud.servicecatalog
+        say(
+            f"Service Catalog emulator on {sc.endpoint_url}; provider function "
+            f"{cloud.spec.function_name} from cdk.out/{cloud.spec.asset_dir.name}"
+        )
+        product = sc.add_product(
+            PRODUCT_NAME,
+            ProvisioningScript(
+                plan_duration=1, duration=4, outputs={"BucketName": "demo-bucket-v1"}, terminate_duration=2
+            ),
+        )
+        first = sc.create_plan(product.id, product.artifact_id("v1"), PROVISIONED_PRODUCT_NAME)
+        say(f"Seeded product {product.id} and plan {first.id} ({first.status})")
+
+        def definition(plan_id: str) -> CustomResource:
+            return CustomResource(
+                logical_id, {**template_properties, "PlanId": plan_id}, RESOURCE_TYPE, service_timeout=service_timeout
+            )
+
+        watcher = RecordWatcher(sc)
+        watcher.start()
+        stack = cloud.stack("ServiceCatalogPlanDemo")
+        results = {"create": stack.create(definition(first.id))}
+        sc.set_script(
+            product.artifact_id("v1"),
+            ProvisioningScript(duration=3, outputs={"BucketName": "demo-bucket-v2"}, terminate_duration=2),
+        )
+        second = sc.create_plan(product.id, product.artifact_id("v1"), PROVISIONED_PRODUCT_NAME)
+        say(f"Seeded second plan {second.id} for the same provisioned product")
+        results["update"] = stack.update(definition(second.id))
+        results["delete"] = stack.delete()
+        watcher.stop()
+
+        print()
+        print(stack.summary())
+        failures = [f"{step}: {result.status}" for step, result in results.items() if result.status != EXPECTED[step]]
+        left = [p.id for p in sc.provisioned_products()]
+        if left:
+            failures.append(f"provisioned products left behind: {left}")
+    if failures:
+        print("DEMO FAILED: " + "; ".join(failures), file=sys.stderr)
+        return 1
+    print("Demo passed: Create -> Update -> Delete on the local cloud.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
