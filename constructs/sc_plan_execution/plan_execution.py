@@ -103,6 +103,8 @@ class ProvisionedProductPlanExecution(Construct):
             service_timeout=service_timeout,
             removal_policy=removal_policy,
         )
+        # The function may hand a request over to itself from the first request on.
+        self.resource.node.add_dependency(self.provider.self_invoke_policy)
         if portfolio is not None:
             self.resource.node.add_dependency(self.provider.grant_portfolio_access(portfolio))
 

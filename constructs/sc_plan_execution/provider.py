@@ -6,7 +6,8 @@ group and one role to look at. It is found or created as a child of the Stack un
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -35,6 +36,12 @@ ENVIRONMENT: dict[str, str] = {
     "POWERTOOLS_METRICS_NAMESPACE": "ServiceCatalogPlanExecution",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
+
+# The request ledger (sc_plan_provider/request_ledger.py): first arrival and single answer per request.
+LEDGER_ACTIONS: tuple[str, ...] = ("dynamodb:UpdateItem", "dynamodb:GetItem")
+LEDGER_TABLE_ENV_VAR = "REQUESTS_TABLE_NAME"
+LEDGER_KEY = "RequestKey"
+LEDGER_TTL_ATTRIBUTE = "ExpiresAt"
 
 # cdk-nag 3 finding id for a `Resource: "*"` statement, in the form its report asks for.
 NAG_WILDCARD_RESOURCE = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
@@ -89,6 +96,28 @@ class PlanExecutionProvider(Construct):
         # Written to explicitly (no AWSLambdaBasicExecutionRole managed policy: AwsSolutions-IAM4).
         self.log_group.grant_write(self.role)
 
+        # Tiny, short-lived items (TTL 2 h); on-demand billing costs nothing when idle.
+        self.requests_table = dynamodb.Table(
+            self,
+            "Requests",
+            partition_key=dynamodb.Attribute(name=LEDGER_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=LEDGER_TTL_ATTRIBUTE,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        Validations.of(self.requests_table.node.default_child or self.requests_table).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-DDB3",
+                reason=(
+                    "The table only holds in-flight request bookkeeping that expires after 2 hours; "
+                    "there is nothing to restore to a point in time."
+                ),
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=list(LEDGER_ACTIONS), resources=[self.requests_table.table_arn])
+        )
+
         self.function = lambda_.Function(
             self,
             "Function",
@@ -102,7 +131,16 @@ class PlanExecutionProvider(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
-            environment=dict(ENVIRONMENT),
+            environment={**ENVIRONMENT, LEDGER_TABLE_ENV_VAR: self.requests_table.table_name},
+        )
+        # Continuation: the function invokes itself when a request outlives one invocation. A
+        # separate policy (not the role's default one, which the function depends on) avoids a
+        # dependency cycle; custom resources depend on it so it exists before the first request.
+        self.self_invoke_policy = iam.Policy(
+            self,
+            "SelfInvoke",
+            roles=[self.role],
+            statements=[iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])],
         )
         # Tracing.ACTIVE adds xray:PutTraceSegments/PutTelemetryRecords to the default policy.
         default_policy = self.role.node.try_find_child("DefaultPolicy")

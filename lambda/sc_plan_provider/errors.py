@@ -23,3 +23,10 @@ class DeadlineExceededError(Exception):
     def __init__(self, what: str, last_status: str, deadline_reason: str) -> None:
         super().__init__(f"{what} was still {last_status} when {deadline_reason}")
         self.last_status = last_status
+
+
+class ContinuationNeeded(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """This invocation's own deadline is near and the request is not done: hand it over."""
+
+    def __init__(self, what: str, last_status: str) -> None:
+        super().__init__(f"{what} is still {last_status}")

@@ -41,7 +41,9 @@ def _environment(context: Any) -> lifecycle.Environment:
         function_deadline=Deadline.after(
             remaining - reserve,
             f"the provider function's own deadline neared (Lambda timeout, {remaining:.0f} s left at start)",
+            continuable=helper.continuable,
         ),
+        first_seen=helper.first_seen,
         on_product=helper.note_product,
     )
 

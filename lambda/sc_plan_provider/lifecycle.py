@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
 from sc_plan_provider.plan_executor import Execution, PlanAlreadyExecutedError, execute_plan
-from sc_plan_provider.properties import PLAN_ID, InvalidPropertyError, PlanProperties, parse_properties
+from sc_plan_provider.properties import (
+    PLAN_ID,
+    SERVICE_TIMEOUT,
+    InvalidPropertyError,
+    PlanProperties,
+    default_deadline_seconds,
+    parse_properties,
+)
 from sc_plan_provider.record_waiter import RECORD_FAILED, describe_errors, wait_for_record
 from sc_plan_provider.request import PlanRequest, is_product_id
 from sc_plan_provider.response import answer_data
@@ -40,6 +47,7 @@ class Environment:
 
     service_catalog: Callable[[str | None], ServiceCatalog]
     function_deadline: Deadline
+    first_seen: float = field(default_factory=time.time)  # epoch seconds of the request's first arrival
     on_product: Callable[[str], None] = lambda _product_id: None
     sleep: Callable[[float], None] = time.sleep
 
@@ -93,8 +101,17 @@ def delete(request: PlanRequest, env: Environment) -> Answer:
         return Answer(product_id)
     properties = _lenient(request)
     service_catalog = env.service_catalog(properties.accept_language)
+    # Deleting must succeed for the stack to end clean (it is also every rollback's cleanup), so
+    # it waits as long as CloudFormation does, not just DeadlineSeconds.
+    patience = default_deadline_seconds(properties.service_timeout_seconds)
+    deadline = Deadline.at_epoch(env.first_seen + patience, f"ServiceTimeout ({patience:g} s) nearly ran out")
     _terminate(
-        request, product_id, service_catalog, properties=properties, deadline=_deadline(properties, env), env=env
+        request,
+        product_id,
+        service_catalog,
+        properties=properties,
+        deadline=deadline.earliest(env.function_deadline),
+        env=env,
     )
     return Answer(product_id)
 
@@ -232,9 +249,12 @@ def _lenient(request: PlanRequest) -> PlanProperties:
     try:
         return parse_properties(request.properties)
     except InvalidPropertyError:
-        return parse_properties({PLAN_ID: "unused-on-delete"})
+        return parse_properties({PLAN_ID: "unused-on-delete", SERVICE_TIMEOUT: request.properties.get(SERVICE_TIMEOUT)})
 
 
 def _deadline(properties: PlanProperties, env: Environment) -> Deadline:
-    own = Deadline.after(properties.deadline_seconds, f"DeadlineSeconds ({properties.deadline_seconds:g} s) ran out")
+    """The request's own deadline counts from its first arrival, across continuations."""
+    own = Deadline.at_epoch(
+        env.first_seen + properties.deadline_seconds, f"DeadlineSeconds ({properties.deadline_seconds:g} s) ran out"
+    )
     return own.earliest(env.function_deadline)

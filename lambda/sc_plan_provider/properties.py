@@ -53,6 +53,7 @@ class PlanProperties:
     accept_language: str | None
     polling: PollingPolicy
     deadline_seconds: float
+    service_timeout_seconds: float = MAX_SERVICE_TIMEOUT_SECONDS
 
 
 def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
@@ -85,6 +86,7 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         accept_language=accept_language,
         polling=PollingPolicy(interval, backoff_rate, max_interval),
         deadline_seconds=deadline,
+        service_timeout_seconds=service_timeout,
     )
 
 

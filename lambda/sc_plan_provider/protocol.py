@@ -6,7 +6,9 @@ the watchdog timer). What changes, and why (AWS-FACTS lists crhelper's defects):
   IAM changes; waiting is done in-process with the retry policy;
 - no 120 s sleep before answering Delete, no root-logger changes, no event logging (the event
   holds the pre-signed ResponseURL);
-- exactly one answer per request: the watchdog and the handler cannot both send;
+- exactly one answer per request: the watchdog and the handler cannot both send, and across
+  invocations (duplicates, continuations, Lambda's retries) the request ledger lets one answer;
+- a request that outlives this invocation is handed to a new one (continuation.py), unanswered;
 - the answer fits CloudFormation's 4096 bytes and is delivered by `delivery.put_response`
   (2xx only, retried with backoff); a failed delivery fails the invocation so Lambda retries it;
 - a failure keeps the product id it found, so a rollback Delete can clean up.
@@ -22,9 +24,11 @@ from typing import Any
 
 from crhelper import CfnResource
 
+from sc_plan_provider.continuation import continue_in_new_invocation
 from sc_plan_provider.delivery import DeliveryError, put_response
-from sc_plan_provider.errors import ResourceFailure
+from sc_plan_provider.errors import ContinuationNeeded, ResourceFailure
 from sc_plan_provider.request import PlanRequest
+from sc_plan_provider.request_ledger import Claim, Ledger, default_ledger
 from sc_plan_provider.response import encode, fit_response
 from sc_plan_provider.telemetry import logger
 
@@ -32,6 +36,10 @@ SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 # The sender may keep retrying until this close to the function's own deadline.
 DELIVERY_DEADLINE_MARGIN_SECONDS = 1.0
+# One claim on the answer lasts this long; a holder that died is replaced after it.
+ANSWER_LEASE_SECONDS = 90.0
+DELIVERY_WINDOW_SECONDS = 60.0
+BUSY_RECHECK_SECONDS = 1.0
 REQUIRED_EVENT_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
 
 # crhelper logs the whole event (with the ResponseURL) at DEBUG: never let that level through.
@@ -43,7 +51,7 @@ class UndeliveredResponseError(Exception):
 
 
 class PlanResource(CfnResource):
-    def __init__(self) -> None:
+    def __init__(self, ledger: Callable[[], Ledger] = default_ledger) -> None:
         # CfnResource.__init__ is deliberately not called: it creates lambda/events/logs clients for
         # polling we do not use and reconfigures the root logger. These are the attributes its
         # request path reads.
@@ -73,19 +81,46 @@ class PlanResource(CfnResource):
         self._answered = False
         self._delivery_error: DeliveryError | None = None
         self._product_id = ""
+        self._ledger = ledger
+        self._request: PlanRequest | None = None
+        self._continuing = False
+        self.first_seen = 0.0
+
+    @property
+    def continuable(self) -> bool:
+        """Requests can outlive an invocation only with a durable ledger to resume from."""
+        return self._ledger().durable
 
     def __call__(self, event: dict[str, Any], context: Any) -> None:
         missing = [key for key in REQUIRED_EVENT_KEYS if not event.get(key)]
         if missing:
             # Without these there is nobody to answer: fail the invocation loudly instead.
             raise ValueError(f"Not a CloudFormation custom resource request: missing {', '.join(missing)}")
+        request = PlanRequest.from_event(event)
+        arrival = self._ledger().arrive(request)
+        if arrival.answered:
+            logger.info("Request already answered: this delivery is a duplicate, nothing to do")
+            return
         with self._answer_lock:
             self._answered = False
             self._delivery_error = None
             self._product_id = ""
+            self._request = request
+            self._continuing = False
+            self.first_seen = arrival.first_seen
         super().__call__(event, context)
+        if self._continuing:
+            self._hand_over(event, context)
         if self._delivery_error is not None:
             raise UndeliveredResponseError(str(self._delivery_error))
+
+    def _hand_over(self, event: dict[str, Any], context: Any) -> None:
+        try:
+            continue_in_new_invocation(event, context.invoked_function_arn)
+        except Exception as error:
+            logger.exception("Could not hand the request over")
+            self._continuing = False
+            self._send(FAILED, f"The provider could not hand the request over to a new invocation: {error}")
 
     def note_product(self, product_id: str) -> None:
         """Remember the product as soon as it exists, for an answer sent before the handler returns."""
@@ -97,6 +132,9 @@ class PlanResource(CfnResource):
     def _wrap_function(self, func: Callable[[dict[str, Any], Any], str] | None) -> None:
         try:
             self.PhysicalResourceId = func(self._event, self._context) if func else ""
+        except ContinuationNeeded as pending:
+            logger.info("This invocation's time is nearly up; continuing in a new one", extra={"pending": str(pending)})
+            self._continuing = True
         except ResourceFailure as failure:
             logger.warning("Request failed", extra={"reason": failure.reason})
             self.Status, self.Reason = FAILED, failure.reason
@@ -123,23 +161,43 @@ class PlanResource(CfnResource):
     def _send(self, status: str | None = None, reason: str = "", send_response: object = None) -> None:
         """The single exit for every answer: the first caller sends, later callers do nothing."""
         with self._answer_lock:
-            if self._answered:
-                logger.warning("Request already answered; not answering again")
+            if self._answered or (self._continuing and status is None):
+                if self._answered:
+                    logger.warning("Request already answered; not answering again")
                 return
             self._answered = True
+        assert self._request is not None  # set by __call__ before any answer can be sent
+        if not self._claim_answer(self._request):
+            return
         body, left_out = fit_response(self._body(status, reason))
         if left_out:
             logger.warning("Outputs left out of the response to fit 4096 bytes", extra={"left_out": left_out})
-        give_up_at = (
-            time.monotonic() + self._context.get_remaining_time_in_millis() / 1000 - DELIVERY_DEADLINE_MARGIN_SECONDS
-        )
+        window = min(DELIVERY_WINDOW_SECONDS, self._remaining_seconds() - DELIVERY_DEADLINE_MARGIN_SECONDS)
         try:
-            put_response(self._response_url, encode(body), give_up_at=give_up_at)
+            put_response(self._response_url, encode(body), give_up_at=time.monotonic() + window)
         except DeliveryError as error:
             logger.error(
                 "Response not delivered; failing the invocation so Lambda retries it", extra={"error": str(error)}
             )
+            self._ledger().release(self._request)
             self._delivery_error = error
+            return
+        self._ledger().answered(self._request)
+
+    def _claim_answer(self, request: PlanRequest) -> bool:
+        """Win the right to answer; give way to another invocation that answered or is answering."""
+        while True:
+            claim = self._ledger().claim_answer(request, ANSWER_LEASE_SECONDS)
+            if claim is Claim.GRANTED:
+                return True
+            if claim is Claim.ANSWERED or self._remaining_seconds() < 2 * BUSY_RECHECK_SECONDS + 1:
+                # Busy until our end: the holder answers, or Lambda's retry of its invocation does.
+                logger.info("Another invocation answers this request", extra={"claim": claim.value})
+                return False
+            time.sleep(BUSY_RECHECK_SECONDS)
+
+    def _remaining_seconds(self) -> float:
+        return float(self._context.get_remaining_time_in_millis()) / 1000
 
     def _body(self, status: str | None, reason: str) -> dict[str, Any]:
         physical_id = (

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sc_plan_provider.deadline import Deadline
-from sc_plan_provider.errors import DeadlineExceededError
+from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError
 from sc_plan_provider.polling_policy import PollingPolicy
 
 State = TypeVar("State")
@@ -30,7 +30,8 @@ def wait_until(
     """Return the first state for which `is_done` holds.
 
     The last wait is cut to land on the deadline and is followed by one final poll, so a
-    result that arrives just in time is still seen.
+    result that arrives just in time is still seen. Past a continuable deadline (this
+    invocation's own), the request is handed over instead of failed.
     """
     intervals = policy.intervals()
     while True:
@@ -39,5 +40,7 @@ def wait_until(
             return state
         remaining = deadline.remaining()
         if remaining <= 0:
+            if deadline.continuable:
+                raise ContinuationNeeded(what, describe(state))
             raise DeadlineExceededError(what, describe(state), deadline.reason)
         sleep(min(next(intervals), remaining))

@@ -8,6 +8,7 @@ Typical use::
 """
 
 from local_cloud.lambda_runtime.assembly import CloudAssemblyError
+from local_cloud.lambda_runtime.invoke_api import LambdaInvokeApi, ReceivedInvocation
 from local_cloud.lambda_runtime.models import (
     InvocationAttempt,
     InvocationResult,
@@ -24,9 +25,11 @@ __all__ = [
     "FunctionSpec",
     "InvocationAttempt",
     "InvocationResult",
+    "LambdaInvokeApi",
     "LambdaRuntimeError",
     "LocalLambdaRuntime",
     "LogRecord",
+    "ReceivedInvocation",
     "RuntimeClosedError",
     "TooManyRequestsError",
 ]

@@ -39,6 +39,7 @@ class _Stack:
     artifact_id: str
     stack_name: str
     template: dict[str, Any]
+    template_path: Path
     region: str
     account_id: str
 
@@ -107,11 +108,13 @@ def _iter_stacks(assembly_dir: Path) -> Iterator[_Stack]:
             yield from _iter_stacks(assembly_dir / props["directoryName"])
         elif kind == _STACK_ARTIFACT and "templateFile" in props:
             match = _ENVIRONMENT_RE.match(str(artifact.get("environment", "")))
+            template_path = assembly_dir / props["templateFile"]
             yield _Stack(
                 assembly_dir=assembly_dir,
                 artifact_id=artifact_id,
                 stack_name=str(props.get("stackName", artifact_id)),
-                template=_read_json(assembly_dir / props["templateFile"]),
+                template=_read_json(template_path),
+                template_path=template_path.resolve(),
                 region=match["region"] if match else DEFAULT_REGION,
                 account_id=match["account"] if match else DEFAULT_ACCOUNT_ID,
             )
@@ -197,6 +200,8 @@ def _to_spec(candidate: _Candidate, *, skip_unresolved: bool) -> FunctionSpec:
         memory_size=int(props.get("MemorySize", DEFAULT_MEMORY_MB)),
         environment=environment,
         unresolved_environment=tuple(unresolved),
+        raw_environment=dict(variables),
+        template_path=stack.template_path,
         logical_id=candidate.logical_id,
         function_name=function_name,
         stack_name=stack.stack_name,

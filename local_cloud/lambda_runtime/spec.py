@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "123456789012"
@@ -27,6 +28,11 @@ class FunctionSpec:
     environment: dict[str, str] = field(default_factory=dict)
     # Keys of ``environment`` whose template value was an unresolvable intrinsic (Ref, GetAtt...).
     unresolved_environment: tuple[str, ...] = ()
+    # The template's variables as written (intrinsics included), so a local cloud can resolve a Ref
+    # to a resource it created itself, e.g. a DynamoDB table name.
+    raw_environment: dict[str, Any] = field(default_factory=dict)
+    # The stack template the function came from (None when the spec was built directly).
+    template_path: Path | None = None
     logical_id: str = "Function"
     function_name: str = "local-function"
     stack_name: str | None = None

@@ -93,12 +93,16 @@ def test_iam_grants_exactly_the_handler_actions(make_stack: MakeStack) -> None:
         "servicecatalog:DescribeProvisionedProduct",
         "servicecatalog:TerminateProvisionedProduct",
     }
-    # Least privilege overall: Service Catalog, the function's own log group, X-Ray. Nothing else.
+    # Least privilege overall: Service Catalog, the function's own log group, X-Ray, the request
+    # ledger table and invoking itself (continuation). Nothing else.
     assert actions == set(SERVICE_CATALOG_ACTIONS) | {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "lambda:InvokeFunction",
     }
     role = _single(template, "AWS::IAM::Role")
     assert "ManagedPolicyArns" not in role["Properties"]
@@ -267,3 +271,56 @@ def test_asset_hash_follows_sources_not_byte_code(tmp_path: Path) -> None:
     changed_code = bundler.fingerprint()
     (tmp_path / "requirements.txt").write_text("crhelper==2.0.11\n")
     assert bundler.fingerprint() != changed_code
+
+
+def test_continuation_needs_no_run_time_permission_changes(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN)
+    assertions = _template(stack)
+    template = assertions.to_json()
+    statements = [
+        statement
+        for policy in [*template["Resources"].values()]
+        if policy["Type"] in ("AWS::IAM::Policy", "AWS::IAM::Role")
+        for document in _policy_documents(policy)
+        for statement in document["Statement"]
+    ]
+    by_action = {action: statement for statement in statements for action in _as_list(statement["Action"])}
+    function_id = _logical_id(template, "AWS::Lambda::Function")
+    table_id = _logical_id(template, "AWS::DynamoDB::Table")
+    assert by_action["lambda:InvokeFunction"]["Resource"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert by_action["dynamodb:UpdateItem"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+    assert not [a for a in by_action if a.startswith(("events:", "lambda:AddPermission", "lambda:RemovePermission"))]
+    table = template["Resources"][table_id]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "ExpiresAt", "Enabled": True}
+    function = template["Resources"][function_id]["Properties"]
+    assert function["Environment"]["Variables"]["REQUESTS_TABLE_NAME"] == {"Ref": table_id}
+    # The custom resource waits for the self-invoke policy, so the first request can continue.
+    resource = _single(assertions, RESOURCE_TYPE)
+    policy_id = next(
+        logical_id
+        for logical_id, candidate in template["Resources"].items()
+        if candidate["Type"] == "AWS::IAM::Policy"
+        and any(
+            "lambda:InvokeFunction" in _as_list(st["Action"])
+            for st in candidate["Properties"]["PolicyDocument"]["Statement"]
+        )
+    )
+    assert policy_id in resource["DependsOn"]
+
+
+def _as_list(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _policy_documents(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    properties = resource["Properties"]
+    if resource["Type"] == "AWS::IAM::Policy":
+        return [properties["PolicyDocument"]]
+    return [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+
+
+def _logical_id(template: dict[str, Any], resource_type: str) -> str:
+    (logical_id,) = [k for k, v in template["Resources"].items() if v["Type"] == resource_type]
+    return logical_id

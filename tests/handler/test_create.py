@@ -141,28 +141,33 @@ def test_succeeded_record_that_left_the_product_broken_is_a_failure(
     assert body["PhysicalResourceId"] == sc.PRODUCT_ID
 
 
-def test_duplicate_delivery_uses_the_same_idempotency_token(stub: Stubber, answers: Answers) -> None:
+def test_duplicate_delivery_after_the_answer_does_nothing(stub: Stubber, answers: Answers) -> None:
     event = make_event("Create", {"PlanId": sc.PLAN_ID})
     tokens: list[str] = []
-    for first in (True, False):
-        sc.describe_plan(stub, "CREATE_SUCCESS" if first else "EXECUTE_IN_PROGRESS")
-        stub.add_response(
-            "execute_provisioned_product_plan",
-            {"RecordDetail": {"RecordId": sc.RECORD_ID}},
-            None,
-        )
-        sc.describe_record(stub, "SUCCEEDED", outputs={"Name": "b"})
-        sc.describe_product(stub, "AVAILABLE")
-    client = stub.client
-    client.meta.events.register(
+    stub.client.meta.events.register(
         "provide-client-params.servicecatalog.ExecuteProvisionedProductPlan",
         lambda params, **_: tokens.append(params["IdempotencyToken"]),
     )
+    sc.describe_plan(stub, "CREATE_SUCCESS")
+    stub.add_response("execute_provisioned_product_plan", {"RecordDetail": {"RecordId": sc.RECORD_ID}}, None)
+    sc.describe_record(stub, "SUCCEEDED", outputs={"Name": "b"})
+    sc.describe_product(stub, "AVAILABLE")
     invoke(event)
-    invoke(event)
-    assert len(tokens) == 2 and tokens[0] == tokens[1]
+    invoke(event)  # the request ledger knows it was answered: no call, no second answer
+    assert answers.only["Status"] == "SUCCESS"
+    assert len(tokens) == 1
     assert 1 <= len(tokens[0]) <= 128
-    assert answers.bodies[0] == answers.bodies[1]
+
+
+def test_idempotency_token_is_derived_from_the_request() -> None:
+    from sc_plan_provider.request import PlanRequest
+
+    event = make_event("Create", {"PlanId": sc.PLAN_ID})
+    again = PlanRequest.from_event(dict(event))
+    other = PlanRequest.from_event({**event, "RequestId": "another"})
+    request = PlanRequest.from_event(event)
+    assert request.token("execute", sc.PLAN_ID) == again.token("execute", sc.PLAN_ID)
+    assert request.token("execute", sc.PLAN_ID) != other.token("execute", sc.PLAN_ID)
 
 
 def test_plan_already_executed_by_another_request_fails_create(stub: Stubber, answers: Answers) -> None:

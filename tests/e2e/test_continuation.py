@@ -1,0 +1,105 @@
+"""Provisioning that outlives one invocation: continuation, deadlines, duplicates and a killed
+environment, each ending in exactly one correct answer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local_cloud.cloud import LocalCloud
+from local_cloud.cloudformation import Delivery
+from support.scenarios import executions, plan, product, resource
+
+SHORT_FUNCTION_TIMEOUT = 4.0
+
+
+@pytest.fixture
+def short_lived(cdk_out: Path) -> Iterator[LocalCloud]:
+    """Functions that live 4 s, so a provisioning of a few seconds needs several invocations."""
+    with LocalCloud(cdk_out, function_timeout=SHORT_FUNCTION_TIMEOUT, retry_delays=(0.5, 1.0)) as cloud:
+        yield cloud
+
+
+def handovers(cloud: LocalCloud) -> int:
+    return cloud.function.log_text().count("Request handed over to a new invocation")
+
+
+def test_provisioning_longer_than_the_function_succeeds_through_continuation(short_lived: LocalCloud) -> None:
+    sc = short_lived.servicecatalog
+    result = short_lived.stack("long").create(resource(plan(sc, product(sc, duration=10.0))))
+    assert result.status == "CREATE_COMPLETE", result
+    (outcome,) = result.outcomes
+    assert outcome.answers == 1
+    assert outcome.data["Outputs.BucketName"] == "bucket-1"
+    assert handovers(short_lived) >= 2
+    assert executions(sc) == 1
+
+
+def test_provisioning_longer_than_the_deadline_fails_clearly_and_in_time(short_lived: LocalCloud) -> None:
+    sc = short_lived.servicecatalog
+    started = time.monotonic()
+    result = short_lived.stack("too-long").create(
+        resource(plan(sc, product(sc, duration=30.0)), DeadlineSeconds=9), delivery=Delivery()
+    )
+    elapsed = time.monotonic() - started
+    (failed,) = result.by_phase("create")
+    assert failed.status == "FAILED"
+    assert "was still IN_PROGRESS when DeadlineSeconds (9 s) ran out" in failed.reason
+    assert failed.physical_resource_id.startswith("pp-")
+    assert not failed.timed_out
+    assert 9 <= failed.seconds < 14
+    assert failed.answers == 1
+    assert handovers(short_lived) >= 1
+    assert elapsed < 60
+
+
+def test_killed_environment_mid_poll_resumes_the_same_work(cloud: LocalCloud) -> None:
+    sc = cloud.servicecatalog
+    stack = cloud.stack("killed")
+    definition = resource(plan(sc, product(sc, duration=5.0)))
+    killer_done: list[str] = []
+
+    def kill_once_polling() -> None:
+        cloud.function.wait_for_log('"record_status":"IN_PROGRESS"', timeout=30)
+        killer_done.append(cloud.function.kill_environment())
+
+    killer = threading.Thread(target=kill_once_polling)
+    killer.start()
+    result = stack.create(definition)
+    killer.join()
+    assert killer_done, "no environment was killed"
+    assert result.status == "CREATE_COMPLETE", result
+    (outcome,) = result.outcomes
+    assert outcome.answers == 1
+    assert executions(sc) == 1
+    cloud.function.wait_for_async()
+    (crashed,) = [a for a in cloud.function.attempts if a.outcome == "crash"]
+    retried = cloud.function.attempts_for(crashed.request_id)
+    assert [(a.attempt, a.outcome) for a in retried] == [(1, "crash"), (2, "success")]
+
+
+def test_late_duplicate_after_the_answer_makes_no_call(cloud: LocalCloud) -> None:
+    sc = cloud.servicecatalog
+    result = cloud.stack("late").create(
+        resource(plan(sc, product(sc, duration=0.5))), delivery=Delivery(times=2, duplicate_delay=4.0)
+    )
+    assert result.status == "CREATE_COMPLETE", result
+    calls_after_answer = len(sc.calls)
+    time.sleep(5.0)
+    (outcome,) = result.outcomes
+    assert outcome.answers == 1
+    assert len(sc.calls) == calls_after_answer
+
+
+def test_rollback_delete_of_a_product_still_provisioning_waits_then_terminates(short_lived: LocalCloud) -> None:
+    sc = short_lived.servicecatalog
+    result = short_lived.stack("cleanup").create(resource(plan(sc, product(sc, duration=12.0)), DeadlineSeconds=5))
+    assert result.status == "ROLLBACK_COMPLETE", result
+    (rollback,) = result.by_phase("rollback")
+    assert rollback.status == "SUCCESS"
+    assert rollback.answers == 1
+    assert sc.provisioned_products() == []
