@@ -71,6 +71,8 @@ class LambdaInvokeApi(LocalHTTPServer):
         super().__init__((host, port), _Handler)
         self._runtimes: dict[str, LocalLambdaRuntime] = {}
         self._received: list[ReceivedInvocation] = []
+        # Fault injection: Lambda delivers Event invocations at least once; a test can make it twice.
+        self.duplicate_events = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -241,7 +243,10 @@ class _Handler(BaseHTTPRequestHandler):
             return _Response(204)
         try:
             if invocation_type == "Event":
-                return _Response(202, request_id=runtime.invoke_async(event))
+                request_id = runtime.invoke_async(event)
+                if self.server.duplicate_events:
+                    runtime.invoke_async(event)
+                return _Response(202, request_id=request_id)
             result = runtime.invoke(event, client_context=self._client_context())
         except TooManyRequestsError as error:
             raise _ApiError(
