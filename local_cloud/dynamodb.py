@@ -24,7 +24,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import ThreadedWSGIServer
+
+from local_cloud.http_server import BackgroundServer
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -44,8 +46,7 @@ class LocalDynamoDB:
         self.region = region
         self._host = host
         self._port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: _MotoServer | None = None
         self._tables: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -64,14 +65,8 @@ class LocalDynamoDB:
         if self._server is not None:
             return
         app = _Serialized(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._host, self._port, app, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
-            name="local-dynamodb",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server = _MotoServer(self._host, self._port, app, handler=_QuietHandler)
+        self._server.start()
 
     def stop(self) -> None:
         """Delete the tables this instance created (moto's state outlives the server), then stop."""
@@ -84,12 +79,8 @@ class LocalDynamoDB:
             except client.exceptions.ResourceNotFoundException:
                 continue
         self._tables.clear()
-        self._server.shutdown()
-        if self._thread is not None:
-            self._thread.join()
-        self._server.server_close()
+        self._server.stop()
         self._server = None
-        self._thread = None
 
     @property
     def endpoint_url(self) -> str:
@@ -208,6 +199,12 @@ class _Serialized:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+
+
+class _MotoServer(BackgroundServer, ThreadedWSGIServer):
+    """What ``werkzeug.serving.make_server(..., threaded=True)`` builds, with the shared background lifecycle."""
+
+    thread_name = "local-dynamodb"
 
 
 class _QuietHandler(MotoRequestHandler):

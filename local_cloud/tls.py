@@ -55,6 +55,40 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
+def _builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.CertificateBuilder:
+    """The fields the CA and the server certificate fill alike; ``key`` is the subject's own."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+
+
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    """Both sign handshakes; only the CA may sign certificates and CRLs."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def create_tls_material(directory: Path | None = None) -> TlsMaterial:
     """Mint a fresh CA and a 127.0.0.1/localhost server certificate under ``directory``.
 
@@ -65,45 +99,21 @@ def create_tls_material(directory: Path | None = None) -> TlsMaterial:
     target.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     not_before = now - dt.timedelta(minutes=5)  # tolerate small clock skew between processes
+    not_after = now + _VALIDITY
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("local-cloud throwaway CA")
     ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(now + _VALIDITY)
+        _builder(ca_name, ca_name, ca_key, not_before, not_after)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(ca=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 
     server_key = ec.generate_private_key(ec.SECP256R1())
     server_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
-        .issuer_name(ca_name)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(now + _VALIDITY)
+        _builder(_name("localhost"), ca_name, server_key, not_before, not_after)
         .add_extension(
             x509.SubjectAlternativeName(
                 [
@@ -114,20 +124,7 @@ def create_tls_material(directory: Path | None = None) -> TlsMaterial:
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(ca=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())

@@ -162,7 +162,7 @@ class PendingResponse:
 class _Handler(BaseHTTPRequestHandler):
     """Routes ResponseURL requests to their slot; answers like S3 would."""
 
-    server: _Server
+    server: ResponseServer
     protocol_version = "HTTP/1.1"
     timeout = 15  # a client that stalls must not pin a thread forever
 
@@ -194,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
-        slot = self.server.owner.lookup(parts.path, parts.query)
+        slot = self.server.lookup(parts.path, parts.query)
         body = b""
         length = self.headers.get("Content-Length")
         if length is not None:
@@ -241,30 +241,27 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
 
-class _Server(LocalHTTPServer):
-    owner: ResponseServer
+class ResponseServer(LocalHTTPServer):
+    """HTTPS server on 127.0.0.1 (a free port) holding one slot per outstanding request; serves from construction."""
 
-
-class ResponseServer:
-    """HTTPS server on 127.0.0.1 (a free port) holding one slot per outstanding request."""
+    thread_name = "cfn-response-server"
 
     def __init__(self, tls: TlsMaterial, host: str = "127.0.0.1") -> None:
+        super().__init__((host, 0), _Handler)
         self._slots: dict[str, PendingResponse] = {}
         self._lock = threading.Lock()
-        server = _Server((host, 0), _Handler)
-        server.owner = self
         context: ssl.SSLContext = tls.server_context()
         # Handshake lazily in the per-connection thread, so one bad client cannot stall accept().
-        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        self._server = server
+        self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
         self.host = host
-        self.port: int = server.server_address[1]
+        self.port: int = self.server_address[1]
         self.base_url = f"https://{host}:{self.port}"
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="cfn-response-server", daemon=True
-        )
-        self._thread.start()
-        self._closed = False
+        self.start()
+
+    @property
+    def endpoint_url(self) -> str:
+        """``https://HOST:PORT``: this server speaks TLS, unlike the base's plain-HTTP default."""
+        return self.base_url
 
     def expect(
         self,
@@ -305,15 +302,4 @@ class ResponseServer:
 
     def close(self) -> None:
         """Stop serving; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> ResponseServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -61,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.1 so libcurl's keep-alive connections and Content-Length bodies behave as in Lambda.
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes; avoid 40 ms delayed-ACK stalls
-    server: _Server
+    server: RuntimeApiServer
 
     def log_message(self, format: str, *args: object) -> None:
         _LOG.debug("runtime api %s: " + format, self.server.server_address, *args)
@@ -135,31 +134,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply_error(status, "InvalidStateTransition", "invocation already answered")
 
 
-class _Server(LocalHTTPServer):
+class RuntimeApiServer(LocalHTTPServer):
+    """A Runtime API endpoint on 127.0.0.1 with a free port; ``start()`` serves it from a daemon thread."""
+
     def __init__(self, backend: RuntimeApiBackend) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.backend = backend
 
-
-class RuntimeApiServer:
-    """A Runtime API endpoint on 127.0.0.1 with a free port, served from a daemon thread."""
-
-    def __init__(self, backend: RuntimeApiBackend) -> None:
-        self._server = _Server(backend)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
     @property
     def address(self) -> str:
         """``host:port``, the value of ``AWS_LAMBDA_RUNTIME_API``."""
-        host, port = self._server.server_address[:2]
+        host, port = self.server_address[:2]
         return f"{host!s}:{port}"
-
-    def start(self) -> None:
-        """Begin serving."""
-        self._thread.start()
 
     def close(self) -> None:
         """Stop serving and release the port (blocked /next handlers are daemon threads)."""
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
+        self.stop()

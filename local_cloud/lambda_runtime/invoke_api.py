@@ -22,7 +22,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -65,7 +64,12 @@ class _ApiError(Exception):
 
 
 class LambdaInvokeApi(LocalHTTPServer):
-    """Serves Invoke for every registered runtime on 127.0.0.1 from a background thread."""
+    """Serves Invoke for every registered runtime on 127.0.0.1 from a background thread.
+
+    ``start()``/``stop()``/``with`` come from the shared base; the runtimes are the caller's to close.
+    """
+
+    thread_name = "lambda-invoke-api"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
@@ -74,44 +78,6 @@ class LambdaInvokeApi(LocalHTTPServer):
         # Fault injection: Lambda delivers Event invocations at least once; a test can make it twice.
         self.duplicate_events = False
         self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------
-
-    def __enter__(self) -> LambdaInvokeApi:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Begin serving in a daemon thread. Idempotent."""
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(
-            target=self.serve_forever,
-            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
-            name="lambda-invoke-api",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket (the runtimes are the caller's to close)."""
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join()
-            self._thread = None
-        self.server_close()
-
-    @property
-    def endpoint_url(self) -> str:
-        """``http://127.0.0.1:PORT``, for ``endpoint_url=`` or ``AWS_ENDPOINT_URL_LAMBDA``."""
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # -- functions -------------------------------------------------------------------------------
 

@@ -256,12 +256,7 @@ def plan_details(plan: Plan) -> Json:
             "CreatedTime": _timestamp(plan.created_time),
             "PathId": plan.path_id,
             "ProductId": plan.product_id,
-            "PlanName": plan.name,
-            "PlanId": plan.id,
-            "ProvisionProductId": plan.provisioned_product_id,
-            "ProvisionProductName": plan.provisioned_product_name,
-            "PlanType": plan.plan_type,
-            "ProvisioningArtifactId": plan.provisioning_artifact_id,
+            **plan_summary(plan),  # the details shape repeats the summary's fields, in this place
             "Status": plan.status,
             "UpdatedTime": _timestamp(plan.updated_time),
             "NotificationArns": list(plan.notification_arns),

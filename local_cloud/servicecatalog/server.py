@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -35,7 +34,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 60  # seconds an idle keep-alive connection may hold its thread
     disable_nagle_algorithm = True  # headers and body go out as two writes; don't wait for delayed ACKs
-    server: _Server
+    server: ServiceCatalogHttpServer
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -94,41 +93,11 @@ def _parse_body(body: bytes) -> dict[str, Any]:
     return params
 
 
-class _Server(LocalHTTPServer):
-    def __init__(self, address: tuple[str, int], api: ServiceCatalogApi) -> None:
-        super().__init__(address, _Handler)
-        self.api = api
+class ServiceCatalogHttpServer(LocalHTTPServer):
+    """Serves a ServiceCatalogApi on 127.0.0.1; ``start()``/``stop()`` come from the shared base."""
 
-
-class ServiceCatalogHttpServer:
-    """Serves a ServiceCatalogApi on 127.0.0.1 from a background thread."""
+    thread_name = "servicecatalog-emulator"
 
     def __init__(self, api: ServiceCatalogApi, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), api)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        """``http://127.0.0.1:PORT``, for ``endpoint_url=`` or ``AWS_ENDPOINT_URL_SERVICE_CATALOG``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        """Begin serving in a daemon thread."""
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll interval
-            name="servicecatalog-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
+        super().__init__((host, port), _Handler)
+        self.api = api

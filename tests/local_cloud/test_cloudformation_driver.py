@@ -24,6 +24,7 @@ from local_cloud.cloudformation import (
     CloudFormationDriver,
     CustomResource,
     Delivery,
+    Outcome,
     ProgressEvent,
     Stack,
     stringify_properties,
@@ -143,6 +144,19 @@ def driver(fake: FakeFunction, tmp_path: Any) -> Iterator[CloudFormationDriver]:
 def resource(logical_id: str = "Plan", **kwargs: Any) -> CustomResource:
     properties = kwargs.pop("properties", {"ProductId": "prod-abc", "Version": 1, "Enabled": True})
     return CustomResource(logical_id=logical_id, properties=properties, **kwargs)
+
+
+def send_create(driver: CloudFormationDriver, timeout: float, *, stack: str = "t", **options: Any) -> Outcome:
+    """One bare Create of ``Custom::Plan`` "Plan" whose wait for an answer is cut to ``timeout`` seconds."""
+    return driver.send(
+        request_type="Create",
+        stack_id=f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack}/1",
+        resource_type="Custom::Plan",
+        logical_resource_id="Plan",
+        properties={},
+        delivery=Delivery(service_timeout_override=timeout),
+        **options,
+    )
 
 
 def capture_only(store: list[dict[str, Any]]) -> Script:
@@ -430,15 +444,7 @@ def test_failed_delete_is_delete_failed(driver: CloudFormationDriver, fake: Fake
 def test_service_timeout_fails_in_time(driver: CloudFormationDriver, fake: FakeFunction) -> None:
     fake.script = lambda event: None  # never answers
     started = time.monotonic()
-    outcome = driver.send(
-        request_type="Create",
-        stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/t/1",
-        resource_type="Custom::Plan",
-        logical_resource_id="Plan",
-        properties={},
-        service_timeout=2,
-        delivery=Delivery(service_timeout_override=0.5),
-    )
+    outcome = send_create(driver, 0.5, service_timeout=2)
     elapsed = time.monotonic() - started
     assert outcome.timed_out
     assert outcome.status == "FAILED"
@@ -464,14 +470,7 @@ def test_service_timeout_scaled(fake: FakeFunction, tmp_path: Any) -> None:
 
 def test_late_answer_after_timeout_is_recorded_not_accepted(driver: CloudFormationDriver, fake: FakeFunction) -> None:
     fake.script = lambda event: Answer(delay=0.6)
-    outcome = driver.send(
-        request_type="Create",
-        stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/t/1",
-        resource_type="Custom::Plan",
-        logical_resource_id="Plan",
-        properties={},
-        delivery=Delivery(service_timeout_override=0.2),
-    )
+    outcome = send_create(driver, 0.2)
     assert outcome.timed_out
     fake.join()
     assert [p.note for p in outcome.puts] == ["late"]
@@ -546,14 +545,7 @@ def test_invalid_bodies_fail_the_resource() -> None:
 def test_wrong_method_and_wrong_signature_are_refused(driver: CloudFormationDriver, fake: FakeFunction) -> None:
     captured: list[dict[str, Any]] = []
     fake.script = capture_only(captured)
-    outcome = driver.send(
-        request_type="Create",
-        stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/t/1",
-        resource_type="Custom::Plan",
-        logical_resource_id="Plan",
-        properties={},
-        delivery=Delivery(service_timeout_override=0.3),
-    )
+    outcome = send_create(driver, 0.3)
     fake.join()
     url = captured[0]["ResponseURL"]
     context = ssl.create_default_context(cafile=str(driver.ca_file))
@@ -584,14 +576,7 @@ def test_https_verified_with_ca_via_ssl_cert_file(driver: CloudFormationDriver, 
     result: dict[str, Any] = {}
 
     def run() -> None:
-        result["outcome"] = driver.send(
-            request_type="Create",
-            stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/tls/1",
-            resource_type="Custom::Plan",
-            logical_resource_id="Plan",
-            properties={},
-            delivery=Delivery(service_timeout_override=10),
-        )
+        result["outcome"] = send_create(driver, 10, stack="tls")
 
     sender = threading.Thread(target=run)
     sender.start()

@@ -21,8 +21,10 @@ from botocore.parsers import create_parser
 from botocore.validate import ParamValidator
 
 from local_cloud.servicecatalog import (
+    ProvisionedProduct,
     ProvisioningScript,
     RecordError,
+    SeededProduct,
     ServiceCatalogEmulator,
     validate_output,
 )
@@ -71,6 +73,15 @@ def create_plan(client: Any, product_id: str, artifact_id: str, name: str, **ext
         **extra,
     )
     return response
+
+
+def plan_update_of_web(
+    sc: ServiceCatalogEmulator, client: Any, v2: ProvisioningScript
+) -> tuple[SeededProduct, ProvisionedProduct, dict[str, Any]]:
+    """Product "p" with v1 (output Url=https://v1) provisioned as "web", and a plan updating it to ``v2``."""
+    product = sc.add_product("p", artifacts={"v1": ProvisioningScript(outputs={"Url": "https://v1"}), "v2": v2})
+    existing = sc.provision(product.id, product.artifact_id("v1"), "web")
+    return product, existing, create_plan(client, product.id, product.artifact_id("v2"), "web")
 
 
 def plan_status(client: Any, plan_id: str) -> str:
@@ -256,15 +267,9 @@ def test_failed_provision_passes_through_in_progress_in_error(
 def test_failed_update_leaves_product_tainted_on_previous_version(
     sc: ServiceCatalogEmulator, client: Any, clock: ManualClock
 ) -> None:
-    product = sc.add_product(
-        "p",
-        artifacts={
-            "v1": ProvisioningScript(outputs={"Url": "https://v1"}),
-            "v2": ProvisioningScript(duration=3, errors=[RecordError("UPDATE_FAILED", "Bad property")]),
-        },
+    product, existing, plan = plan_update_of_web(
+        sc, client, ProvisioningScript(duration=3, errors=[RecordError("UPDATE_FAILED", "Bad property")])
     )
-    existing = sc.provision(product.id, product.artifact_id("v1"), "web")
-    plan = create_plan(client, product.id, product.artifact_id("v2"), "web")
     assert plan["ProvisionProductId"] == existing.id
     assert product_detail(client, existing.id)["Status"] == "AVAILABLE"
 
@@ -286,15 +291,9 @@ def test_failed_update_leaves_product_tainted_on_previous_version(
 def test_successful_update_moves_version_and_outputs(
     sc: ServiceCatalogEmulator, client: Any, clock: ManualClock
 ) -> None:
-    product = sc.add_product(
-        "p",
-        artifacts={
-            "v1": ProvisioningScript(outputs={"Url": "https://v1"}),
-            "v2": ProvisioningScript(duration=1, outputs={"Url": "https://v2"}),
-        },
+    product, existing, plan = plan_update_of_web(
+        sc, client, ProvisioningScript(duration=1, outputs={"Url": "https://v2"})
     )
-    existing = sc.provision(product.id, product.artifact_id("v1"), "web")
-    plan = create_plan(client, product.id, product.artifact_id("v2"), "web")
     changes = client.describe_provisioned_product_plan(PlanId=plan["PlanId"])["ResourceChanges"]
     assert [c["Action"] for c in changes] == ["MODIFY"]
     record = client.execute_provisioned_product_plan(PlanId=plan["PlanId"], IdempotencyToken="t")["RecordDetail"]
