@@ -22,6 +22,9 @@ from sc_plan_provider.telemetry import logger, metrics, tracer
 # Time kept back from the Lambda deadline to deliver the answer (with retries) after a wait ends.
 ANSWER_RESERVE_SECONDS = 20.0
 ANSWER_RESERVE_FRACTION = 0.2
+# Never less than this: crhelper's watchdog fires 0.5 s before the deadline, and a hand-over or a
+# last poll must be done by then.
+ANSWER_RESERVE_MIN_SECONDS = 1.5
 
 helper = PlanResource()
 copy_config_to_registered_loggers(source_logger=logger, include={"crhelper"})
@@ -35,7 +38,7 @@ def _service_catalog(accept_language: str | None) -> ServiceCatalog:
 
 def _environment(context: Any) -> lifecycle.Environment:
     remaining = context.get_remaining_time_in_millis() / 1000
-    reserve = min(ANSWER_RESERVE_SECONDS, remaining * ANSWER_RESERVE_FRACTION)
+    reserve = min(ANSWER_RESERVE_SECONDS, max(ANSWER_RESERVE_MIN_SECONDS, remaining * ANSWER_RESERVE_FRACTION))
     return lifecycle.Environment(
         service_catalog=_service_catalog,
         function_deadline=Deadline.after(

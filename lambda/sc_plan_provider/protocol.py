@@ -135,6 +135,7 @@ class PlanResource(CfnResource):
         except ContinuationNeeded as pending:
             logger.info("This invocation's time is nearly up; continuing in a new one", extra={"pending": str(pending)})
             self._continuing = True
+            self.PhysicalResourceId = self._product_id  # for an answer the hand-over may still need
         except ResourceFailure as failure:
             logger.warning("Request failed", extra={"reason": failure.reason})
             self.Status, self.Reason = FAILED, failure.reason
@@ -152,6 +153,8 @@ class PlanResource(CfnResource):
         return PlanRequest.from_event(event).not_provisioned_id()
 
     def _timeout(self) -> None:
+        if self._continuing:  # the request is being handed over, not abandoned
+            return
         self._send(
             FAILED,
             "The provider function reached its Lambda timeout before Service Catalog finished; the "

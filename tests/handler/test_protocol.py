@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -78,15 +79,16 @@ def test_logs_never_contain_the_response_url(stub: Stubber, answers: Answers, ca
 def test_watchdog_and_handler_never_both_answer(stub: Stubber, answers: Answers) -> None:
     sc.describe_plan(stub, "CREATE_SUCCESS")
     sc.execute_plan(stub)
-    for _ in range(30):
-        sc.describe_record(stub, "IN_PROGRESS")
-    # crhelper's watchdog fires 0.5 s before the Lambda deadline, before the waiter's own deadline.
-    invoke(make_event("Create", {"PlanId": sc.PLAN_ID, **FAST}), FakeContext(timeout_seconds=1.0))
+    sc.describe_record(stub, "IN_PROGRESS")
+    # Service Catalog hangs past the Lambda deadline: crhelper's watchdog (0.5 s before it) answers.
+    stub.client.meta.events.register(
+        "before-parameter-build.service-catalog.DescribeRecord", lambda **_: time.sleep(2.0)
+    )
+    invoke(make_event("Create", {"PlanId": sc.PLAN_ID, **FAST}), FakeContext(timeout_seconds=2.0))
     body = answers.only
     assert body["Status"] == "FAILED"
     assert "reached its Lambda timeout" in body["Reason"]
     assert body["PhysicalResourceId"] == sc.PRODUCT_ID  # noted as soon as the plan executed
-    stub._queue.clear()
 
 
 class ScriptedResponseHandler(http.server.BaseHTTPRequestHandler):

@@ -1,0 +1,74 @@
+"""Hand-over at the function's own deadline (with a durable ledger), and its failure path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from sc_plan_provider import handler, protocol
+from sc_plan_provider.continuation import CONTINUATION_KEY, hop
+from sc_plan_provider.request_ledger import InProcessLedger
+from support import sc_stubs as sc
+from support.cfn_requests import Answers, FakeContext, invoke, make_event
+
+FAST = {"PollingIntervalSeconds": "0.1", "PollingBackoffRate": "1", "PollingMaxIntervalSeconds": "0.1"}
+
+
+class DurableLedger(InProcessLedger):
+    """Stands in for the DynamoDB ledger: what makes continuation possible is durability."""
+
+    durable = True
+
+
+@pytest.fixture
+def durable(monkeypatch: pytest.MonkeyPatch) -> DurableLedger:
+    ledger = DurableLedger()
+    monkeypatch.setattr(handler.helper, "_ledger", lambda: ledger)
+    return ledger
+
+
+def still_provisioning(stub: Stubber) -> None:
+    sc.describe_plan(stub, "CREATE_SUCCESS")
+    sc.execute_plan(stub)
+    for _ in range(40):
+        sc.describe_record(stub, "IN_PROGRESS")
+
+
+def test_near_its_deadline_the_function_hands_over_without_answering(
+    stub: Stubber, answers: Answers, durable: DurableLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[tuple[dict[str, Any], str]] = []
+    monkeypatch.setattr(protocol, "continue_in_new_invocation", lambda event, arn: handed.append((event, arn)))
+    still_provisioning(stub)
+    event = make_event("Create", {"PlanId": sc.PLAN_ID, **FAST})
+    context = FakeContext(timeout_seconds=2.5)
+    invoke(event, context)
+    assert answers.bodies == []
+    ((sent_event, arn),) = handed
+    assert arn == context.invoked_function_arn
+    assert sent_event["RequestId"] == event["RequestId"]
+    assert context.get_remaining_time_in_millis() > 0
+    stub._queue.clear()
+
+
+def test_a_failed_hand_over_is_a_clear_failure_not_silence(
+    stub: Stubber, answers: Answers, durable: DurableLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(event: dict[str, Any], arn: str) -> None:
+        raise RuntimeError("AccessDeniedException: not allowed to invoke")
+
+    monkeypatch.setattr(protocol, "continue_in_new_invocation", refuse)
+    still_provisioning(stub)
+    invoke(make_event("Create", {"PlanId": sc.PLAN_ID, **FAST}), FakeContext(timeout_seconds=2.5))
+    body = answers.only
+    assert body["Status"] == "FAILED"
+    assert "could not hand the request over to a new invocation: AccessDeniedException" in body["Reason"]
+    assert body["PhysicalResourceId"] == sc.PRODUCT_ID
+    stub._queue.clear()
+
+
+def test_hops_are_counted_in_the_event() -> None:
+    assert hop({}) == 0
+    assert hop({CONTINUATION_KEY: {"Hop": 3}}) == 3
