@@ -41,6 +41,7 @@ class Call:
     params: dict[str, Any]
     throttled: bool = False
     error_code: str | None = None
+    received_at: float = 0.0  # the emulator's clock (epoch seconds), as in record timelines
 
 
 def load_service_model() -> ServiceModel:
@@ -111,6 +112,7 @@ class ServiceCatalogApi:
 
     def handle(self, operation: str, params: Json) -> Json:
         """Answer one call; raises ServiceCatalogError for anything the caller gets as an error."""
+        received_at = self.state.clock()
         throttled = self._should_throttle(operation)
         error_code: str | None = None
         try:
@@ -126,7 +128,7 @@ class ServiceCatalogApi:
             raise
         finally:
             with self._lock:
-                self._calls.append(Call(operation, copy.deepcopy(params), throttled, error_code))
+                self._calls.append(Call(operation, copy.deepcopy(params), throttled, error_code, received_at))
 
     # ----------------------------------------------------------------- operations
 

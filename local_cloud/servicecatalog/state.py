@@ -53,6 +53,7 @@ class ServiceCatalogState:
         self.region = region
         self.account_id = account_id
         self._clock = clock
+        self.clock = clock  # what "now" means for timelines and the call log
         self._lock = threading.RLock()
         self._products: dict[str, Product] = {}
         self._artifacts: dict[str, Artifact] = {}
