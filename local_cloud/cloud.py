@@ -41,7 +41,10 @@ class LocalCloud:
         time_scale: float = 1.0,
         progress: ProgressHook | None = None,
         echo_logs: bool = False,
+        init_timeout: float = 30.0,
     ) -> None:
+        """`init_timeout` is Lambda's INIT limit (10 s there); looser by default because a 2-core
+        machine running parallel suites can take longer than that to import the asset."""
         self._workdir = tempfile.TemporaryDirectory(prefix="local-cloud-")
         self.tls = create_tls_material(Path(self._workdir.name))
         self.servicecatalog = ServiceCatalogEmulator()
@@ -55,6 +58,7 @@ class LocalCloud:
         self._retry_delays = retry_delays
         self._progress = progress
         self._echo_logs = echo_logs
+        self._init_timeout = init_timeout
         self.function: LocalLambdaRuntime
         self.cloudformation: CloudFormationDriver
 
@@ -84,6 +88,7 @@ class LocalCloud:
             },
             retry_delays=self._retry_delays,
             echo_logs=self._echo_logs,
+            init_timeout=self._init_timeout,
         )
         self.lambda_api.register(self.function)
         self.cloudformation = CloudFormationDriver(

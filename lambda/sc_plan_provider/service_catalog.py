@@ -46,6 +46,14 @@ class ServiceCatalogError(Exception):
     """Any other error; the message names the operation and AWS's code."""
 
 
+class ThrottledError(ServiceCatalogError):
+    """Still throttled after botocore's retries; a poll can simply try again later."""
+
+
+# botocore's standard retry mode treats these as throttling too.
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+
+
 @cache
 def default_client() -> ServiceCatalogClient:
     """One client per execution environment, reused while Lambda keeps it warm."""
@@ -194,4 +202,6 @@ def _call(operation: str, send: Callable[[], T]) -> T:
             raise NotFoundError(message) from error
         if code == "InvalidStateException":
             raise InvalidStateError(message) from error
+        if code in THROTTLING_CODES:
+            raise ThrottledError(f"Service Catalog {operation} was throttled: {message}") from error
         raise ServiceCatalogError(f"Service Catalog {operation} failed: {code}: {message}") from error

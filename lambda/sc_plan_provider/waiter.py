@@ -13,6 +13,8 @@ from typing import TypeVar
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError
 from sc_plan_provider.polling_policy import PollingPolicy
+from sc_plan_provider.service_catalog import ThrottledError
+from sc_plan_provider.telemetry import logger
 
 State = TypeVar("State")
 
@@ -29,18 +31,29 @@ def wait_until(
 ) -> State:
     """Return the first state for which `is_done` holds.
 
-    The last wait is cut to land on the deadline and is followed by one final poll, so a
-    result that arrives just in time is still seen. Past a continuable deadline (this
-    invocation's own), the request is handed over instead of failed.
+    Polls are scheduled at fixed moments (start + the policy's intervals), so time spent in the
+    calls themselves does not push later polls back. A throttled poll is simply retried at the next
+    moment. The last wait is cut to land on the deadline and is followed by one final poll, so a
+    result that arrives just in time is still seen. Past a continuable deadline (this invocation's
+    own), the request is handed over instead of failed.
     """
     intervals = policy.intervals()
+    next_poll = time.monotonic()
+    last: State | None = None
     while True:
-        state = poll()
-        if is_done(state):
-            return state
+        try:
+            state = poll()
+        except ThrottledError:
+            logger.info("Poll throttled; trying again at the next interval", extra={"what": what})
+        else:
+            if is_done(state):
+                return state
+            last = state
         remaining = deadline.remaining()
         if remaining <= 0:
+            status = "unknown (throttled)" if last is None else describe(last)
             if deadline.continuable:
-                raise ContinuationNeeded(what, describe(state))
-            raise DeadlineExceededError(what, describe(state), deadline.reason)
-        sleep(min(next(intervals), remaining))
+                raise ContinuationNeeded(what, status)
+            raise DeadlineExceededError(what, status, deadline.reason)
+        next_poll += next(intervals)
+        sleep(max(0.0, min(next_poll - time.monotonic(), remaining)))

@@ -303,7 +303,8 @@ class LocalLambdaRuntime:
             while True:
                 if self._closing.is_set():
                     raise RuntimeClosedError("runtime is closed")
-                self._environments = [env for env in self._environments if env.alive]
+                # Forget dead environments; one still starting (busy, not yet alive) is kept.
+                self._environments = [env for env in self._environments if env.alive or env.env_id in self._busy]
                 for env in self._environments:
                     if env.env_id not in self._busy:
                         self._busy.add(env.env_id)

@@ -77,9 +77,10 @@ def test_killed_environment_mid_poll_resumes_the_same_work(cloud: LocalCloud) ->
     assert outcome.answers == 1
     assert executions(sc) == 1
     cloud.function.wait_for_async()
-    (crashed,) = [a for a in cloud.function.attempts if a.outcome == "crash"]
-    retried = cloud.function.attempts_for(crashed.request_id)
-    assert [(a.attempt, a.outcome) for a in retried] == [(1, "crash"), (2, "success")]
+    crashed = [a for a in cloud.function.attempts if a.outcome == "crash"]
+    assert crashed, "the kill did not hit an invocation"
+    retried = cloud.function.attempts_for(crashed[0].request_id)
+    assert retried[-1].outcome == "success" and retried[-1].attempt > crashed[0].attempt
 
 
 def test_late_duplicate_after_the_answer_makes_no_call(cloud: LocalCloud) -> None:

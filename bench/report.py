@@ -1,0 +1,267 @@
+"""Plain-text tables, goal lines and the JSON results file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.cold_start import ColdStartResult
+from bench.common import median, verdict
+from bench.concurrency import ConcurrencyResult
+from bench.latency import (
+    CELL_RUNS,
+    DEFAULTS,
+    DURATIONS,
+    FIXED_5S,
+    MAX_LONG_SCALING_ERROR_S,
+    MAX_SCALING_ERROR_S,
+    ONE_MINUTE,
+    POLICIES,
+    SANITY_DURATION_S,
+    LatencyResult,
+    Policy,
+)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One goal from the README with the value measured against it."""
+
+    name: str
+    target: str
+    measured: str
+    ok: bool
+
+    def line(self) -> str:
+        return f"{verdict(self.ok)}  {self.name}: {self.measured} (goal {self.target})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "target": self.target, "measured": self.measured, "result": verdict(self.ok)}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned text, right-aligned numbers; what a terminal and a README code block both show well."""
+    cells = [[str(h) for h in headers]] + [[_cell(value) for value in row] for row in rows]
+    numeric = [all(_is_number(row[i]) for row in rows) and bool(rows) for i in range(len(headers))]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
+
+    def render(line: list[str]) -> str:
+        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(line, widths, numeric, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    lines = [render(cells[0]), "  ".join("-" * w for w in widths)]
+    lines.extend(render(line) for line in cells[1:])
+    return "\n".join(lines)
+
+
+def section(title: str) -> str:
+    return f"\n== {title} " + "=" * max(0, 90 - len(title))
+
+
+def write_json(path: Path, results: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# --------------------------------------------------------------------------------------------- sections
+
+
+def latency_report(result: LatencyResult) -> str:
+    """The comparison table, the baseline/defaults ratios, the 1-60 s spread and the scaling check."""
+    rows: list[list[object]] = []
+    for cell in result.cells():
+        rows.append(
+            [
+                cell.policy.label,
+                provision_label(cell.nominal),
+                cell.latency_s,
+                min(r.latency_s for r in cell.runs),
+                max(r.latency_s for r in cell.runs),
+                cell.model_s,
+                cell.calls,
+                cell.model_calls,
+            ]
+        )
+    spread_model = [r.model_s for r in result.group("spread")]
+    headers = ("policy", "provision", "latency s", "min s", "max s", "model s", "DescribeRecord", "model calls")
+    parts = [
+        table(headers, rows),
+        f"Each cell: mean of {CELL_RUNS} provisionings spread evenly over one polling interval of that policy around",
+        "the duration (at most +-10 %), so no policy gains by luck of phase (exact 60 s / 10 min sit on the 5 s and",
+        "60 s grids). latency = (CloudFormation received the answer PUT - record SUCCEEDED) / scale; model = the same",
+        "durations if every poll took no time (measured - model = time spent in calls, which delays later polls).",
+        "",
+        table(
+            ("baseline / defaults", "provision", "latency x", "model latency x", "calls x"),
+            [
+                [policy.label, provision_label(nominal), *ratios(result, policy, nominal)]
+                for policy in (FIXED_5S, ONE_MINUTE)
+                for nominal, _label in DURATIONS
+            ],
+        ),
+        "",
+        "Defaults over provisions spread evenly from 1 to 60 s (each its own stack, same run):",
+        table(
+            ("provision s", "latency s", "model s", "DescribeRecord"),
+            [[r.run.duration, r.latency_s, r.model_s, r.describe_record_calls] for r in result.group("spread")],
+        ),
+        f"median {median(result.spread_latencies):.2f} s, max {max(result.spread_latencies):.2f} s late "
+        f"(model, polls taking no time: median {median(spread_model):.2f} s, max {max(spread_model):.2f} s)",
+        "",
+        scaling_note(result),
+    ]
+    return "\n".join(parts)
+
+
+def provision_label(nominal: float) -> str:
+    return dict(DURATIONS).get(nominal, f"{nominal:g} s")
+
+
+def ratios(result: LatencyResult, policy: Policy, nominal: float) -> list[object]:
+    """Latency (measured, model) and call ratios of a baseline over the defaults for one duration."""
+    ours, theirs = result.cell(DEFAULTS, nominal), result.cell(policy, nominal)
+    return [
+        _ratio(theirs.latency_s, ours.latency_s),
+        _ratio(theirs.model_s, ours.model_s),
+        _ratio(theirs.calls, ours.calls, digits=2),
+    ]
+
+
+def _ratio(numerator: float, denominator: float, digits: int = 1) -> str:
+    return f"{numerator / denominator:.{digits}f}" if denominator > 0.01 else "n/a"
+
+
+def scaling_note(result: LatencyResult) -> str:
+    unscaled = result.sanity(1.0)
+    overhead_ms = max(unscaled - DEFAULTS.model(SANITY_DURATION_S)[0], 0.0) * 1000
+    lines = [
+        f"Scaling check ({result.concurrent_creates} creates at once on {result.warm_environments} pre-warmed "
+        f"environments, {result.environments_started} started in all; {result.wall_s:.0f} s). The same 3 s "
+        f"provisioning with the defaults is answered {unscaled:.2f} s late unscaled, and scaled back:",
+    ]
+    for scale in result.scales:
+        error = result.scaling_error_s(scale)
+        if result.long_scale == result.scale:
+            used_for = "every run"
+        else:
+            used_for = "the 10-minute cells" if scale == result.long_scale else "everything else"
+        limit = MAX_SCALING_ERROR_S if scale == result.scale else MAX_LONG_SCALING_ERROR_S
+        judged = f"within {limit:g} s" if abs(error) <= limit else f"ABOVE {limit:g} s: use a larger scale"
+        lines.append(f"  x{scale:g} ({used_for}): {result.sanity(scale):.2f} s late, error {error:+.2f} s, {judged}")
+    lines.append(
+        "The error is what does not scale (the calls' round trips; DescribeProvisionedProduct and the HTTPS PUT "
+        f"after the deciding poll: ~{overhead_ms:.0f} ms unscaled) divided by the scale; every latency carries it."
+    )
+    return "\n".join(lines)
+
+
+def cold_start_report(result: ColdStartResult) -> str:
+    handler, boto3 = result.median_ms("handler"), result.median_ms("boto3")
+    parts = [
+        table(
+            ("init (fresh process, Lambda env)", "median ms", "min ms", "max ms", "process ms"),
+            [
+                [
+                    "import sc_plan_provider.handler + default_client()",
+                    handler,
+                    min(result.samples_ms["handler"]),
+                    max(result.samples_ms["handler"]),
+                    median(result.process_ms["handler"]),
+                ],
+                [
+                    "import boto3 + boto3.client('servicecatalog')",
+                    boto3,
+                    min(result.samples_ms["boto3"]),
+                    max(result.samples_ms["boto3"]),
+                    median(result.process_ms["boto3"]),
+                ],
+            ],
+        ),
+        f"ratio handler / boto3: {result.ratio:.2f}x over {len(result.samples_ms['handler'])} alternating runs each "
+        "(process ms = the whole interpreter, start-up included)",
+        "",
+        "Top imports by cumulative time (python -X importtime, median of 3 runs; depth = nesting):",
+        table(
+            ("module", "depth", "cumulative ms", "self ms"),
+            [[c.module, c.depth, c.cumulative_ms, c.self_ms] for c in result.top_imports],
+        ),
+        "",
+        "Self time by top-level package:",
+        table(("package", "self ms"), [[name, ms] for name, ms in result.self_ms_by_package]),
+        "",
+        f"Asset: {result.zipped_bytes / 1e6:.1f} MB zipped (deflate), {result.unzipped_bytes / 1e6:.1f} MB unzipped, "
+        f"{result.files} files",
+    ]
+    return "\n".join(parts)
+
+
+def concurrency_report(result: ConcurrencyResult) -> str:
+    rows: list[list[object]] = [
+        ["custom resources created at once", result.resources],
+        ["stacks CREATE_COMPLETE", result.succeeded],
+        ["requests sent / answers received (PUTs)", f"{result.requests} / {result.answers}"],
+        ["execution environments started", result.environments_started],
+        ["wall time s", result.wall_s],
+        ["answer time s (median / max)", f"{median(result.answer_seconds):.2f} / {max(result.answer_seconds):.2f}"],
+        ["Service Catalog calls / throttled", f"{result.sc_calls} / {result.sc_throttled}"],
+    ]
+    rows += [[f"  {operation}", count] for operation, count in result.calls_by_operation.items()]
+    text = table(("50 concurrent creates, every 2nd Service Catalog call throttled", "value"), rows)
+    if result.failures:
+        text += "\nfailures:\n" + "\n".join(f"  {f}" for f in result.failures[:10])
+    return text
+
+
+def summary(
+    latency: LatencyResult, cold: ColdStartResult, burst: ConcurrencyResult, goals: Sequence[Goal], when: str
+) -> str:
+    """The block for the README: the numbers that matter, one line each."""
+    lines = [
+        f"Benchmark ({when}, `make bench`): CloudFormation driver -> synthesized asset under awslambdaric ->",
+        f"Service Catalog emulator; time scaled x{latency.scale:g} (10-minute cells x{latency.long_scale:g}), "
+        "scaling error "
+        + ", ".join(f"{latency.scaling_error_s(scale):+.2f} s at x{scale:g}" for scale in latency.scales),
+        "",
+        f"Detection latency s / DescribeRecord calls (mean of {CELL_RUNS} provisionings over one polling interval "
+        "around each duration)",
+        table(
+            ("provision", *(p.label for p in POLICIES)),
+            [
+                [
+                    label,
+                    *(f"{latency.cell(p, d).latency_s:.1f} / {latency.cell(p, d).calls:.0f}" for p in POLICIES),
+                ]
+                for d, label in DURATIONS
+            ],
+        ),
+        "Baseline / defaults, latency x and calls x: "
+        + "; ".join(
+            f"{p.key} {label} {ratios(latency, p, d)[0]}x, {ratios(latency, p, d)[2]}x"
+            for p in (FIXED_5S, ONE_MINUTE)
+            for d, label in DURATIONS
+        ),
+        f"Provisions of 1-60 s, defaults ({len(latency.spread_latencies)} runs): median "
+        f"{median(latency.spread_latencies):.1f} s, max {max(latency.spread_latencies):.1f} s late",
+        f"Cold start: handler {cold.median_ms('handler'):.0f} ms vs bare boto3 {cold.median_ms('boto3'):.0f} ms "
+        f"({cold.ratio:.2f}x); asset {cold.zipped_bytes / 1e6:.1f} MB zipped, {cold.unzipped_bytes / 1e6:.1f} MB "
+        "unzipped",
+        f"{burst.resources} resources at once, every 2nd call throttled: {burst.succeeded}/{burst.resources} created, "
+        f"{burst.answers} answers for {burst.requests} requests, {burst.environments_started} environments, "
+        f"{burst.wall_s:.0f} s, {burst.sc_calls} Service Catalog calls ({burst.sc_throttled} throttled)",
+        "",
+        *(goal.line() for goal in goals),
+    ]
+    return "\n".join(lines)

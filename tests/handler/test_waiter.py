@@ -1,0 +1,74 @@
+"""The waiter's pacing: polls at fixed moments, throttled polls retried, deadlines honoured."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from sc_plan_provider.deadline import Deadline
+from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError
+from sc_plan_provider.polling_policy import PollingPolicy
+from sc_plan_provider.service_catalog import ThrottledError
+from sc_plan_provider.waiter import wait_until
+
+EVERY_100_MS = PollingPolicy(interval_seconds=0.1, backoff_rate=1.0, max_interval_seconds=0.1)
+
+
+def test_time_spent_in_calls_does_not_push_later_polls_back() -> None:
+    moments: list[float] = []
+
+    def slow_poll() -> int:
+        moments.append(time.monotonic())
+        time.sleep(0.05)  # a call that takes half the interval
+        return len(moments)
+
+    wait_until(
+        slow_poll, lambda n: n >= 6, describe=str, what="x", policy=EVERY_100_MS, deadline=Deadline.after(10, "never")
+    )
+    gaps = [b - a for a, b in itertools.pairwise(moments)]
+    assert 0.09 < sum(gaps) / len(gaps) < 0.12  # not 0.15: the call time is absorbed
+
+
+def test_a_throttled_poll_is_retried_at_the_next_interval() -> None:
+    answers: list[object] = [ThrottledError("slow down"), ThrottledError("slow down"), "SUCCEEDED"]
+
+    def poll() -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return str(answer)
+
+    assert (
+        wait_until(
+            poll,
+            lambda s: s == "SUCCEEDED",
+            describe=str,
+            what="x",
+            policy=EVERY_100_MS,
+            deadline=Deadline.after(10, "never"),
+        )
+        == "SUCCEEDED"
+    )
+
+
+def test_own_deadline_fails_and_the_invocations_deadline_hands_over() -> None:
+    with pytest.raises(DeadlineExceededError, match="record was still IN_PROGRESS when DeadlineSeconds ran out"):
+        wait_until(
+            lambda: "IN_PROGRESS",
+            lambda s: False,
+            describe=str,
+            what="record",
+            policy=EVERY_100_MS,
+            deadline=Deadline.after(0.25, "DeadlineSeconds ran out"),
+        )
+    with pytest.raises(ContinuationNeeded, match="record is still IN_PROGRESS"):
+        wait_until(
+            lambda: "IN_PROGRESS",
+            lambda s: False,
+            describe=str,
+            what="record",
+            policy=EVERY_100_MS,
+            deadline=Deadline.after(0.25, "the invocation ends", continuable=True),
+        )
