@@ -53,22 +53,21 @@ def test_a_throttled_poll_is_retried_at_the_next_interval() -> None:
     )
 
 
-def test_own_deadline_fails_and_the_invocations_deadline_hands_over() -> None:
-    with pytest.raises(DeadlineExceededError, match="record was still IN_PROGRESS when DeadlineSeconds ran out"):
+@pytest.mark.parametrize(
+    ("continuable", "raised", "message"),
+    [
+        (False, DeadlineExceededError, "record was still IN_PROGRESS when the deadline ran out"),
+        (True, ContinuationNeeded, "record is still IN_PROGRESS"),  # this invocation's deadline: hand over
+    ],
+)
+def test_deadlines_fail_or_hand_over(continuable: bool, raised: type[Exception], message: str) -> None:
+    deadline = Deadline.after(0.25, "the deadline ran out", continuable=continuable)
+    with pytest.raises(raised, match=message):
         wait_until(
             lambda: "IN_PROGRESS",
             lambda s: False,
             describe=str,
             what="record",
             policy=EVERY_100_MS,
-            deadline=Deadline.after(0.25, "DeadlineSeconds ran out"),
-        )
-    with pytest.raises(ContinuationNeeded, match="record is still IN_PROGRESS"):
-        wait_until(
-            lambda: "IN_PROGRESS",
-            lambda s: False,
-            describe=str,
-            what="record",
-            policy=EVERY_100_MS,
-            deadline=Deadline.after(0.25, "the invocation ends", continuable=True),
+            deadline=deadline,
         )
