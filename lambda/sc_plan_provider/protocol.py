@@ -28,7 +28,7 @@ from sc_plan_provider.continuation import continue_in_new_invocation
 from sc_plan_provider.delivery import DeliveryError, put_response
 from sc_plan_provider.errors import ContinuationNeeded, ResourceFailure
 from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.request_ledger import Claim, Ledger, default_ledger
+from sc_plan_provider.request_ledger import Arrival, Claim, Ledger, default_ledger
 from sc_plan_provider.response import encode, fit_response
 from sc_plan_provider.telemetry import logger
 
@@ -97,7 +97,12 @@ class PlanResource(CfnResource):
             # Without these there is nobody to answer: fail the invocation loudly instead.
             raise ValueError(f"Not a CloudFormation custom resource request: missing {', '.join(missing)}")
         request = PlanRequest.from_event(event)
-        arrival = self._ledger().arrive(request)
+        try:
+            arrival = self._ledger().arrive(request)
+        except Exception:
+            # Better a possible second answer than none: go on as a first arrival.
+            logger.exception("Request ledger unavailable; continuing without it")
+            arrival = Arrival(time.time(), answered=False)
         if arrival.answered:
             logger.info("Request already answered: this delivery is a duplicate, nothing to do")
             return
@@ -182,15 +187,27 @@ class PlanResource(CfnResource):
             logger.error(
                 "Response not delivered; failing the invocation so Lambda retries it", extra={"error": str(error)}
             )
-            self._ledger().release(self._request)
+            self._record(self._ledger().release, self._request)
             self._delivery_error = error
             return
-        self._ledger().answered(self._request)
+        self._record(self._ledger().answered, self._request)
+
+    @staticmethod
+    def _record(update: Callable[[PlanRequest], None], request: PlanRequest) -> None:
+        """Ledger bookkeeping after the fact must never turn a delivered answer into a failure."""
+        try:
+            update(request)
+        except Exception:
+            logger.exception("Could not record the answer in the request ledger")
 
     def _claim_answer(self, request: PlanRequest) -> bool:
         """Win the right to answer; give way to another invocation that answered or is answering."""
         while True:
-            claim = self._ledger().claim_answer(request, ANSWER_LEASE_SECONDS)
+            try:
+                claim = self._ledger().claim_answer(request, ANSWER_LEASE_SECONDS)
+            except Exception:
+                logger.exception("Request ledger unavailable; answering without a claim")
+                return True
             if claim is Claim.GRANTED:
                 return True
             if claim is Claim.ANSWERED or self._remaining_seconds() < 2 * BUSY_RECHECK_SECONDS + 1:

@@ -72,3 +72,31 @@ def test_a_failed_hand_over_is_a_clear_failure_not_silence(
 def test_hops_are_counted_in_the_event() -> None:
     assert hop({}) == 0
     assert hop({CONTINUATION_KEY: {"Hop": 3}}) == 3
+
+
+class BrokenLedger(InProcessLedger):
+    """DynamoDB down: every ledger call fails."""
+
+    durable = True
+
+    def arrive(self, request: Any) -> Any:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    def claim_answer(self, request: Any, lease_seconds: float) -> Any:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    def answered(self, request: Any) -> None:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+
+def test_an_unavailable_ledger_never_turns_into_silence(
+    stub: Stubber, answers: Answers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = BrokenLedger()
+    monkeypatch.setattr(handler.helper, "_ledger", lambda: ledger)
+    sc.describe_plan(stub, "CREATE_SUCCESS")
+    sc.execute_plan(stub)
+    sc.describe_record(stub, "SUCCEEDED", outputs={"Name": "b"})
+    sc.describe_product(stub, "AVAILABLE")
+    invoke(make_event("Create", {"PlanId": sc.PLAN_ID}))
+    assert answers.only["Status"] == "SUCCESS"
