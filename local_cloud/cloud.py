@@ -1,6 +1,6 @@
 """The whole local cloud in one object: Service Catalog emulator, the synthesized provider function
 under awslambdaric, Lambda's Invoke API (so the function can re-invoke itself), DynamoDB with the
-stack's tables, and CloudFormation's driver wired to it.
+stack's tables, an X-Ray daemon for its traces, and CloudFormation's driver wired to it.
 
 Tests, the demo and the benchmark all start it the same way, so what they prove is the same
 thing: CloudFormation's requests reaching the synthesized asset, which talks to Service Catalog
@@ -23,6 +23,7 @@ from local_cloud.lambda_runtime import FunctionSpec, LambdaInvokeApi, LocalLambd
 from local_cloud.lambda_runtime.invoke_api import ENDPOINT_ENV_VAR as LAMBDA_ENDPOINT_ENV_VAR
 from local_cloud.servicecatalog import ENDPOINT_ENV_VAR, ServiceCatalogEmulator
 from local_cloud.tls import create_tls_material
+from local_cloud.xray import DAEMON_ADDRESS_ENV_VAR, LocalXRayDaemon
 
 PROVIDER_HANDLER = "sc_plan_provider.handler.lambda_handler"
 RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"
@@ -52,6 +53,7 @@ class LocalCloud:
         self.spec = FunctionSpec.from_cloud_assembly(cdk_out, handler=PROVIDER_HANDLER)
         self.lambda_api = LambdaInvokeApi()
         self.dynamodb = LocalDynamoDB(region=self.spec.region)
+        self.xray = LocalXRayDaemon()
         self.tables: dict[str, str] = {}  # logical id -> local table name
         self._function_timeout = function_timeout
         self._function_env = dict(function_env or {})
@@ -74,6 +76,7 @@ class LocalCloud:
         self.servicecatalog.start()
         self.lambda_api.start()
         self.dynamodb.start()
+        self.xray.start()
         self.tables = self.dynamodb.create_tables_from_template(self._template(), self.spec.stack_name or "local")
         self.function = LocalLambdaRuntime(
             self.spec,
@@ -82,6 +85,7 @@ class LocalCloud:
                 ENDPOINT_ENV_VAR: self.servicecatalog.endpoint_url,
                 LAMBDA_ENDPOINT_ENV_VAR: self.lambda_api.endpoint_url,
                 DYNAMODB_ENDPOINT_ENV_VAR: self.dynamodb.endpoint_url,
+                DAEMON_ADDRESS_ENV_VAR: self.xray.address,
                 "SSL_CERT_FILE": str(self.tls.ca_file),
                 **self._table_references(),
                 **self._function_env,
@@ -125,6 +129,7 @@ class LocalCloud:
             self.lambda_api.stop,
             getattr(self, "function", None) and self.function.close,
             self.dynamodb.stop,
+            self.xray.stop,
             self.servicecatalog.stop,
             self._workdir.cleanup,
         ]

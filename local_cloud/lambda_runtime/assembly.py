@@ -193,6 +193,7 @@ def _to_spec(candidate: _Candidate, *, skip_unresolved: bool) -> FunctionSpec:
     if handler is None:
         raise CloudAssemblyError(f"{candidate.describe()}: Handler is not a literal string")
     runtime = props.get("Runtime")
+    tracing_mode = props.get("TracingConfig", {}).get("Mode", "PassThrough")
     return FunctionSpec(
         asset_dir=_asset_dir(candidate),
         handler=handler,
@@ -208,4 +209,5 @@ def _to_spec(candidate: _Candidate, *, skip_unresolved: bool) -> FunctionSpec:
         runtime=runtime if isinstance(runtime, str) else DEFAULT_PYTHON_RUNTIME,
         region=stack.region,
         account_id=stack.account_id,
+        tracing_mode=tracing_mode if isinstance(tracing_mode, str) else "PassThrough",
     )

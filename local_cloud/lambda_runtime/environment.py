@@ -43,9 +43,10 @@ def _kill_live_groups() -> None:
         _kill_group(pgid)
 
 
-def trace_id() -> str:
-    """An X-Ray trace header, not sampled so no SDK tries to ship segments anywhere."""
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+def trace_id(*, sampled: bool = False) -> str:
+    """An X-Ray trace header; sampled only for a function with active tracing, as in Lambda."""
+    flag = 1 if sampled else 0
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled={flag}"
 
 
 @dataclass
@@ -95,14 +96,17 @@ class ExecutionEnvironment:
         python: str,
         env_vars: Callable[[str], dict[str, str]],
         on_log: Callable[[LogRecord], None],
+        traced: bool = False,
     ) -> None:
-        """``env_vars`` gets this environment's Runtime API address and returns its variables."""
+        """``env_vars`` gets this environment's Runtime API address and returns its variables;
+        ``traced`` samples every invocation's trace header (TracingConfig Active)."""
         self.env_id = env_id
         self._asset_dir = asset_dir
         self._handler = handler
         self._python = python
         self._env_vars = env_vars
         self._on_log = on_log
+        self._traced = traced
         self._cond = threading.Condition()
         self._current: PendingInvocation | None = None
         self._alive = False
@@ -243,7 +247,7 @@ class ExecutionEnvironment:
             "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
             "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
             "Lambda-Runtime-Invoked-Function-Arn": invocation.function_arn,
-            "Lambda-Runtime-Trace-Id": trace_id(),
+            "Lambda-Runtime-Trace-Id": trace_id(sampled=self._traced),
             "Content-Type": "application/json",
             **invocation.extra_headers,
         }

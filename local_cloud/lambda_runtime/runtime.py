@@ -322,6 +322,7 @@ class LocalLambdaRuntime:
                 python=self.python,
                 env_vars=lambda api: build_environment(self.spec, runtime_api=api, extra_env=self.extra_env),
                 on_log=self._on_log,
+                traced=self.spec.traced,
             )
             self._environments.append(env)
             self._busy.add(env.env_id)

@@ -39,6 +39,14 @@ class FunctionSpec:
     runtime: str = DEFAULT_PYTHON_RUNTIME
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT_ID
+    # TracingConfig.Mode: "Active" samples every invocation, "PassThrough" (Lambda's default) only
+    # what an upstream caller sampled, and CloudFormation never sends a trace header.
+    tracing_mode: str = "PassThrough"
+
+    @property
+    def traced(self) -> bool:
+        """Whether Lambda would sample this function's invocations (and so the SDK ship segments)."""
+        return self.tracing_mode == "Active"
 
     @property
     def function_arn(self) -> str:

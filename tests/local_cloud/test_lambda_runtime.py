@@ -34,10 +34,18 @@ def make_runtime() -> Iterator[MakeRuntime]:
     created: list[LocalLambdaRuntime] = []
 
     def factory(
-        handler: str, asset_dir: Path = BASIC, environment: dict[str, str] | None = None, **kwargs: Any
+        handler: str,
+        asset_dir: Path = BASIC,
+        environment: dict[str, str] | None = None,
+        tracing_mode: str = "PassThrough",
+        **kwargs: Any,
     ) -> LocalLambdaRuntime:
         spec = FunctionSpec(
-            asset_dir=asset_dir, handler=handler, environment=environment or {}, function_name="fixture-fn"
+            asset_dir=asset_dir,
+            handler=handler,
+            environment=environment or {},
+            function_name="fixture-fn",
+            tracing_mode=tracing_mode,
         )
         runtime = LocalLambdaRuntime(spec, **kwargs)
         created.append(runtime)
@@ -198,6 +206,7 @@ def test_context_env_vars_and_extra_env_reach_the_handler_and_parent_env_does_no
         "AWS_ACCESS_KEY_ID",
         "AWS_SESSION_TOKEN",
         "AWS_LAMBDA_RUNTIME_API",
+        "_X_AMZN_TRACE_ID",
     ]
 
     result = runtime.invoke({"env": names}, client_context={"custom": {"k": "v"}})
@@ -221,9 +230,18 @@ def test_context_env_vars_and_extra_env_reach_the_handler_and_parent_env_does_no
     assert env["LAMBDA_TASK_ROOT"] == str(BASIC) == seen["cwd"]
     assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SESSION_TOKEN"]
     assert env["AWS_LAMBDA_RUNTIME_API"].startswith("127.0.0.1:")
+    assert env["_X_AMZN_TRACE_ID"].startswith("Root=1-") and env["_X_AMZN_TRACE_ID"].endswith(";Sampled=0")
     assert seen["crhelper"] == "fixture-bundled"  # the asset's bundled package, not the venv's
     assert canary not in runtime.log_text()
     assert not any(key.startswith(("PYTEST", "VIRTUAL_ENV")) for key in seen["env_keys"])
+
+
+@pytest.mark.parametrize(("tracing_mode", "sampled"), [("Active", "1"), ("PassThrough", "0")])
+def test_active_tracing_samples_every_invocation(make_runtime: MakeRuntime, tracing_mode: str, sampled: str) -> None:
+    runtime = make_runtime("app.inspect", tracing_mode=tracing_mode, timeout=5)
+    headers = [runtime.invoke({"env": ["_X_AMZN_TRACE_ID"]}).payload["env"]["_X_AMZN_TRACE_ID"] for _ in range(2)]
+    assert [h.rsplit("Sampled=", 1)[1] for h in headers] == [sampled, sampled]
+    assert headers[0].split(";")[0] != headers[1].split(";")[0]  # a new trace per invocation
 
 
 # -- asynchronous invocation -----------------------------------------------------------------------
@@ -346,6 +364,7 @@ def _fake_cdk_out(root: Path) -> Path:
             "Runtime": "python3.14",
             "Timeout": 900,
             "MemorySize": 256,
+            "TracingConfig": {"Mode": "Active"},
             "Environment": {
                 "Variables": {
                     "POWERTOOLS_SERVICE_NAME": "sc-plan",
@@ -428,6 +447,7 @@ def test_function_spec_from_cloud_assembly(tmp_path: Path) -> None:
     assert spec.environment["ROLE_ARN"].startswith("<unresolved ")
     assert set(spec.unresolved_environment) == {"TOPIC_ARN", "ROLE_ARN"}
     assert spec.execution_env == "AWS_Lambda_python3.14"
+    assert spec.traced
 
     skipped = FunctionSpec.from_cloud_assembly(cdk_out, handler=PROVIDER_HANDLER, skip_unresolved=True)
     assert "TOPIC_ARN" not in skipped.environment
@@ -442,6 +462,7 @@ def test_cloud_assembly_selection_errors_and_nested_stage(tmp_path: Path) -> Non
         FunctionSpec.from_cloud_assembly(cdk_out, "Missing")
 
     staged = FunctionSpec.from_cloud_assembly(cdk_out, "Prod-Stack")  # found via S3Key, in a Stage
+    assert staged.tracing_mode == "PassThrough" and not staged.traced
     assert staged.asset_dir.name == "asset.0a1b2c"
     assert (staged.region, staged.account_id, staged.timeout) == ("eu-west-1", "111122223333", 3)
 
