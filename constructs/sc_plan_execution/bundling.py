@@ -2,9 +2,11 @@
 
 Docker is not available everywhere this project is synthesized (CI, the local cloud), so the asset
 is built with pip's cross-platform wheel download (`--platform manylinux2014_aarch64 --only-binary`),
-which yields exactly what an arm64 Python 3.14 Lambda needs. The asset hash is computed here from
-the sources and the bundling settings, so CDK can reuse an already staged `asset.<hash>` directory
-and skip pip entirely on repeat synths.
+which yields exactly what an arm64 Python 3.14 Lambda needs. Of botocore's service models only
+those of the services the function calls are kept (`sc_plan_provider.aws_clients.SERVICES`): the
+rest are 28 MB that every cold start would download and unpack for nothing. The asset hash is
+computed here from the sources and the bundling settings, so CDK can reuse an already staged
+`asset.<hash>` directory and skip pip entirely on repeat synths.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+
+from sc_plan_provider.aws_clients import SERVICES
 
 # Repository layout: <repo>/constructs/sc_plan_execution/bundling.py → <repo>/lambda.
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
@@ -64,6 +68,14 @@ def pip_command(requirements: Path, output_dir: str) -> list[str]:
     ]
 
 
+def prune_botocore_models(site_dir: Path, keep: Sequence[str] = SERVICES) -> None:
+    """Remove every botocore service model but `keep`; shared files (endpoints, partitions) stay."""
+    models = site_dir / "botocore" / "data"
+    for entry in models.iterdir():
+        if entry.is_dir() and entry.name not in keep:
+            shutil.rmtree(entry)
+
+
 def _source_files(root: Path) -> Iterator[Path]:
     """Files that make up the package, in a stable order, without byte code."""
     for path in sorted(root.rglob("*")):
@@ -99,6 +111,7 @@ class LocalPipBundling:
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
         """Install dependencies, then the package on top (our code wins over any name clash)."""
         subprocess.run(pip_command(self.requirements, output_dir), check=True)  # noqa: S603 - fixed argv
+        prune_botocore_models(Path(output_dir))
         shutil.copytree(
             self.package_dir,
             Path(output_dir) / self._package,
@@ -108,13 +121,13 @@ class LocalPipBundling:
         return True
 
     def fingerprint(self) -> str:
-        """Hash of everything that determines the bundle: sources, requirements and pip target.
+        """Hash of everything that determines the bundle: sources, requirements, pip target, models kept.
 
         Used as the CUSTOM asset hash: CDK skips bundling when `asset.<hash>` is already staged,
         which keeps repeat synths and the test suite fast, and any source change forces a rebuild.
         """
         digest = hashlib.sha256()
-        for part in (PIP_PLATFORM, PIP_IMPLEMENTATION, PIP_PYTHON_VERSION, self._package):
+        for part in (PIP_PLATFORM, PIP_IMPLEMENTATION, PIP_PYTHON_VERSION, self._package, *SERVICES):
             digest.update(part.encode() + b"\0")
         digest.update(self.requirements.read_bytes() + b"\0")
         for path in _source_files(self.package_dir):

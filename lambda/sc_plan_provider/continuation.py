@@ -14,8 +14,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 
+from sc_plan_provider.aws_clients import CLIENT_CONFIG
 from sc_plan_provider.telemetry import logger, metrics
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ MAX_HOPS = 200
 
 @cache
 def _lambda_client() -> LambdaClient:
-    return boto3.client("lambda", config=Config(retries={"mode": "standard", "max_attempts": 10}))
+    return boto3.client("lambda", config=CLIENT_CONFIG)
 
 
 def hop(event: dict[str, Any]) -> int:

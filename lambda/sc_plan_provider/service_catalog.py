@@ -12,22 +12,14 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from sc_plan_provider.aws_clients import CLIENT_CONFIG
 from sc_plan_provider.telemetry import tracer
 
 if TYPE_CHECKING:
     from mypy_boto3_servicecatalog import ServiceCatalogClient
 
-# Standard retry mode backs off on ThrottlingException; 10 attempts ride out sustained throttling
-# when many resources of one stack poll at once.
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 10},
-    connect_timeout=5,
-    read_timeout=20,
-    user_agent_extra="sc-plan-provider",
-)
 # DescribeRecord returns at most 20 outputs a page and has no paginator.
 OUTPUTS_PAGE_SIZE = 20
 

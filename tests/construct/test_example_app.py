@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import app
+from sc_plan_provider.aws_clients import SERVICES
 
 CFN_LINT_IGNORED = "W3005"  # redundant DependsOn that CDK itself emits
 
@@ -58,3 +60,28 @@ def test_asset_is_arm64_python_with_the_handler_package(example: Any, cdk_outdir
     assert not list(asset.rglob("__pycache__")) and not list(asset.rglob("*.pyc"))
     native = list(asset.rglob("*.so"))
     assert native and all("aarch64" in so.name for so in native), native
+
+
+def test_asset_keeps_only_the_botocore_models_the_function_calls(example: Any, cdk_outdir: Path) -> None:
+    (asset,) = [p for p in cdk_outdir.glob("asset.*") if p.is_dir()]
+    models = asset / "botocore" / "data"
+    assert {p.name for p in models.iterdir() if p.is_dir()} == set(SERVICES)
+    assert (models / "endpoints.json").is_file() and (models / "partitions.json").is_file()
+    assert list((models / "servicecatalog").glob("*/service-2.json*"))
+
+
+def test_every_client_the_handler_creates_is_for_a_kept_service() -> None:
+    """A boto3.client for a service outside SERVICES would fail on Lambda: its model is not bundled."""
+    created: set[str] = set()
+    for source in (Path(app.__file__).parent / "lambda" / "sc_plan_provider").glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "client"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "boto3"
+            ):
+                (service,) = [arg.value for arg in node.args[:1] if isinstance(arg, ast.Constant)]
+                created.add(service)
+    assert created == set(SERVICES)

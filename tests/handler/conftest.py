@@ -15,7 +15,8 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from sc_plan_provider import handler, protocol
-from sc_plan_provider.service_catalog import CLIENT_CONFIG, ServiceCatalog
+from sc_plan_provider.aws_clients import CLIENT_CONFIG
+from sc_plan_provider.service_catalog import ServiceCatalog
 from support.cfn_requests import SECRET, Answers
 
 

@@ -1,0 +1,20 @@
+"""The AWS services the function calls, and the one client configuration they share.
+
+Bundling keeps only these services' botocore models in the asset (the other ~440 are 28 MB of its
+30 MB), so a client for any other service would fail with UnknownServiceError: add it here first.
+"""
+
+from __future__ import annotations
+
+from botocore.config import Config
+
+SERVICES = ("servicecatalog", "dynamodb", "lambda")
+
+# Standard retry mode backs off on ThrottlingException; 10 attempts ride out sustained throttling
+# when many resources of one stack poll at once.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 10},
+    connect_timeout=5,
+    read_timeout=20,
+    user_agent_extra="sc-plan-provider",
+)
