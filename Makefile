@@ -12,7 +12,7 @@ PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sh
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
 SOURCES := $(shell find app.py cdk.json lambda constructs -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: setup synth lint test demo bench clean
+.PHONY: setup synth lint test demo bench live-test clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -45,6 +45,10 @@ demo: synth
 
 bench: synth
 	python -m bench
+
+# Opt-in, against a real account (see tests/live/test_live_aws.py): deploys and destroys the example.
+live-test: setup
+	pytest -p no:xdist -rs tests/live
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

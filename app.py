@@ -2,7 +2,9 @@
 
 Synthesize with `npx cdk synth` (uses cdk.json) or `CDK_OUTDIR=cdk.out python app.py`.
 The plan id comes from the `planId` context value (`-c planId=...`); the default is the placeholder
-plan that the local demo cloud seeds.
+plan that the local demo cloud seeds. For a real account, `-c portfolioArn=...` associates the
+provider's role with the product's portfolio, and `-c outputKey=...` names the product output the
+stack surfaces (default `BucketName`, the demo product's).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ for folder in (REPO / "constructs", REPO / "lambda"):
         sys.path.insert(0, str(folder))
 
 from aws_cdk import App, CfnOutput, Stack, Validations  # noqa: E402
+from aws_cdk import aws_servicecatalog as servicecatalog  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 from constructs import Construct  # noqa: E402
 
@@ -28,6 +31,8 @@ from sc_plan_execution import ProvisionedProductPlanExecution  # noqa: E402
 
 STACK_NAME = "ServiceCatalogPlanDemo"
 PLAN_ID_CONTEXT = "planId"
+PORTFOLIO_ARN_CONTEXT = "portfolioArn"
+OUTPUT_KEY_CONTEXT = "outputKey"
 DEFAULT_PLAN_ID = "plan-demo-bucket"
 OUTPUT_KEY = "BucketName"
 
@@ -35,12 +40,23 @@ OUTPUT_KEY = "BucketName"
 class ServiceCatalogPlanDemoStack(Stack):
     """Executes the demo plan (a product that creates one bucket) and surfaces its results."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, plan_id: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        plan_id: str,
+        portfolio_arn: str | None = None,
+        output_key: str = OUTPUT_KEY,
+    ) -> None:
         super().__init__(scope, construct_id, description="Executes a Service Catalog provisioned product plan")
-        execution = ProvisionedProductPlanExecution(self, "Bucket", plan_id=plan_id)
+        portfolio = (
+            servicecatalog.Portfolio.from_portfolio_arn(self, "Portfolio", portfolio_arn) if portfolio_arn else None
+        )
+        execution = ProvisionedProductPlanExecution(self, "Bucket", plan_id=plan_id, portfolio=portfolio)
         CfnOutput(self, "ProvisionedProductId", value=execution.provisioned_product_id)
         CfnOutput(self, "RecordId", value=execution.record_id)
-        CfnOutput(self, OUTPUT_KEY, value=execution.get_output(OUTPUT_KEY))
+        CfnOutput(self, output_key, value=execution.get_output(output_key))
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -54,7 +70,15 @@ def build_app(*, outdir: str | None = None, context: dict[str, Any] | None = Non
     app = App(outdir=outdir, context={**cdk_json_context(), **(context or {})})
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     plan_id = app.node.try_get_context(PLAN_ID_CONTEXT) or DEFAULT_PLAN_ID
-    ServiceCatalogPlanDemoStack(app, STACK_NAME, plan_id=str(plan_id))
+    portfolio_arn = app.node.try_get_context(PORTFOLIO_ARN_CONTEXT)
+    output_key = app.node.try_get_context(OUTPUT_KEY_CONTEXT) or OUTPUT_KEY
+    ServiceCatalogPlanDemoStack(
+        app,
+        STACK_NAME,
+        plan_id=str(plan_id),
+        portfolio_arn=str(portfolio_arn) if portfolio_arn else None,
+        output_key=str(output_key),
+    )
     return app
 
 

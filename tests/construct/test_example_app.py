@@ -41,6 +41,25 @@ def test_example_outputs(example: Any) -> None:
     assert template["Resources"][logical_id]["Properties"]["PlanId"] == app.DEFAULT_PLAN_ID
 
 
+def test_real_account_context_associates_the_portfolio_and_names_the_output(tmp_path: Path) -> None:
+    portfolio_arn = "arn:aws:catalog:eu-west-1:111122223333:portfolio/port-abcdefghijklm"
+    context = {
+        app.PLAN_ID_CONTEXT: "plan-real",
+        app.PORTFOLIO_ARN_CONTEXT: portfolio_arn,
+        app.OUTPUT_KEY_CONTEXT: "Url",
+        "aws:cdk:bundling-stacks": [],  # the template is what matters here; skip pip
+    }
+    assembly = app.build_app(outdir=str(tmp_path), context=context).synth()
+    template = assembly.get_stack_by_name(app.STACK_NAME).template
+    (association,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::ServiceCatalog::PortfolioPrincipalAssociation"
+    ]
+    assert association["Properties"]["PortfolioId"] == "port-abcdefghijklm"
+    (logical_id,) = [k for k, v in template["Resources"].items() if v["Type"] == "Custom::ServiceCatalogPlanExecution"]
+    assert template["Resources"][logical_id]["Properties"]["PlanId"] == "plan-real"
+    assert template["Outputs"]["Url"]["Value"] == {"Fn::GetAtt": [logical_id, "Outputs.Url"]}
+
+
 def test_cfn_lint_has_no_findings(example: Any) -> None:
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     result = subprocess.run(
