@@ -3,6 +3,8 @@
 Each sample is a new interpreter on the synthesized asset (PYTHONPATH = the asset folder, the
 template's POWERTOOLS_* variables, dummy credentials, no bytecode written, as on Lambda's read-only
 task root), so module compilation and Powertools/X-Ray set-up count as they do on a real cold start.
+A second, shorter series runs the same variants with bytecode caches primed (what an asset
+precompiled for the runtime would give), to show which part of the ratio is compilation.
 The interpreter runs with -S: on Lambda only the task root and the runtime are importable, never this
 machine's development packages (which the X-Ray SDK would otherwise find and patch). The variants
 alternate so drift in machine load hits all of them equally.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from local_cloud.lambda_runtime import FunctionSpec
 from local_cloud.lambda_runtime.sandbox_env import build_environment
 
 RUNS_PER_VARIANT = 15
+CACHED_RUNS_PER_VARIANT = 7
 IMPORTTIME_RUNS = 3
 TOP_IMPORTS = 10
 GOAL_RATIO = 1.2
@@ -79,6 +83,7 @@ class ColdStartResult:
     wall_ms: dict[str, list[float]]
     cpu_ms: dict[str, list[float]]
     process_ms: dict[str, list[float]]
+    cached_wall_ms: dict[str, list[float]]
     top_imports: list[ImportCost]
     self_ms_by_package: list[tuple[str, float]]
     zipped_bytes: int
@@ -90,6 +95,12 @@ class ColdStartResult:
 
     def ratio_to_boto3(self, variant: str, *, cpu: bool = False) -> float:
         return self.median_ms(variant, cpu=cpu) / self.median_ms("boto3", cpu=cpu)
+
+    def cached_ms(self, variant: str) -> float:
+        return median(self.cached_wall_ms[variant])
+
+    def cached_ratio_to_boto3(self, variant: str) -> float:
+        return self.cached_ms(variant) / self.cached_ms("boto3")
 
     @property
     def ratio(self) -> float:
@@ -111,6 +122,8 @@ class ColdStartResult:
                     "process_ms_median": round(median(self.process_ms[v.key]), 1),
                     "ratio": round(self.ratio_to_boto3(v.key), 3),
                     "ratio_cpu": round(self.ratio_to_boto3(v.key, cpu=True), 3),
+                    "cached_wall_ms_median": round(self.cached_ms(v.key), 1),
+                    "cached_ratio": round(self.cached_ratio_to_boto3(v.key), 3),
                     "wall_ms": [round(x, 1) for x in self.wall_ms[v.key]],
                 }
                 for v in VARIANTS
@@ -223,10 +236,22 @@ def asset_sizes(asset_dir: Path) -> tuple[int, int, int]:
     return len(buffer.getvalue()), unzipped, files
 
 
-def run(runs: int = RUNS_PER_VARIANT) -> ColdStartResult:
+def measure_cached(env: dict[str, str], cwd: Path, runs: int) -> dict[str, list[float]]:
+    """The variants again with bytecode cached outside the asset (primed by one run of each)."""
+    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache:
+        cached_env = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
+        cached_env["PYTHONPYCACHEPREFIX"] = cache
+        for variant in VARIANTS:
+            run_child(variant.code, cached_env, cwd)
+        wall, _cpu, _process = measure_init(cached_env, cwd, runs)
+    return wall
+
+
+def run(runs: int = RUNS_PER_VARIANT, cached_runs: int = CACHED_RUNS_PER_VARIANT) -> ColdStartResult:
     spec = FunctionSpec.from_cloud_assembly(CDK_OUT, handler=PROVIDER_HANDLER)
     env = lambda_env(spec)
     wall, cpu, process = measure_init(env, spec.asset_dir, runs)
+    cached = measure_cached(env, spec.asset_dir, cached_runs)
     top, packages = measure_imports(env, spec.asset_dir)
     zipped, unzipped, files = asset_sizes(spec.asset_dir)
-    return ColdStartResult(wall, cpu, process, top, packages, zipped, unzipped, files)
+    return ColdStartResult(wall, cpu, process, cached, top, packages, zipped, unzipped, files)
