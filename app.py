@@ -10,24 +10,17 @@ stack surfaces (default `BucketName`, the demo product's).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from aws_cdk import App, CfnOutput, Stack, Validations
+from aws_cdk import aws_servicecatalog as servicecatalog
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from sc_plan_execution import ProvisionedProductPlanExecution
+
 REPO = Path(__file__).resolve().parent
-# `constructs/` and `lambda/` are deliberately not packages (a `constructs/__init__.py` would shadow
-# the jsii `constructs` library), so the construct and the handler's shared validation rules are
-# importable only with these folders on the path. pytest gets them from pyproject.toml.
-for folder in (REPO / "constructs", REPO / "lambda"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from aws_cdk import App, CfnOutput, Stack, Validations  # noqa: E402
-from aws_cdk import aws_servicecatalog as servicecatalog  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
-from constructs import Construct  # noqa: E402
-
-from sc_plan_execution import ProvisionedProductPlanExecution  # noqa: E402
 
 STACK_NAME = "ServiceCatalogPlanDemo"
 PLAN_ID_CONTEXT = "planId"

@@ -7,15 +7,14 @@ request, each record status change as it happens, and a summary table. Exits 1 o
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
-from local_cloud.cloudformation import CustomResource, ProgressEvent
+from local_cloud.cloudformation import CustomResource, ProgressEvent, custom_resources_in_assembly
 from local_cloud.servicecatalog import ProvisioningScript, ServiceCatalogEmulator
 
 CDK_OUT = Path(__file__).resolve().parent / "cdk.out"
@@ -29,20 +28,6 @@ T0 = time.monotonic()
 
 def say(message: str) -> None:
     print(f"[{time.monotonic() - T0:6.2f}s] {message}", flush=True)
-
-
-def template_resource(cdk_out: Path) -> tuple[str, dict[str, Any]]:
-    """The custom resource exactly as the example app synthesized it (minus the ServiceToken)."""
-    manifest = json.loads((cdk_out / "manifest.json").read_text())
-    for artifact in manifest["artifacts"].values():
-        if artifact.get("type") != "aws:cloudformation:stack":
-            continue
-        template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
-        for logical_id, resource in template["Resources"].items():
-            if resource["Type"] == RESOURCE_TYPE:
-                properties = {k: v for k, v in resource["Properties"].items() if k != "ServiceToken"}
-                return logical_id, properties
-    raise SystemExit(f"no {RESOURCE_TYPE} in {cdk_out}: run `make synth` first")
 
 
 class RecordWatcher(threading.Thread):
@@ -71,9 +56,11 @@ def on_progress(event: ProgressEvent) -> None:
 
 
 def main() -> int:
-    logical_id, template_properties = template_resource(CDK_OUT)
-    service_timeout = int(template_properties.pop("ServiceTimeout", 3600))
-    say(f"Synthesized custom resource {logical_id} ({RESOURCE_TYPE}), properties {template_properties}")
+    resources = custom_resources_in_assembly(CDK_OUT, RESOURCE_TYPE)
+    if not resources:
+        raise SystemExit(f"no {RESOURCE_TYPE} in {CDK_OUT}: run `make synth` first")
+    synthesized = resources[0]
+    say(f"Synthesized custom resource {synthesized.logical_id} ({RESOURCE_TYPE}), properties {synthesized.properties}")
     with LocalCloud(CDK_OUT, progress=on_progress) as cloud:
         sc = cloud.servicecatalog
         say(
@@ -90,9 +77,7 @@ def main() -> int:
         say(f"Seeded product {product.id} and plan {first.id} ({first.status})")
 
         def definition(plan_id: str) -> CustomResource:
-            return CustomResource(
-                logical_id, {**template_properties, "PlanId": plan_id}, RESOURCE_TYPE, service_timeout=service_timeout
-            )
+            return replace(synthesized, properties={**synthesized.properties, "PlanId": plan_id})
 
         watcher = RecordWatcher(sc)
         watcher.start()

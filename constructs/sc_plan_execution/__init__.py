@@ -1,12 +1,14 @@
 """CDK construct that executes AWS Service Catalog provisioned product plans from CloudFormation.
 
-Imported as `sc_plan_execution`: the top-level `constructs/` folder must not become a package,
-or it would shadow the jsii `constructs` library.
+Installed as the `sc_plan_execution` package (`pip install servicecatalog-plan-execution`); in this
+repository its source lives in `constructs/sc_plan_execution/`, which must never get a
+`constructs/__init__.py`: that would shadow the jsii `constructs` library.
 """
 
 from sc_plan_execution.bundling import LocalPipBundling, provider_code
 from sc_plan_execution.plan_execution import RESOURCE_TYPE, ProvisionedProductPlanExecution
 from sc_plan_execution.provider import SERVICE_CATALOG_ACTIONS, PlanExecutionProvider
+from sc_plan_provider import __version__
 from sc_plan_provider.polling_policy import PollingPolicy
 from sc_plan_provider.properties import InvalidPropertyError
 
@@ -18,5 +20,6 @@ __all__ = [
     "PlanExecutionProvider",
     "PollingPolicy",
     "ProvisionedProductPlanExecution",
+    "__version__",
     "provider_code",
 ]

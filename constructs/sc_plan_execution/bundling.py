@@ -12,6 +12,7 @@ computed here from the sources and the bundling settings, so CDK can reuse an al
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -25,9 +26,9 @@ from aws_cdk import aws_lambda as lambda_
 
 from sc_plan_provider.aws_clients import SERVICES
 
-# Repository layout: <repo>/constructs/sc_plan_execution/bundling.py → <repo>/lambda.
-LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 HANDLER_PACKAGE = "sc_plan_provider"
+# The function's own pinned dependencies, shipped inside the handler package so an installed
+# library bundles exactly what the repository does.
 REQUIREMENTS_FILE = "requirements.txt"
 
 # The target Lambda platform. Changing any of these changes the asset hash.
@@ -35,10 +36,21 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 PIP_PYTHON_VERSION = "3.14"
 PIP_IMPLEMENTATION = "cp"
 
-# Never shipped: byte code is compiled for the synthesizing interpreter, not for Lambda's.
-EXCLUDED_NAMES = ("__pycache__",)
+# Never shipped: byte code is compiled for the synthesizing interpreter, not for Lambda's; the
+# requirements file and the typing marker mean nothing at run time.
+EXCLUDED_NAMES = ("__pycache__", REQUIREMENTS_FILE, "py.typed")
 EXCLUDED_SUFFIXES = (".pyc",)
 ASSET_EXCLUDES = ["__pycache__", "*.pyc"]
+
+
+def installed_package_dir(package: str = HANDLER_PACKAGE) -> Path:
+    """Where the handler package lives: the repository's `lambda/` in a checkout (editable install)
+    or site-packages for an installed wheel; either way what `import sc_plan_provider` loads."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"The handler package {package} is not importable: install this library.")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
 
 # Bundling never reaches Docker (try_bundle always succeeds or raises); CDK still requires an image.
 UNUSED_IMAGE = "unused-local-bundling"
@@ -94,19 +106,19 @@ class LocalPipBundling:
     output directory matters here.
     """
 
-    def __init__(self, lambda_dir: Path = LAMBDA_DIR, package: str = HANDLER_PACKAGE) -> None:
-        self._lambda_dir = lambda_dir
-        self._package = package
+    def __init__(self, package_dir: Path | None = None) -> None:
+        self._package_dir = package_dir or installed_package_dir()
+        self._package = self._package_dir.name
 
     @property
     def requirements(self) -> Path:
-        """The pinned dependency list, shared with the lead's tooling."""
-        return self._lambda_dir / REQUIREMENTS_FILE
+        """The function's pinned dependency list, inside the handler package."""
+        return self._package_dir / REQUIREMENTS_FILE
 
     @property
     def package_dir(self) -> Path:
         """The handler package copied into the asset root (so `sc_plan_provider.handler` imports)."""
-        return self._lambda_dir / self._package
+        return self._package_dir
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
         """Install dependencies, then the package on top (our code wins over any name clash)."""
@@ -137,10 +149,10 @@ class LocalPipBundling:
 
 
 def provider_code(bundler: LocalPipBundling | None = None, *, exclude: Sequence[str] = ASSET_EXCLUDES) -> lambda_.Code:
-    """The provider function's code: the `lambda/` folder bundled locally, hashed from source."""
+    """The provider function's code: the handler package bundled locally, hashed from source."""
     bundler = bundler or LocalPipBundling()
     return lambda_.Code.from_asset(
-        str(bundler.requirements.parent),
+        str(bundler.package_dir),
         asset_hash_type=AssetHashType.CUSTOM,
         asset_hash=bundler.fingerprint(),
         exclude=list(exclude),

@@ -2,19 +2,30 @@
 
 Bundling keeps only these services' botocore models in the asset (the other ~440 are 28 MB of its
 30 MB), so a client for any other service would fail with UnknownServiceError: add it here first.
+The construct library reads `SERVICES` at synth time, where botocore need not be installed, so
+botocore is imported only when the function builds its configuration.
 """
 
 from __future__ import annotations
 
-from botocore.config import Config
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 SERVICES = ("servicecatalog", "dynamodb", "lambda")
 
-# Standard retry mode backs off on ThrottlingException; 10 attempts ride out sustained throttling
-# when many resources of one stack poll at once.
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 10},
-    connect_timeout=5,
-    read_timeout=20,
-    user_agent_extra="sc-plan-provider",
-)
+
+@cache
+def client_config() -> Config:
+    """Standard retry mode backs off on ThrottlingException; 10 attempts ride out sustained
+    throttling when many resources of one stack poll at once."""
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "standard", "max_attempts": 10},
+        connect_timeout=5,
+        read_timeout=20,
+        user_agent_extra="sc-plan-provider",
+    )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from sc_plan_provider.aws_clients import CLIENT_CONFIG
+from sc_plan_provider.aws_clients import client_config
 from sc_plan_provider.telemetry import logger, metrics
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ MAX_HOPS = 200
 
 @cache
 def _lambda_client() -> LambdaClient:
-    return boto3.client("lambda", config=CLIENT_CONFIG)
+    return boto3.client("lambda", config=client_config())
 
 
 def hop(event: dict[str, Any]) -> int:

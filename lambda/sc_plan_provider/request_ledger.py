@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 import boto3
 from botocore.exceptions import ClientError
 
-from sc_plan_provider.aws_clients import CLIENT_CONFIG
+from sc_plan_provider.aws_clients import client_config
 from sc_plan_provider.request import PlanRequest
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def default_ledger() -> Ledger:
     table = os.environ.get(TABLE_ENV_VAR)
     if not table:
         return InProcessLedger()
-    client = boto3.client("dynamodb", config=CLIENT_CONFIG)
+    client = boto3.client("dynamodb", config=client_config())
     return DynamoDBLedger(client, table)
 
 

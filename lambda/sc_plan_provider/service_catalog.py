@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import boto3
 from botocore.exceptions import ClientError
 
-from sc_plan_provider.aws_clients import CLIENT_CONFIG
+from sc_plan_provider.aws_clients import client_config
 from sc_plan_provider.telemetry import tracer
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyReque
 @cache
 def default_client() -> ServiceCatalogClient:
     """One client per execution environment, reused while Lambda keeps it warm."""
-    return boto3.client("servicecatalog", config=CLIENT_CONFIG)
+    return boto3.client("servicecatalog", config=client_config())
 
 
 @dataclass(frozen=True)

@@ -259,9 +259,9 @@ def test_asset_hash_follows_sources_not_byte_code(tmp_path: Path) -> None:
 
     package = tmp_path / "sc_plan_provider"
     package.mkdir()
-    (tmp_path / "requirements.txt").write_text("crhelper==2.0.12\n")
+    (package / "requirements.txt").write_text("crhelper==2.0.12\n")
     (package / "handler.py").write_text("X = 1\n")
-    bundler = LocalPipBundling(lambda_dir=tmp_path)
+    bundler = LocalPipBundling(package)
     first = bundler.fingerprint()
     (package / "__pycache__").mkdir()
     (package / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\0")
@@ -269,7 +269,7 @@ def test_asset_hash_follows_sources_not_byte_code(tmp_path: Path) -> None:
     (package / "handler.py").write_text("X = 2\n")
     assert bundler.fingerprint() != first
     changed_code = bundler.fingerprint()
-    (tmp_path / "requirements.txt").write_text("crhelper==2.0.11\n")
+    (package / "requirements.txt").write_text("crhelper==2.0.11\n")
     assert bundler.fingerprint() != changed_code
 
 

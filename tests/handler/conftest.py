@@ -15,7 +15,7 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from sc_plan_provider import handler, protocol
-from sc_plan_provider.aws_clients import CLIENT_CONFIG
+from sc_plan_provider.aws_clients import client_config
 from sc_plan_provider.service_catalog import ServiceCatalog
 from support.cfn_requests import SECRET, Answers
 
@@ -41,7 +41,7 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=CLIENT_CONFIG,
+        config=client_config(),
     )
     stubber = Stubber(client)
     monkeypatch.setattr(handler, "_service_catalog", lambda language: ServiceCatalog(client, language))

@@ -1,0 +1,131 @@
+"""The library as a user outside this repository gets it: a wheel, installed into a fresh
+virtualenv, used by a CDK app in a temporary folder, whose synthesized custom resource then runs on
+the local cloud (Create, then Delete)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from dataclasses import replace
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
+from local_cloud.cloudformation import custom_resources_in_assembly
+from sc_plan_provider import __version__
+from support.scenarios import FAST_POLLING, product
+
+REPO = Path(__file__).resolve().parents[2]
+
+CONSUMER_APP = """
+import json
+import sys
+
+import aws_cdk as cdk
+import sc_plan_execution
+from sc_plan_execution import PollingPolicy, ProvisionedProductPlanExecution
+
+app = cdk.App()
+stack = cdk.Stack(app, "ConsumerStack")
+bucket = ProvisionedProductPlanExecution(
+    stack,
+    "Bucket",
+    plan_id="plan-from-the-platform-team",
+    polling=PollingPolicy(interval_seconds=0.2, backoff_rate=1, max_interval_seconds=0.2),
+)
+cdk.CfnOutput(stack, "BucketName", value=bucket.get_output("BucketName"))
+app.synth()
+print(json.dumps({"construct": sc_plan_execution.__file__, "version": sc_plan_execution.__version__, "path": sys.path}))
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(REPO)],
+        check=True,
+    )
+    (built,) = out.glob("*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def consumer(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    """A fresh virtualenv and a CDK app outside the repository; returns its cdk.out and what it saw."""
+    home = tmp_path_factory.mktemp("consumer")
+    venv = home / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    # The same CDK versions the repository pins, so the test does not depend on the newest release.
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(wheel), "-c", str(REPO / "constraints.txt")],
+        check=True,
+    )
+    app_dir = home / "app"
+    app_dir.mkdir()
+    (app_dir / "app.py").write_text(CONSUMER_APP)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV", "CDK_"))}
+    env.update(CDK_OUTDIR=str(app_dir / "cdk.out"), JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    done = subprocess.run(
+        [str(python), "app.py"], cwd=app_dir, env=env, check=True, capture_output=True, text=True, timeout=600
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    return app_dir / "cdk.out", seen
+
+
+def test_wheel_ships_both_typed_packages_with_the_function_pins(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in (
+        "sc_plan_execution/__init__.py",
+        "sc_plan_execution/py.typed",
+        "sc_plan_provider/handler.py",
+        "sc_plan_provider/py.typed",
+        "sc_plan_provider/requirements.txt",
+    ):
+        assert required in names
+    (metadata_name,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    metadata = Parser().parsestr(zipfile.ZipFile(wheel).read(metadata_name).decode())
+    assert metadata["Version"] == __version__
+    requires = metadata.get_all("Requires-Dist") or []
+    assert {r.split(">")[0].split("<")[0].strip() for r in requires} == {"aws-cdk-lib", "constructs"}
+    assert all("==" not in r and ">=" in r for r in requires), requires  # ranges, not pins
+    pins = zipfile.ZipFile(wheel).read("sc_plan_provider/requirements.txt").decode()
+    assert "crhelper==" in pins and "boto3==" in pins
+
+
+def test_app_outside_the_repository_uses_the_installed_package(consumer: tuple[Path, dict[str, object]]) -> None:
+    _, seen = consumer
+    assert "site-packages" in str(seen["construct"])
+    assert not any(str(entry).startswith(str(REPO)) for entry in seen["path"])  # type: ignore[union-attr]
+    assert seen["version"] == __version__
+
+
+def test_installed_construct_runs_create_then_delete_on_the_local_cloud(
+    consumer: tuple[Path, dict[str, object]],
+) -> None:
+    cdk_out, _ = consumer
+    (synthesized,) = custom_resources_in_assembly(cdk_out, RESOURCE_TYPE)
+    assert synthesized.properties["PlanId"] == "plan-from-the-platform-team"
+    with LocalCloud(cdk_out, retry_delays=(0.5, 1.0)) as cloud:
+        assert "site-packages" not in str(cloud.spec.asset_dir)  # the staged asset, not the install
+        sc = cloud.servicecatalog
+        seeded = product(sc)
+        plan = sc.create_plan(seeded.id, seeded.artifact_id("v1"), "consumer-pp")
+        # The emulator names its own plans; everything else is what the consumer's app synthesized.
+        resource = replace(synthesized, properties={**synthesized.properties, "PlanId": plan.id})
+        assert {k: float(resource.properties[k]) for k in FAST_POLLING} == FAST_POLLING
+        stack = cloud.stack("ConsumerStack")
+        created = stack.create(resource)
+        assert created.status == "CREATE_COMPLETE", created
+        assert created.outcomes[0].status == "SUCCESS"
+        assert [p.status for p in sc.provisioned_products()] == ["AVAILABLE"]
+        deleted = stack.delete()
+        assert deleted.status == "DELETE_COMPLETE", deleted
+        assert deleted.outcomes[0].status == "SUCCESS"
+        assert sc.provisioned_products() == []
