@@ -43,6 +43,12 @@ LEDGER_TABLE_ENV_VAR = "REQUESTS_TABLE_NAME"
 LEDGER_KEY = "RequestKey"
 LEDGER_TTL_ATTRIBUTE = "ExpiresAt"
 
+# Who owns each provisioned product (sc_plan_provider/ownership.py): the deputy's memory.
+OWNERS_ACTIONS: tuple[str, ...] = ("dynamodb:UpdateItem", "dynamodb:GetItem")
+OWNERS_TABLE_ENV_VAR = "OWNERS_TABLE_NAME"
+OWNERS_KEY = "ProvisionedProductId"
+OWNERS_TTL_ATTRIBUTE = "ExpiresAt"
+
 # cdk-nag 3 finding id for a `Resource: "*"` statement, in the form its report asks for.
 NAG_WILDCARD_RESOURCE = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
 
@@ -118,6 +124,23 @@ class PlanExecutionProvider(Construct):
             iam.PolicyStatement(actions=list(LEDGER_ACTIONS), resources=[self.requests_table.table_arn])
         )
 
+        # Owner records must outlive the provider's own replacement: a lost record lets the first
+        # stack that names the product adopt it (README: what the provider protects against).
+        self.owners_table = dynamodb.Table(
+            self,
+            "Owners",
+            partition_key=dynamodb.Attribute(name=OWNERS_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=OWNERS_TTL_ATTRIBUTE,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=list(OWNERS_ACTIONS), resources=[self.owners_table.table_arn])
+        )
+
         self.function = lambda_.Function(
             self,
             "Function",
@@ -131,7 +154,11 @@ class PlanExecutionProvider(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
-            environment={**ENVIRONMENT, LEDGER_TABLE_ENV_VAR: self.requests_table.table_name},
+            environment={
+                **ENVIRONMENT,
+                LEDGER_TABLE_ENV_VAR: self.requests_table.table_name,
+                OWNERS_TABLE_ENV_VAR: self.owners_table.table_name,
+            },
         )
         # Continuation: the function invokes itself when a request outlives one invocation. A
         # separate policy (not the role's default one, which the function depends on) avoids a

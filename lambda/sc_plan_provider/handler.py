@@ -14,6 +14,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from sc_plan_provider import lifecycle
 from sc_plan_provider.deadline import Deadline
+from sc_plan_provider.ownership import default_registry
 from sc_plan_provider.protocol import PlanResource
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.service_catalog import ServiceCatalog, default_client
@@ -46,6 +47,8 @@ def _environment(context: Any) -> lifecycle.Environment:
             f"the provider function's own deadline neared (Lambda timeout, {remaining:.0f} s left at start)",
             continuable=helper.continuable,
         ),
+        function_arn=str(context.invoked_function_arn),
+        owners=default_registry(),
         first_seen=helper.first_seen,
         on_product=helper.note_product,
     )

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sc_plan_provider.deadline import Deadline
+from sc_plan_provider.deputy import product_terminated, require_owner, require_same_home
 from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
+from sc_plan_provider.ownership import InProcessOwnerRegistry, OwnerRegistry
 from sc_plan_provider.plan_executor import Execution, PlanAlreadyExecutedError, execute_plan
 from sc_plan_provider.properties import (
     PLAN_ID,
@@ -20,12 +22,13 @@ from sc_plan_provider.properties import (
     InvalidPropertyError,
     PlanProperties,
     default_deadline_seconds,
+    ignored_properties,
     parse_properties,
 )
 from sc_plan_provider.record_waiter import RECORD_FAILED, describe_errors, wait_for_record
 from sc_plan_provider.request import PlanRequest, is_product_id
 from sc_plan_provider.response import answer_data
-from sc_plan_provider.service_catalog import NotFoundError, ServiceCatalog, ServiceCatalogError
+from sc_plan_provider.service_catalog import NotFoundError, Plan, ServiceCatalog, ServiceCatalogError
 from sc_plan_provider.telemetry import logger, metrics
 
 # A product left in one of these after a SUCCEEDED record did not get what was asked (AWS-FACTS).
@@ -43,21 +46,26 @@ class Answer:
 
 @dataclass(frozen=True)
 class Environment:
-    """What a lifecycle operation needs from outside: the Service Catalog edge and time."""
+    """What a lifecycle operation needs from outside: the Service Catalog edge, owners and time."""
 
     service_catalog: Callable[[str | None], ServiceCatalog]
     function_deadline: Deadline
+    function_arn: str = ""  # the provider's own ARN: its account and Region are the only ones it serves
+    owners: OwnerRegistry = field(default_factory=InProcessOwnerRegistry)
     first_seen: float = field(default_factory=time.time)  # epoch seconds of the request's first arrival
     on_product: Callable[[str], None] = lambda _product_id: None
     sleep: Callable[[float], None] = time.sleep
 
 
 def create(request: PlanRequest, env: Environment) -> Answer:
+    require_same_home(request, env.function_arn, request.not_provisioned_id())
     properties = _validated(request, failed_id=request.not_provisioned_id())
     service_catalog = env.service_catalog(properties.accept_language)
     deadline = _deadline(properties, env)
     try:
-        execution = _execute(request, properties, service_catalog, deadline, env)
+        execution = _execute(
+            request, properties, service_catalog, deadline, env, claim_failed_id=request.not_provisioned_id()
+        )
     except PlanAlreadyExecutedError as error:
         raise ResourceFailure(
             f"{PLAN_ID} {properties.plan_id} was already executed by another request (status "
@@ -69,16 +77,20 @@ def create(request: PlanRequest, env: Environment) -> Answer:
 
 
 def update(request: PlanRequest, env: Environment) -> Answer:
+    require_same_home(request, env.function_arn, None)
     properties = _validated(request, failed_id=None)
+    if is_product_id(request.physical_resource_id):
+        require_owner(env.owners, request.physical_resource_id, request, action="update", failed_id=None)
     service_catalog = env.service_catalog(properties.accept_language)
     if properties.plan_id == request.old_properties.get(PLAN_ID):
         logger.info("PlanId unchanged: nothing to execute", extra={"plan_id": properties.plan_id})
         return _current(request.physical_resource_id, service_catalog)
     deadline = _deadline(properties, env)
     try:
-        execution = _execute(request, properties, service_catalog, deadline, env)
+        execution = _execute(request, properties, service_catalog, deadline, env, claim_failed_id=None)
     except PlanAlreadyExecutedError as error:
         # A rollback Update (or a return to an earlier plan): the plan ran before, report its product.
+        require_owner(env.owners, error.plan.provisioned_product_id, request, action="report", failed_id=None)
         logger.warning(
             "Plan already executed: reporting its provisioned product without executing",
             extra={"plan_id": properties.plan_id, "plan_status": error.plan.status},
@@ -99,6 +111,8 @@ def delete(request: PlanRequest, env: Environment) -> Answer:
     if not is_product_id(product_id):
         logger.info("Physical id was never a provisioned product: nothing to delete")
         return Answer(product_id)
+    require_same_home(request, env.function_arn, product_id)
+    require_owner(env.owners, product_id, request, action="terminate", failed_id=product_id)
     properties = _lenient(request)
     service_catalog = env.service_catalog(properties.accept_language)
     # Deleting must succeed for the stack to end clean (it is also every rollback's cleanup), so
@@ -122,7 +136,17 @@ def _execute(
     service_catalog: ServiceCatalog,
     deadline: Deadline,
     env: Environment,
+    *,
+    claim_failed_id: str | None,
 ) -> Execution:
+    """Execute the plan once the resource owns (or has just claimed) the plan's product."""
+
+    def claim(plan: Plan) -> None:
+        if plan.provisioned_product_id != request.physical_resource_id:
+            require_owner(
+                env.owners, plan.provisioned_product_id, request, action="provision", failed_id=claim_failed_id
+            )
+
     execution = execute_plan(
         service_catalog,
         properties.plan_id,
@@ -130,6 +154,7 @@ def _execute(
         policy=properties.polling,
         deadline=deadline,
         sleep=env.sleep,
+        before_execute=claim,
     )
     metrics.add_metric(name="PlanExecutions", unit="Count", value=1)
     return execution
@@ -197,6 +222,7 @@ def _terminate(
     product = service_catalog.describe_product(product_id)
     if product is None:
         logger.info("Provisioned product already gone", extra={"provisioned_product_id": product_id})
+        product_terminated(env.owners, product_id, request)
         return
     try:
         if product.status == PRODUCT_UNDER_CHANGE and product.last_record_id:
@@ -210,6 +236,7 @@ def _terminate(
         )
     except NotFoundError:
         logger.info("Provisioned product already gone", extra={"provisioned_product_id": product_id})
+        product_terminated(env.owners, product_id, request)
         return
     except DeadlineExceededError as error:
         raise ResourceFailure(f"Terminating provisioned product {product_id}: {error}", product_id) from error
@@ -219,6 +246,7 @@ def _terminate(
             product_id,
         )
     metrics.add_metric(name="Terminations", unit="Count", value=1)
+    product_terminated(env.owners, product_id, request)
 
 
 def _remove_failed_replacement(
@@ -238,6 +266,9 @@ def _remove_failed_replacement(
 
 
 def _validated(request: PlanRequest, failed_id: str | None) -> PlanProperties:
+    ignored = ignored_properties(request.properties)
+    if ignored:
+        logger.warning("Properties ignored: the provider does not read them", extra={"ignored": ignored})
     try:
         return parse_properties(request.properties)
     except InvalidPropertyError as error:

@@ -47,8 +47,11 @@ def execute_plan(
     policy: PollingPolicy,
     deadline: Deadline,
     sleep: Callable[[float], None] = time.sleep,
+    before_execute: Callable[[Plan], None] = lambda _plan: None,
 ) -> Execution:
+    """`before_execute` sees the ready plan and may refuse it (raise) before anything changes."""
     plan = _ready_plan(service_catalog, plan_id, policy=policy, deadline=deadline, sleep=sleep)
+    before_execute(plan)
     try:
         record_id = service_catalog.execute_plan(plan_id, idempotency_token)
     except InvalidStateError as error:

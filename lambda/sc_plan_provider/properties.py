@@ -31,6 +31,20 @@ POLLING_MAX_INTERVAL_SECONDS = "PollingMaxIntervalSeconds"
 DEADLINE_SECONDS = "DeadlineSeconds"
 SERVICE_TIMEOUT = "ServiceTimeout"
 
+# Every property the provider reads (ServiceToken is CloudFormation's own). The README's property
+# table is tested against this list, and a request's other properties are logged as ignored, so
+# a typo shows up in the logs rather than silently falling back to a default.
+SERVICE_TOKEN = "ServiceToken"  # noqa: S105 - a property name, not a secret
+KNOWN_PROPERTIES: tuple[str, ...] = (
+    PLAN_ID,
+    ACCEPT_LANGUAGE,
+    POLLING_INTERVAL_SECONDS,
+    POLLING_BACKOFF_RATE,
+    POLLING_MAX_INTERVAL_SECONDS,
+    DEADLINE_SECONDS,
+    SERVICE_TIMEOUT,
+)
+
 PLAN_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,100}$")
 ACCEPT_LANGUAGES = ("en", "jp", "zh")
 
@@ -88,6 +102,11 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         deadline_seconds=deadline,
         service_timeout_seconds=service_timeout,
     )
+
+
+def ignored_properties(raw: Mapping[str, Any]) -> list[str]:
+    """Names in `ResourceProperties` that the provider does not read (typos, template extras)."""
+    return sorted(name for name in raw if name not in KNOWN_PROPERTIES and name != SERVICE_TOKEN)
 
 
 def default_deadline_seconds(service_timeout_seconds: float) -> float:

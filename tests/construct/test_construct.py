@@ -287,9 +287,12 @@ def test_continuation_needs_no_run_time_permission_changes(make_stack: MakeStack
     ]
     by_action = {action: statement for statement in statements for action in _as_list(statement["Action"])}
     function_id = _logical_id(template, "AWS::Lambda::Function")
-    table_id = _logical_id(template, "AWS::DynamoDB::Table")
+    table_id = _table_keyed_by(template, "RequestKey")
     assert by_action["lambda:InvokeFunction"]["Resource"] == {"Fn::GetAtt": [function_id, "Arn"]}
-    assert by_action["dynamodb:UpdateItem"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+    ledger_resources = [
+        r for st in statements if "dynamodb:UpdateItem" in _as_list(st["Action"]) for r in _listed(st["Resource"])
+    ]
+    assert {"Fn::GetAtt": [table_id, "Arn"]} in ledger_resources
     assert not [a for a in by_action if a.startswith(("events:", "lambda:AddPermission", "lambda:RemovePermission"))]
     table = template["Resources"][table_id]["Properties"]
     assert table["BillingMode"] == "PAY_PER_REQUEST"
@@ -310,6 +313,10 @@ def test_continuation_needs_no_run_time_permission_changes(make_stack: MakeStack
     assert policy_id in resource["DependsOn"]
 
 
+def _listed(value: object) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _as_list(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
@@ -319,6 +326,38 @@ def _policy_documents(resource: dict[str, Any]) -> list[dict[str, Any]]:
     if resource["Type"] == "AWS::IAM::Policy":
         return [properties["PolicyDocument"]]
     return [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+
+
+def _table_keyed_by(template: dict[str, Any], key: str) -> str:
+    (logical_id,) = [
+        k
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::DynamoDB::Table" and v["Properties"]["KeySchema"][0]["AttributeName"] == key
+    ]
+    return logical_id
+
+
+def test_owner_records_are_durable_and_reachable_only_by_the_provider(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN)
+    template = _template(stack).to_json()
+    owners_id = _table_keyed_by(template, "ProvisionedProductId")
+    owners = template["Resources"][owners_id]
+    # Losing owner records reopens adoption, so the table survives the provider and can be restored.
+    assert owners["DeletionPolicy"] == "Retain"
+    assert owners["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert owners["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+    function = template["Resources"][_logical_id(template, "AWS::Lambda::Function")]["Properties"]
+    assert function["Environment"]["Variables"]["OWNERS_TABLE_NAME"] == {"Ref": owners_id}
+    grants = [
+        statement
+        for policy in template["Resources"].values()
+        if policy["Type"] in ("AWS::IAM::Policy", "AWS::IAM::Role")
+        for document in _policy_documents(policy)
+        for statement in document["Statement"]
+        if {"Fn::GetAtt": [owners_id, "Arn"]} in _listed(statement["Resource"])
+    ]
+    assert grants and all(set(_as_list(g["Action"])) == {"dynamodb:UpdateItem", "dynamodb:GetItem"} for g in grants)
 
 
 def _logical_id(template: dict[str, Any], resource_type: str) -> str:

@@ -1,0 +1,91 @@
+"""The provider acts only for the stacks that own what it touches (a shared provider is a deputy).
+
+Two rules, both checked before the Service Catalog call they guard:
+- a request must come from a stack in the function's own partition, account and Region;
+- a provisioned product may be changed, re-applied or terminated only by the resource that owns
+  it (`ownership.py`); a new product is claimed by the resource before its plan executes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sc_plan_provider.errors import ResourceFailure
+from sc_plan_provider.ownership import Owner, OwnerRegistry, OwnershipUnavailableError
+from sc_plan_provider.request import PlanRequest
+from sc_plan_provider.telemetry import logger
+
+ARN_PARTS = 6  # arn:partition:service:region:account:resource
+
+
+@dataclass(frozen=True)
+class Home:
+    """Partition, account and Region of an ARN."""
+
+    partition: str
+    region: str
+    account: str
+
+    @classmethod
+    def of(cls, arn: str) -> Home | None:
+        parts = arn.split(":", ARN_PARTS - 1)
+        if len(parts) != ARN_PARTS or parts[0] != "arn":
+            return None
+        return cls(partition=parts[1], region=parts[3], account=parts[4])
+
+    def describe(self) -> str:
+        return f"account {self.account} in Region {self.region} ({self.partition})"
+
+
+def require_same_home(request: PlanRequest, function_arn: str, failed_id: str | None) -> None:
+    """Refuse a stack from another account, Region or partition than the provider's own."""
+    mine = Home.of(function_arn)
+    theirs = Home.of(request.stack_id)
+    if mine is None:  # never in Lambda; a caller without an ARN cannot be checked against one
+        return
+    if theirs != mine:
+        where = theirs.describe() if theirs else f"an unrecognisable StackId {request.stack_id[:100]!r}"
+        raise ResourceFailure(
+            f"This provider serves only stacks in {mine.describe()}; the request came from {where}. "
+            "Deploy the provider in that account and Region (README: shared provider, StackSets) and "
+            "use its ServiceToken there.",
+            failed_id,
+        )
+
+
+def require_owner(
+    registry: OwnerRegistry,
+    provisioned_product_id: str,
+    request: PlanRequest,
+    *,
+    action: str,
+    failed_id: str | None,
+) -> None:
+    """Claim the product for the requesting resource, or refuse if another resource owns it."""
+    me = Owner.of(request)
+    try:
+        owner = registry.claim(provisioned_product_id, me)
+    except OwnershipUnavailableError as error:
+        raise ResourceFailure(
+            f"Could not check who owns provisioned product {provisioned_product_id} ({error}); nothing was "
+            f"changed. Retry the deployment once the provider's owners table is reachable.",
+            failed_id,
+        ) from error
+    if owner != me:
+        raise ResourceFailure(
+            f"Refused to {action} provisioned product {provisioned_product_id}: it belongs to "
+            f"{owner.describe()}, not to {me.describe()}. Nothing was changed. Use a plan for a product of "
+            "your own (a new ProvisionedProductName); to drop this resource from your stack without touching "
+            "the product, delete it with DeletionPolicy: Retain (or --retain-resources).",
+            failed_id,
+        )
+
+
+def product_terminated(registry: OwnerRegistry, provisioned_product_id: str, request: PlanRequest) -> None:
+    """Let the owner record expire; a failure here never fails a Delete that succeeded."""
+    try:
+        registry.terminated(provisioned_product_id, Owner.of(request))
+    except OwnershipUnavailableError:
+        logger.warning(
+            "Could not mark the owner record of a terminated product", extra={"product": provisioned_product_id}
+        )

@@ -1,0 +1,68 @@
+"""The README's reference tables are the code's: every prop, property and attribute the code has is
+documented, and nothing documented is missing from the code."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from sc_plan_execution import ProvisionedProductPlanExecution
+from sc_plan_provider.properties import KNOWN_PROPERTIES, InvalidPropertyError, parse_properties
+from sc_plan_provider.response import answer_data
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def table_keys(heading: str) -> list[str]:
+    """First-column entries of the first table under `### heading`, without backticks and arguments."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = lines.index(f"### {heading}")
+    keys: list[str] = []
+    for line in lines[start + 1 :]:
+        if line.startswith("#"):
+            break
+        if not line.startswith("|"):
+            if keys:
+                break
+            continue
+        cell = line.split("|")[1].strip()
+        if set(cell) <= set("-: ") or cell in {"Prop", "Property", "Attribute"}:
+            continue
+        keys.append(re.sub(r"\(.*\)", "", cell.strip("`")).split("`")[0].strip())
+    assert keys, f"no table under ### {heading}"
+    return keys
+
+
+def test_construct_props_table_matches_the_signature() -> None:
+    signature = inspect.signature(ProvisionedProductPlanExecution.__init__)
+    props = [name for name, p in signature.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert table_keys("Construct props") == props
+
+
+def test_construct_attributes_table_matches_the_public_members() -> None:
+    construct = ProvisionedProductPlanExecution
+    members = {name for name in vars(construct) if not name.startswith("_")}
+    init = inspect.getsource(construct.__init__)
+    members |= set(re.findall(r"self\.([a-z]\w*) = ", init))
+    assert set(table_keys("Construct attributes")) == members
+
+
+def test_properties_table_matches_what_the_handler_reads() -> None:
+    documented = table_keys("Properties")
+    assert documented == list(KNOWN_PROPERTIES)
+
+
+@pytest.mark.parametrize("name", [n for n in KNOWN_PROPERTIES if n != "PlanId"])
+def test_every_documented_optional_property_is_validated_by_name(name: str) -> None:
+    # Proves the handler really reads each listed property: a bad value is refused, naming it.
+    with pytest.raises(InvalidPropertyError, match=f"^{name} "):
+        parse_properties({"PlanId": "plan-abc", name: "not-a-valid-value-\u2603"})
+
+
+def test_attributes_table_matches_the_answer_data() -> None:
+    data = answer_data("pp-abc", "rec-abc", [("BucketName", "b")])
+    produced = {"Outputs.<OutputKey>" if key.startswith("Outputs.") else key for key in data} | {"Ref"}
+    assert set(table_keys("Attributes")) == produced
