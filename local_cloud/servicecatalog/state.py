@@ -20,10 +20,12 @@ from local_cloud.servicecatalog.errors import (
     ResourceNotFoundException,
 )
 from local_cloud.servicecatalog.model import (
+    NO_CHANGES_MESSAGE,
     TERMINAL_RECORD_STATUSES,
     Artifact,
     Plan,
     Product,
+    ProductVersion,
     ProvisionedProduct,
     ProvisioningScript,
     Record,
@@ -33,6 +35,7 @@ from local_cloud.servicecatalog.model import (
     SeededProduct,
     new_id,
 )
+from local_cloud.servicecatalog.parameters import resolve_parameters, same_parameters
 
 # Share of a record's duration spent in CREATED before IN_PROGRESS (the real service queues briefly).
 _CREATED_SHARE = 0.1
@@ -64,6 +67,7 @@ class ServiceCatalogState:
         self._active_plans: set[str] = set()
         self._active_records: set[str] = set()
         self._scripts: dict[str, ProvisioningScript] = {}  # record id -> script, until it settles
+        self._deleted_plans: list[str] = []
 
     # ----------------------------------------------------------------- seeding and scripting
 
@@ -132,6 +136,17 @@ class ServiceCatalogState:
             self._advance()
             return [copy.deepcopy(r) for r in self._records.values()]
 
+    def current_version(self, provisioned_product_id: str) -> ProductVersion:
+        """What the product was last successfully provisioned or updated with (terminated ones too)."""
+        product = self.provisioned_product(provisioned_product_id)
+        parameters = {p["Key"]: p["Value"] for p in product.parameters}
+        return ProductVersion(product.product_id, product.provisioning_artifact_id, product.path_id, parameters)
+
+    def deleted_plans(self) -> list[str]:
+        """Ids of the plans deleted so far, in deletion order."""
+        with self._lock:
+            return list(self._deleted_plans)
+
     # ----------------------------------------------------------------- operations
 
     def create_plan(
@@ -147,8 +162,14 @@ class ServiceCatalogState:
         parameters: Sequence[Mapping[str, Any]] = (),
         tags: Sequence[Mapping[str, str]] = (),
         notification_arns: Sequence[str] = (),
+        detect_no_changes: bool = True,
     ) -> Plan:
-        """CreateProvisionedProductPlan: an update plan if the name is a live product, else a new product."""
+        """CreateProvisionedProductPlan: an update plan if the name is a live product, else a new product.
+
+        An update plan with the product's current artifact and parameters fails as AWS's does ("didn't
+        contain changes") unless ``detect_no_changes`` is off: seeded plans stand for a template edited
+        in place, which the emulator cannot see, so the facade's seeding helper turns the check off.
+        """
         with self._lock:
             self._advance()
             if idempotency_token in self._plan_tokens:
@@ -169,6 +190,15 @@ class ServiceCatalogState:
                     f"{existing.product_id}, not {product_id}."
                 )
             is_update = existing is not None and existing.last_successful_provisioning_record_id is not None
+            current = existing.parameters if existing is not None and is_update else []
+            resolved = resolve_parameters(parameters, current, has_previous=is_update)
+            no_changes = (
+                detect_no_changes
+                and existing is not None
+                and is_update
+                and existing.provisioning_artifact_id == artifact.id
+                and same_parameters(resolved, existing.parameters)
+            )
             target = existing or self._new_provisioned_product(provisioned_product_name, product_id, artifact.id, now)
             script = artifact.script
             plan = Plan(
@@ -191,6 +221,8 @@ class ServiceCatalogState:
                 ready_time=now + self._scaled(script.plan_duration),
                 script=script,
                 resource_changes=script.resource_changes_for("MODIFY" if is_update else "ADD"),
+                resolved_parameters=resolved,
+                no_changes=no_changes,
             )
             self._plans[plan.id] = plan
             self._plan_tokens[idempotency_token] = plan.id
@@ -212,13 +244,17 @@ class ServiceCatalogState:
             ]
 
     def delete_plan(self, plan_id: str, *, ignore_errors: bool = False) -> None:
-        """DeleteProvisionedProductPlan; a never-executed new product disappears with its last plan."""
+        """DeleteProvisionedProductPlan, in any status but an in-progress one (its change set is busy).
+
+        A never-executed new product disappears with its last plan.
+        """
         with self._lock:
             self._advance()
             plan = self._plan(plan_id)
-            if plan.status == "EXECUTE_IN_PROGRESS" and not ignore_errors:
-                raise InvalidStateException(f"Plan {plan_id} is being executed and cannot be deleted now.")
+            if plan.status in ("CREATE_IN_PROGRESS", "EXECUTE_IN_PROGRESS") and not ignore_errors:
+                raise InvalidStateException(f"Plan {plan_id} is {plan.status} and cannot be deleted now.")
             del self._plans[plan_id]
+            self._deleted_plans.append(plan_id)
             self._active_plans.discard(plan_id)
             self._plan_tokens = {t: p for t, p in self._plan_tokens.items() if p != plan_id}
             product = self._provisioned.get(plan.provisioned_product_id)
@@ -248,13 +284,14 @@ class ServiceCatalogState:
                 record_type,
                 product,
                 artifact_id=plan.provisioning_artifact_id,
-                path_id=plan.path_id,
+                path_id=plan.path_id or product.path_id,
                 duration=script.duration,
                 errors=script.errors,
                 in_error_duration=script.in_error_duration,
                 tags=plan.tags,
                 script=script,
             )
+            record.parameters = [dict(p) for p in plan.resolved_parameters]
             record.plan_id = plan.id
             record.idempotency_token = idempotency_token
             plan.execute_tokens[idempotency_token] = record.id
@@ -321,6 +358,8 @@ class ServiceCatalogState:
         provisioning_artifact_id: str,
         name: str,
         outputs: Mapping[str, str] | None = None,
+        parameters: Mapping[str, str] | None = None,
+        path_id: str | None = None,
     ) -> ProvisionedProduct:
         """An AVAILABLE product with a SUCCEEDED provisioning record, as if provisioned long ago."""
         with self._lock:
@@ -335,9 +374,10 @@ class ServiceCatalogState:
             chosen = dict(artifact.script.outputs if outputs is None else outputs)
             script = ProvisioningScript(outputs=chosen, output_descriptions=artifact.script.output_descriptions)
             record = self._new_record(
-                "PROVISION_PRODUCT", product, artifact_id=artifact.id, path_id=None, duration=0.0,
+                "PROVISION_PRODUCT", product, artifact_id=artifact.id, path_id=path_id, duration=0.0,
                 errors=(), in_error_duration=0.0, tags=[], script=script,
             )  # fmt: skip
+            record.parameters = [{"Key": k, "Value": v} for k, v in (parameters or {}).items()]
             product.last_provisioning_record_id = record.id
             product.idempotency_token = record.id
             self._advance()
@@ -461,7 +501,7 @@ class ServiceCatalogState:
     def _finish_plan_creation(self, plan: Plan) -> None:
         self._active_plans.discard(plan.id)
         plan.updated_time = plan.ready_time
-        failure = plan.script.plan_failure
+        failure = plan.script.plan_failure or (NO_CHANGES_MESSAGE if plan.no_changes else None)
         if failure is None:
             plan.status = "CREATE_SUCCESS"
             return
@@ -495,11 +535,14 @@ class ServiceCatalogState:
             ]
             product.status = script.product_status_after_success
             product.status_message = script.product_status_message
+            product.product_id = record.product_id
             product.provisioning_artifact_id = record.provisioning_artifact_id
+            product.path_id = record.path_id
+            product.parameters = [dict(p) for p in record.parameters]
             product.outputs = dict(script.outputs)
             product.last_successful_provisioning_record_id = record.id
         elif record.record_type == "UPDATE_PROVISIONED_PRODUCT" and product.last_successful_provisioning_record_id:
-            # CloudFormation rolled the stack back: previous version and outputs stay, status TAINTED.
+            # CloudFormation rolled the stack back: previous artifact, parameters and outputs stay; TAINTED.
             product.status, product.status_message = "TAINTED", message
         else:
             product.status, product.status_message = "ERROR", message

@@ -392,7 +392,9 @@ def test_terminate_failure_and_ignore_errors(sc: ServiceCatalogEmulator, client:
 def test_execute_while_product_under_change_is_invalid_state(sc: ServiceCatalogEmulator, client: Any) -> None:
     product = sc.add_product("p", ProvisioningScript(duration=10, terminate_duration=10))
     existing = sc.provision(product.id, product.artifact_id("v1"), "busy")
-    plan = create_plan(client, product.id, product.artifact_id("v1"), "busy")
+    changed = [{"Key": "Size", "Value": "2"}]  # a plan with the product's own version would fail: no changes
+    plan = create_plan(client, product.id, product.artifact_id("v1"), "busy", ProvisioningParameters=changed)
+    assert plan_status(client, plan["PlanId"]) == "CREATE_SUCCESS"
     client.terminate_provisioned_product(ProvisionedProductId=existing.id, TerminateToken="a")
     with pytest.raises(client.exceptions.InvalidStateException):
         client.execute_provisioned_product_plan(PlanId=plan["PlanId"], IdempotencyToken="t")
