@@ -69,6 +69,7 @@ class ServiceCatalogApi:
             "DescribeRecord": self._describe_record,
             "DescribeProvisionedProduct": self._describe_provisioned_product,
             "TerminateProvisionedProduct": self._terminate,
+            "UpdateProvisionedProduct": self._update,
         }
 
     # ----------------------------------------------------------------- calls and fault injection
@@ -196,6 +197,22 @@ class ServiceCatalogApi:
             id_=params.get("ProvisionedProductId"),
             name=params.get("ProvisionedProductName"),
             ignore_errors=bool(params.get("IgnoreErrors", False)),
+        )
+        return {"RecordDetail": record_detail(record)}
+
+    def _update(self, params: Json) -> Json:
+        record = self.state.update_provisioned_product(
+            update_token=params["UpdateToken"],
+            id_=params.get("ProvisionedProductId"),
+            name=params.get("ProvisionedProductName"),
+            product_id=params.get("ProductId"),
+            product_name=params.get("ProductName"),
+            artifact_id=params.get("ProvisioningArtifactId"),
+            artifact_name=params.get("ProvisioningArtifactName"),
+            path_id=params.get("PathId"),
+            path_name=params.get("PathName"),
+            parameters=params.get("ProvisioningParameters", []),
+            tags=params.get("Tags", []),
         )
         return {"RecordDetail": record_detail(record)}
 

@@ -351,6 +351,69 @@ class ServiceCatalogState:
             product.status_message = ""
             return copy.deepcopy(record)
 
+    def update_provisioned_product(
+        self,
+        *,
+        update_token: str,
+        id_: str | None = None,
+        name: str | None = None,
+        product_id: str | None = None,
+        product_name: str | None = None,
+        artifact_id: str | None = None,
+        artifact_name: str | None = None,
+        path_id: str | None = None,
+        path_name: str | None = None,
+        parameters: Sequence[Mapping[str, Any]] = (),
+        tags: Sequence[Mapping[str, str]] = (),
+    ) -> Record:
+        """UpdateProvisionedProduct: re-apply an artifact and parameters without a plan.
+
+        Product, artifact and path default to the product's current ones. The same UpdateToken
+        returns the same record (no second update). The emulator has no launch paths, so a
+        PathName is accepted and not resolved (the record keeps the current PathId).
+        """
+        with self._lock:
+            self._advance()
+            product = self._live_product(id_, name)
+            if update_token in product.update_tokens:
+                return copy.deepcopy(self._records[product.update_tokens[update_token]])
+            pairs = {"Product": (product_id, product_name), "ProvisioningArtifact": (artifact_id, artifact_name)}
+            for what, (by_id, by_name) in {**pairs, "Path": (path_id, path_name)}.items():
+                if by_id is not None and by_name is not None:
+                    raise InvalidParametersException(f"Provide either the {what}Id or the {what}Name, not both.")
+            catalog_product = self._catalog_product(product_id, product_name, default=product.product_id)
+            if catalog_product.id != product.product_id:
+                raise InvalidParametersException(
+                    f"Provisioned product {product.id} was launched from product {product.product_id}, "
+                    f"not {catalog_product.id}."
+                )
+            artifact = self._product_artifact(
+                catalog_product, artifact_id, artifact_name, default=product.provisioning_artifact_id
+            )
+            if product.status in ("UNDER_CHANGE", "PLAN_IN_PROGRESS"):
+                raise InvalidStateException(f"Provisioned product {product.id} is {product.status}; cannot update.")
+            has_previous = product.last_successful_provisioning_record_id is not None
+            resolved = resolve_parameters(parameters, product.parameters, has_previous=has_previous)
+            script = artifact.script
+            record = self._new_record(
+                "UPDATE_PROVISIONED_PRODUCT",
+                product,
+                artifact_id=artifact.id,
+                path_id=path_id or product.path_id,
+                duration=script.duration,
+                errors=script.errors,
+                in_error_duration=script.in_error_duration,
+                tags=tags,
+                script=script,
+            )
+            record.parameters = resolved
+            record.idempotency_token = update_token
+            product.update_tokens[update_token] = record.id
+            product.status = "UNDER_CHANGE"
+            product.status_message = ""
+            product.last_provisioning_record_id = record.id
+            return copy.deepcopy(record)
+
     def seed_provisioned_product(
         self,
         *,
@@ -407,7 +470,36 @@ class ServiceCatalogState:
         return artifact
 
     def _live_by_name(self, name: str) -> ProvisionedProduct | None:
-        return next((p for p in self._provisioned.values() if p.name == name and not p.terminated), None)
+        """The live product of that name, or of that ARN (where the model accepts either)."""
+        return next(
+            (p for p in self._provisioned.values() if name in (p.name, p.arn) and not p.terminated),
+            None,
+        )
+
+    def _catalog_product(self, product_id: str | None, product_name: str | None, *, default: str) -> Product:
+        if product_name is not None:
+            found = next((p for p in self._products.values() if p.name == product_name), None)
+            if found is None:
+                raise ResourceNotFoundException(f"Product {product_name} not found.")
+            return found
+        chosen = product_id or default
+        product = self._products.get(chosen)
+        if product is None:
+            raise ResourceNotFoundException(f"Product {chosen} not found.")
+        return product
+
+    def _product_artifact(
+        self, product: Product, artifact_id: str | None, artifact_name: str | None, *, default: str
+    ) -> Artifact:
+        if artifact_name is not None:
+            found = next((a for a in product.artifacts.values() if a.name == artifact_name), None)
+        else:
+            found = product.artifacts.get(artifact_id or default)
+        if found is None:
+            raise ResourceNotFoundException(
+                f"Provisioning artifact {artifact_name or artifact_id or default} not found for product {product.id}."
+            )
+        return found
 
     def _live_product(self, id_: str | None, name: str | None) -> ProvisionedProduct:
         if (id_ is None) == (name is None):

@@ -609,13 +609,26 @@ def test_every_response_matches_botocore_output_shapes(clock: ManualClock) -> No
         client.describe_provisioned_product(Name="shapes")
         client.list_provisioned_product_plans(PageSize=1)
         client.list_provisioned_product_plans(ProvisionProductId=plan["ProvisionProductId"])
+        client.describe_provisioned_product_plan(PlanId=update["PlanId"])  # an update plan: MODIFY changes
         client.delete_provisioned_product_plan(PlanId=update["PlanId"])
+        reapplied = client.update_provisioned_product(
+            ProvisionedProductName="shapes",
+            ProvisioningArtifactName="v1",
+            PathId="lpv3-abc",
+            ProvisioningParameters=[{"Key": "Size", "UsePreviousValue": True}],
+            Tags=[{"Key": "team", "Value": "platform"}],
+            UpdateToken="t4",
+        )
+        clock.advance(2)
+        client.describe_record(Id=reapplied["RecordDetail"]["RecordId"])
         terminate = client.terminate_provisioned_product(ProvisionedProductName="shapes", TerminateToken="t3")
         client.describe_record(Id=terminate["RecordDetail"]["RecordId"])
         failing_calls: list[Callable[[], object]] = [
             lambda: client.describe_record(Id="rec-missing"),
             lambda: client.execute_provisioned_product_plan(PlanId=plan["PlanId"], IdempotencyToken="t9"),
             lambda: client.describe_provisioned_product(Id=plan["ProvisionProductId"]),
+            lambda: client.update_provisioned_product(ProvisionedProductId="pp-missing", UpdateToken="t5"),
+            lambda: client.update_provisioned_product(UpdateToken="t5"),
         ]
         for call in failing_calls:
             with pytest.raises(ClientError):
@@ -634,6 +647,7 @@ def test_every_response_matches_botocore_output_shapes(clock: ManualClock) -> No
         "ListProvisionedProductPlans",
         "DeleteProvisionedProductPlan",
         "TerminateProvisionedProduct",
+        "UpdateProvisionedProduct",
     }
     parser = create_parser("json")
     for model, status, content, headers in bodies:

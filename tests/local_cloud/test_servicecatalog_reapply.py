@@ -268,3 +268,145 @@ def test_deleted_plans_are_gone_and_logged(sc: ServiceCatalogEmulator, client: A
     deletes = sc.calls_to("DeleteProvisionedProductPlan")
     assert [c.error_code for c in deletes] == ["InvalidStateException", None, None, None, "ResourceNotFoundException"]
     assert client.list_provisioned_product_plans()["ProvisionedProductPlans"] == []
+
+
+# --------------------------------------------------------------------------- UpdateProvisionedProduct
+
+
+def record_status(client: Any, record_id: str) -> str:
+    return str(client.describe_record(Id=record_id)["RecordDetail"]["Status"])
+
+
+def test_update_moves_through_states_and_applies_use_previous_value(
+    sc: ServiceCatalogEmulator, client: Any, clock: ManualClock
+) -> None:
+    product = two_versions(sc, ProvisioningScript(duration=10, outputs={"Url": "https://v2"}))
+    existing = sc.provision(product.id, product.artifact_id("v1"), "web", parameters={"Size": "1", "Env": "dev"})
+
+    record = client.update_provisioned_product(
+        ProvisionedProductName="web",
+        ProductName="p",
+        ProvisioningArtifactName="v2",
+        ProvisioningParameters=[{"Key": "Size", "Value": "3"}, {"Key": "Env", "UsePreviousValue": True}],
+        Tags=[{"Key": "team", "Value": "platform"}],
+        UpdateToken="upd-1",
+        AcceptLanguage="en",
+    )["RecordDetail"]
+    assert (record["RecordType"], record["Status"]) == ("UPDATE_PROVISIONED_PRODUCT", "CREATED")
+    assert record["ProvisioningArtifactId"] == product.artifact_id("v2")
+    assert record["RecordTags"] == [{"Key": "team", "Value": "platform"}]
+    detail = client.describe_provisioned_product(Id=existing.id)["ProvisionedProductDetail"]
+    assert (detail["Status"], detail["LastRecordId"]) == ("UNDER_CHANGE", record["RecordId"])
+
+    clock.advance(5)
+    assert record_status(client, record["RecordId"]) == "IN_PROGRESS"
+    assert sc.current_artifact_id(existing.id) == product.artifact_id("v1")
+    clock.advance(5)
+    finished = client.describe_record(Id=record["RecordId"])
+    assert finished["RecordDetail"]["Status"] == "SUCCEEDED"
+    assert finished["RecordOutputs"] == [{"OutputKey": "Url", "OutputValue": "https://v2", "Description": ""}]
+    assert finished["RecordDetail"]["UpdatedTime"].timestamp() == pytest.approx(clock.now, abs=0.01)
+    detail = client.describe_provisioned_product(Id=existing.id)["ProvisionedProductDetail"]
+    assert (detail["Status"], detail["ProvisioningArtifactId"]) == ("AVAILABLE", product.artifact_id("v2"))
+    assert detail["LastSuccessfulProvisioningRecordId"] == record["RecordId"]
+    assert sc.current_parameters(existing.id) == {"Size": "3", "Env": "dev"}
+
+
+def test_update_token_is_idempotent(sc: ServiceCatalogEmulator, client: Any, clock: ManualClock) -> None:
+    product = two_versions(sc, ProvisioningScript(duration=4))
+    existing = sc.provision(product.id, product.artifact_id("v1"), "web")
+    update = {"ProvisionedProductId": existing.id, "ProvisioningArtifactId": product.artifact_id("v2")}
+
+    first = client.update_provisioned_product(**update, UpdateToken="tok")["RecordDetail"]
+    again = client.update_provisioned_product(**update, UpdateToken="tok")["RecordDetail"]  # while UNDER_CHANGE
+    clock.advance(4)
+    after = client.update_provisioned_product(**update, UpdateToken="tok")["RecordDetail"]
+
+    assert again["RecordId"] == after["RecordId"] == first["RecordId"]
+    assert after["Status"] == "SUCCEEDED"
+    updates = [r for r in sc.records() if r.record_type == "UPDATE_PROVISIONED_PRODUCT"]
+    assert [r.id for r in updates] == [first["RecordId"]]
+    second = client.update_provisioned_product(**update, UpdateToken="tok-2")["RecordDetail"]
+    assert second["RecordId"] != first["RecordId"]
+
+
+def test_update_refused_while_under_change_or_plan_in_progress(sc: ServiceCatalogEmulator, client: Any) -> None:
+    product = two_versions(sc, ProvisioningScript(duration=4))
+    existing = sc.provision(product.id, product.artifact_id("v1"), "web")
+    client.update_provisioned_product(
+        ProvisionedProductId=existing.id, ProvisioningArtifactId=product.artifact_id("v2"), UpdateToken="a"
+    )
+    with pytest.raises(client.exceptions.InvalidStateException, match="UNDER_CHANGE"):
+        client.update_provisioned_product(ProvisionedProductId=existing.id, UpdateToken="b")
+
+    planned = client.create_provisioned_product_plan(**plan_spec(product, "v1", "new-one", "t"))
+    planned_product = client.describe_provisioned_product(Id=planned["ProvisionProductId"])
+    assert planned_product["ProvisionedProductDetail"]["Status"] == "PLAN_IN_PROGRESS"
+    with pytest.raises(client.exceptions.InvalidStateException, match="PLAN_IN_PROGRESS"):
+        client.update_provisioned_product(ProvisionedProductName="new-one", UpdateToken="c")
+    assert [c.error_code for c in sc.calls_to("UpdateProvisionedProduct")] == [
+        None,
+        "InvalidStateException",
+        "InvalidStateException",
+    ]
+
+
+def test_failed_update_leaves_product_tainted_on_old_artifact(
+    sc: ServiceCatalogEmulator, client: Any, clock: ManualClock
+) -> None:
+    failing = ProvisioningScript(duration=4, errors=[RecordError("UPDATE_FAILED", "bad")], in_error_duration=2)
+    product = two_versions(sc, failing)
+    existing = sc.provision(product.id, product.artifact_id("v1"), "web", parameters={"Size": "1"})
+    record = client.update_provisioned_product(
+        ProvisionedProductId=existing.id,
+        ProvisioningArtifactId=product.artifact_id("v2"),
+        ProvisioningParameters=[{"Key": "Size", "Value": "2"}],
+        UpdateToken="u",
+    )["RecordDetail"]
+
+    clock.advance(3)
+    assert record_status(client, record["RecordId"]) == "IN_PROGRESS_IN_ERROR"
+    clock.advance(1)
+    assert record_status(client, record["RecordId"]) == "FAILED"
+    detail = client.describe_provisioned_product(Id=existing.id)["ProvisionedProductDetail"]
+    assert (detail["Status"], detail["StatusMessage"]) == ("TAINTED", "bad")
+    assert detail["ProvisioningArtifactId"] == product.artifact_id("v1")
+    assert detail["LastSuccessfulProvisioningRecordId"] == existing.last_successful_provisioning_record_id
+    assert sc.current_parameters(existing.id) == {"Size": "1"}
+    assert sc.provisioned_product(existing.id).outputs == {"Url": "https://v1"}
+    # TAINTED is stable: the product can be updated again.
+    retry = client.update_provisioned_product(ProvisionedProductId=existing.id, UpdateToken="u2")["RecordDetail"]
+    assert retry["ProvisioningArtifactId"] == product.artifact_id("v1")
+
+
+def test_update_errors(sc: ServiceCatalogEmulator, client: Any) -> None:
+    product = two_versions(sc)
+    other = sc.add_product("other")
+    existing = sc.provision(product.id, product.artifact_id("v1"), "web", parameters={"Size": "1"})
+    by_id = {"ProvisionedProductId": existing.id, "UpdateToken": "t"}
+    not_found: list[dict[str, Any]] = [
+        {"ProvisionedProductId": "pp-missing", "UpdateToken": "t"},
+        {"ProvisionedProductName": "nope", "UpdateToken": "t"},
+        {**by_id, "ProvisioningArtifactId": "pa-missing"},
+        {**by_id, "ProvisioningArtifactName": "v9"},
+        {**by_id, "ProductName": "no-such-product"},
+    ]
+    for params in not_found:
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.update_provisioned_product(**params)
+    invalid: list[dict[str, Any]] = [
+        {"UpdateToken": "t"},
+        {**by_id, "ProvisionedProductName": "web"},
+        {**by_id, "ProductId": product.id, "ProductName": "p"},
+        {**by_id, "ProvisioningArtifactId": product.artifact_id("v1"), "ProvisioningArtifactName": "v1"},
+        {**by_id, "ProductId": other.id},
+        {**by_id, "ProvisioningParameters": [{"Key": "Gone", "UsePreviousValue": True}]},
+        {**by_id, "ProvisioningParameters": [{"Key": "Size"}]},
+        {**by_id, "ProvisioningParameters": [{"Key": "Size", "Value": "1"}, {"Key": "Size", "Value": "2"}]},
+        {**by_id, "UpdateToken": "-bad-token"},
+    ]
+    for params in invalid:
+        with pytest.raises(client.exceptions.InvalidParametersException):
+            client.update_provisioned_product(**params)
+    assert [r.record_type for r in sc.records()] == ["PROVISION_PRODUCT"]
+    assert sc.provisioned_product(existing.id).status == "AVAILABLE"
