@@ -70,6 +70,7 @@ class ServiceCatalogApi:
             "DescribeProvisionedProduct": self._describe_provisioned_product,
             "TerminateProvisionedProduct": self._terminate,
             "UpdateProvisionedProduct": self._update,
+            "ListRecordHistory": self._list_record_history,
         }
 
     # ----------------------------------------------------------------- calls and fault injection
@@ -215,6 +216,21 @@ class ServiceCatalogApi:
             tags=params.get("Tags", []),
         )
         return {"RecordDetail": record_detail(record)}
+
+    def _list_record_history(self, params: Json) -> Json:
+        search = params.get("SearchFilter") or {}
+        access = params.get("AccessLevelFilter") or {}
+        records = self.state.record_history(
+            search_key=search.get("Key"),
+            search_value=search.get("Value"),
+            access_key=access.get("Key"),
+            access_value=access.get("Value"),
+        )
+        page, next_token = paginate(records, params)
+        response: Json = {"RecordDetails": [record_detail(r) for r in page]}
+        if next_token:
+            response["NextPageToken"] = next_token
+        return response
 
 
 # --------------------------------------------------------------------- rendering and paging

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from local_cloud.servicecatalog.api import Call, ServiceCatalogApi
 from local_cloud.servicecatalog.model import (
@@ -20,6 +20,7 @@ from local_cloud.servicecatalog.model import (
     ProvisionedProduct,
     ProvisioningScript,
     Record,
+    RecordType,
     SeededProduct,
     new_id,
 )
@@ -199,6 +200,34 @@ class ServiceCatalogEmulator:
             outputs=outputs,
             parameters=parameters,
             path_id=path_id,
+        )
+
+    def seed_record_history(
+        self,
+        target_id: str,
+        durations: Sequence[float],
+        *,
+        record_type: RecordType = "PROVISION_PRODUCT",
+        status: Literal["SUCCEEDED", "FAILED"] = "SUCCEEDED",
+        gap: float = 60.0,
+        created_by_caller: bool = True,
+        provisioning_artifact_id: str | None = None,
+    ) -> list[Record]:
+        """Give a provisioned product (``pp-``) or a product (``prod-``) finished past records.
+
+        One record per duration (seconds, oldest first, not time-scaled), back to back ``gap``
+        seconds apart, the newest ending ``gap`` seconds ago: ListRecordHistory then reports those
+        durations without a test waiting for them. ``created_by_caller=False`` makes them another
+        user's (listed only with AccessLevelFilter Account). Returns them oldest first.
+        """
+        return self.state.seed_record_history(
+            target_id,
+            durations,
+            record_type=record_type,
+            status=status,
+            gap=gap,
+            created_by_caller=created_by_caller,
+            provisioning_artifact_id=provisioning_artifact_id,
         )
 
     def _check_script(self, script: ProvisioningScript) -> None:

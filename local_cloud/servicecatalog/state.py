@@ -12,13 +12,14 @@ import copy
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from local_cloud.servicecatalog.errors import (
     InvalidParametersException,
     InvalidStateException,
     ResourceNotFoundException,
 )
+from local_cloud.servicecatalog.history import check_filters, past_windows, visible_records
 from local_cloud.servicecatalog.model import (
     NO_CHANGES_MESSAGE,
     TERMINAL_RECORD_STATUSES,
@@ -413,6 +414,80 @@ class ServiceCatalogState:
             product.status_message = ""
             product.last_provisioning_record_id = record.id
             return copy.deepcopy(record)
+
+    def record_history(
+        self,
+        *,
+        search_key: str | None = None,
+        search_value: str | None = None,
+        access_key: str | None = None,
+        access_value: str | None = None,
+    ) -> list[Record]:
+        """ListRecordHistory, newest first; see the history module for the access-level model."""
+        check_filters(search_key, search_value, access_key, access_value, self.account_id)
+        with self._lock:
+            self._advance()
+            found = visible_records(
+                self._records.values(), search_key=search_key, search_value=search_value, access_key=access_key
+            )
+            return [copy.deepcopy(r) for r in found]
+
+    def seed_record_history(
+        self,
+        target_id: str,
+        durations: Sequence[float],
+        *,
+        record_type: RecordType = "PROVISION_PRODUCT",
+        status: Literal["SUCCEEDED", "FAILED"] = "SUCCEEDED",
+        gap: float = 60.0,
+        created_by_caller: bool = True,
+        provisioning_artifact_id: str | None = None,
+    ) -> list[Record]:
+        """Finished past records, one per duration (oldest first, real seconds, not time-scaled).
+
+        ``target_id`` is a provisioned product (the records are its history; its current state and
+        Last*RecordId pointers are left alone) or a catalog product (each record gets its own
+        provisioned product, already terminated, as earlier launches of the product would be).
+        """
+        if status not in ("SUCCEEDED", "FAILED"):
+            raise ValueError("status must be SUCCEEDED or FAILED")
+        with self._lock:
+            self._advance()
+            windows = past_windows(durations, now=self._clock(), gap=gap)
+            owner = self._provisioned.get(target_id)
+            catalog = self._products.get(owner.product_id if owner else target_id)
+            if catalog is None:
+                raise ValueError(f"{target_id} is neither a provisioned product nor a product")
+            default_artifact = owner.provisioning_artifact_id if owner else next(iter(catalog.artifacts))
+            artifact = self._product_artifact(catalog, provisioning_artifact_id, None, default=default_artifact)
+            seeded = []
+            for start, end in windows:
+                product = owner
+                if product is None:
+                    product = self._new_provisioned_product(f"history-{new_id('')}", catalog.id, artifact.id, start)
+                    product.status, product.terminated = "AVAILABLE", True
+                record = Record(
+                    id=new_id("rec-"),
+                    record_type=record_type,
+                    provisioned_product_id=product.id,
+                    provisioned_product_name=product.name,
+                    product_id=catalog.id,
+                    provisioning_artifact_id=artifact.id,
+                    path_id=product.path_id,
+                    created_time=start,
+                    updated_time=end,
+                    status=status,
+                    timeline=[(start, "CREATED"), (end, status)],
+                    errors=[RecordError("SEEDED_FAILURE", "A seeded past failure")] if status == "FAILED" else [],
+                    outputs=[],
+                    tags=[],
+                    parameters=[dict(p) for p in product.parameters],
+                    settled=True,
+                    created_by_caller=created_by_caller,
+                )
+                self._records[record.id] = record
+                seeded.append(copy.deepcopy(record))
+            return seeded
 
     def seed_provisioned_product(
         self,

@@ -623,12 +623,18 @@ def test_every_response_matches_botocore_output_shapes(clock: ManualClock) -> No
         client.describe_record(Id=reapplied["RecordDetail"]["RecordId"])
         terminate = client.terminate_provisioned_product(ProvisionedProductName="shapes", TerminateToken="t3")
         client.describe_record(Id=terminate["RecordDetail"]["RecordId"])
+        sc.seed_record_history(product.id, [30.0, 40.0], status="FAILED")
+        history = client.list_record_history(PageSize=3, AccessLevelFilter={"Key": "Account", "Value": "self"})
+        client.list_record_history(PageSize=3, PageToken=history["NextPageToken"])
+        client.list_record_history(SearchFilter={"Key": "provisionedproduct", "Value": plan["ProvisionProductId"]})
+        client.list_record_history(SearchFilter={"Key": "product", "Value": product.id})
         failing_calls: list[Callable[[], object]] = [
             lambda: client.describe_record(Id="rec-missing"),
             lambda: client.execute_provisioned_product_plan(PlanId=plan["PlanId"], IdempotencyToken="t9"),
             lambda: client.describe_provisioned_product(Id=plan["ProvisionProductId"]),
             lambda: client.update_provisioned_product(ProvisionedProductId="pp-missing", UpdateToken="t5"),
             lambda: client.update_provisioned_product(UpdateToken="t5"),
+            lambda: client.list_record_history(SearchFilter={"Key": "stack", "Value": "x"}),
         ]
         for call in failing_calls:
             with pytest.raises(ClientError):
@@ -648,6 +654,7 @@ def test_every_response_matches_botocore_output_shapes(clock: ManualClock) -> No
         "DeleteProvisionedProductPlan",
         "TerminateProvisionedProduct",
         "UpdateProvisionedProduct",
+        "ListRecordHistory",
     }
     parser = create_parser("json")
     for model, status, content, headers in bodies:

@@ -410,3 +410,133 @@ def test_update_errors(sc: ServiceCatalogEmulator, client: Any) -> None:
             client.update_provisioned_product(**params)
     assert [r.record_type for r in sc.records()] == ["PROVISION_PRODUCT"]
     assert sc.provisioned_product(existing.id).status == "AVAILABLE"
+
+
+# --------------------------------------------------------------------------- ListRecordHistory
+
+
+def all_history(client: Any, **filters: Any) -> tuple[list[dict[str, Any]], list[int]]:
+    records: list[dict[str, Any]] = []
+    sizes: list[int] = []
+    kwargs: dict[str, Any] = dict(filters)
+    while True:
+        page = client.list_record_history(**kwargs)
+        records += page["RecordDetails"]
+        sizes.append(len(page["RecordDetails"]))
+        if "NextPageToken" not in page:
+            return records, sizes
+        kwargs["PageToken"] = page["NextPageToken"]
+
+
+def test_history_pages_newest_first(sc: ServiceCatalogEmulator, client: Any, clock: ManualClock) -> None:
+    product = two_versions(sc)
+    existing = sc.provision(product.id, product.artifact_id("v1"), "web")
+    seeded = sc.seed_record_history(existing.id, durations=[float(i) for i in range(44)], gap=1.0)
+    newest_ids = [existing.last_record_id] + [r.id for r in reversed(seeded)]
+
+    records, sizes = all_history(client, PageSize=20)
+    assert sizes == [20, 20, 5]
+    assert [r["RecordId"] for r in records] == newest_ids
+    created = [r["CreatedTime"] for r in records]
+    assert created == sorted(created, reverse=True)
+    default_page = client.list_record_history()
+    assert len(default_page["RecordDetails"]) == 20  # no PageSize: the model's maximum
+    with pytest.raises(client.exceptions.InvalidParametersException):
+        client.list_record_history(PageToken="garbage")
+
+
+def test_history_filters_by_provisioned_product_and_product(
+    sc: ServiceCatalogEmulator, client: Any, clock: ManualClock
+) -> None:
+    product = two_versions(sc, ProvisioningScript(duration=1))
+    other = sc.add_product("other")
+    web = sc.provision(product.id, product.artifact_id("v1"), "web")
+    api = sc.provision(product.id, product.artifact_id("v1"), "api")
+    unrelated = sc.provision(other.id, other.artifact_id("v1"), "elsewhere")
+    update = client.update_provisioned_product(
+        ProvisionedProductId=web.id, ProvisioningArtifactId=product.artifact_id("v2"), UpdateToken="u"
+    )["RecordDetail"]
+    clock.advance(1)
+
+    by_pp, _ = all_history(client, SearchFilter={"Key": "provisionedproduct", "Value": web.id})
+    assert [r["RecordId"] for r in by_pp] == [update["RecordId"], web.last_record_id]
+    assert [r["RecordType"] for r in by_pp] == ["UPDATE_PROVISIONED_PRODUCT", "PROVISION_PRODUCT"]
+    assert by_pp[0]["Status"] == "SUCCEEDED"
+    by_product, _ = all_history(client, SearchFilter={"Key": "product", "Value": product.id})
+    assert {r["ProvisionedProductId"] for r in by_product} == {web.id, api.id}
+    assert len(by_product) == 3
+    everything, _ = all_history(client)
+    assert unrelated.last_record_id in {r["RecordId"] for r in everything}
+    assert all_history(client, SearchFilter={"Key": "product", "Value": "prod-none"})[0] == []
+    for bad in ({"Key": "stack", "Value": web.id}, {"Key": "product"}):
+        with pytest.raises(client.exceptions.InvalidParametersException):
+            client.list_record_history(SearchFilter=bad)
+
+
+def test_seeded_history_reports_chosen_durations(sc: ServiceCatalogEmulator, client: Any, clock: ManualClock) -> None:
+    product = two_versions(sc)
+    durations = [300.0, 420.0, 95.5]
+    seeded = sc.seed_record_history(product.id, durations, gap=30.0)
+    sc.seed_record_history(product.id, [5.0], status="FAILED", record_type="UPDATE_PROVISIONED_PRODUCT", gap=1.0)
+
+    records, _ = all_history(client, SearchFilter={"Key": "product", "Value": product.id})
+    succeeded = [r for r in records if r["Status"] == "SUCCEEDED"]
+    measured = [(r["UpdatedTime"] - r["CreatedTime"]).total_seconds() for r in reversed(succeeded)]
+    assert measured == pytest.approx(durations, abs=0.01)
+    assert all(r["RecordType"] == "PROVISION_PRODUCT" for r in succeeded)
+    assert succeeded[0]["UpdatedTime"].timestamp() == pytest.approx(clock.now - 30.0, abs=0.01)
+    assert len({r.provisioned_product_id for r in seeded}) == 3  # each an earlier, terminated launch
+    assert all(sc.provisioned_product(r.provisioned_product_id).terminated for r in seeded)
+    failed = records[0]
+    assert (failed["Status"], failed["RecordType"]) == ("FAILED", "UPDATE_PROVISIONED_PRODUCT")
+    assert failed["RecordErrors"]
+    assert sc.provisioned_products() == []
+
+
+def test_history_access_levels(sc: ServiceCatalogEmulator, client: Any) -> None:
+    product = two_versions(sc)
+    existing = sc.provision(product.id, product.artifact_id("v1"), "web")
+    theirs = sc.seed_record_history(existing.id, [10.0, 20.0], created_by_caller=False)
+    mine = [existing.last_record_id]
+
+    def ids(**access: Any) -> list[str]:
+        return [r["RecordId"] for r in all_history(client, **access)[0]]
+
+    assert ids() == mine
+    assert ids(AccessLevelFilter={"Key": "User", "Value": "self"}) == mine
+    assert ids(AccessLevelFilter={"Key": "Role", "Value": "self"}) == mine
+    assert ids(AccessLevelFilter={"Key": "Account", "Value": "self"}) == mine + [r.id for r in reversed(theirs)]
+    assert len(ids(AccessLevelFilter={"Key": "Account", "Value": "123456789012"})) == 3
+    with pytest.raises(client.exceptions.InvalidParametersException):
+        client.list_record_history(AccessLevelFilter={"Key": "User", "Value": "someone-else"})
+
+
+def test_new_operations_are_logged_and_can_be_throttled(sc: ServiceCatalogEmulator, client: Any) -> None:
+    product = two_versions(sc)
+    existing = sc.provision(product.id, product.artifact_id("v1"), "web")
+    sc.inject_throttling(every=1, operations=["UpdateProvisionedProduct", "ListRecordHistory"])
+    with pytest.raises(client.exceptions.ClientError) as throttled_update:
+        client.update_provisioned_product(ProvisionedProductId=existing.id, UpdateToken="u")
+    with pytest.raises(client.exceptions.ClientError) as throttled_history:
+        client.list_record_history()
+    for excinfo in (throttled_update, throttled_history):
+        assert excinfo.value.response["Error"]["Code"] == "ThrottlingException"
+    client.describe_provisioned_product(Id=existing.id)  # other operations pass
+
+    sc.inject_throttling(every=0)
+    client.update_provisioned_product(ProvisionedProductId=existing.id, UpdateToken="u")
+    client.list_record_history(PageSize=5)
+    log = [(c.operation, c.throttled) for c in sc.calls]
+    assert log == [
+        ("UpdateProvisionedProduct", True),
+        ("ListRecordHistory", True),
+        ("DescribeProvisionedProduct", False),
+        ("UpdateProvisionedProduct", False),
+        ("ListRecordHistory", False),
+    ]
+    assert sc.calls_to("ListRecordHistory")[-1].params == {"PageSize": 5}
+    patient = sc.client(retries={"mode": "standard", "max_attempts": 3})
+    sc.inject_throttling(every=2, operations=["ListRecordHistory"])
+    patient.list_record_history()
+    patient.list_record_history()
+    assert [c.throttled for c in sc.calls_to("ListRecordHistory")][-3:] == [False, True, False]
