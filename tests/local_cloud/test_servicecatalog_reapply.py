@@ -540,3 +540,31 @@ def test_new_operations_are_logged_and_can_be_throttled(sc: ServiceCatalogEmulat
     patient.list_record_history()
     patient.list_record_history()
     assert [c.throttled for c in sc.calls_to("ListRecordHistory")][-3:] == [False, True, False]
+
+
+# --------------------------------------------------------------------------- seeding helpers
+
+
+def test_seeded_update_plan_skips_the_no_changes_check_unless_asked(sc: ServiceCatalogEmulator) -> None:
+    # End-to-end suites seed "same artifact, edited template" update plans; they must stay executable.
+    product = two_versions(sc)
+    existing = sc.provision(product.id, product.artifact_id("v1"), "web", parameters={"Size": "1"})
+    same = [{"Key": "Size", "Value": "1"}]
+    seeded = sc.create_plan(product.id, product.artifact_id("v1"), "web", parameters=same)
+    checked = sc.create_plan(product.id, product.artifact_id("v1"), "web", parameters=same, detect_no_changes=True)
+
+    assert (seeded.provisioned_product_id, seeded.is_update) == (existing.id, True)
+    assert sc.plan(seeded.id).status == "CREATE_SUCCESS"
+    assert (sc.plan(checked.id).status, sc.plan(checked.id).status_message) == ("CREATE_FAILED", NO_CHANGES_MESSAGE)
+
+
+def test_resource_changes_scripted_per_plan(sc: ServiceCatalogEmulator, client: Any) -> None:
+    product = two_versions(sc)
+    sc.provision(product.id, product.artifact_id("v1"), "web")
+    plan = client.create_provisioned_product_plan(**plan_spec(product, "v2", "web", "t"))
+    generic = client.describe_provisioned_product_plan(PlanId=plan["PlanId"])["ResourceChanges"]
+    assert [(c["Action"], c["Scope"]) for c in generic] == [("MODIFY", ["PROPERTIES"])]
+
+    removal = {"Action": "REMOVE", "LogicalResourceId": "Old", "ResourceType": "AWS::SQS::Queue"}
+    sc.script_plan(plan["PlanId"], ProvisioningScript(resource_changes=[removal]))
+    assert client.describe_provisioned_product_plan(PlanId=plan["PlanId"])["ResourceChanges"] == [removal]
