@@ -10,7 +10,7 @@ from sc_plan_execution.plan_execution import RESOURCE_TYPE, ProvisionedProductPl
 from sc_plan_execution.provider import SERVICE_CATALOG_ACTIONS, PlanExecutionProvider
 from sc_plan_provider import __version__
 from sc_plan_provider.polling_policy import PollingPolicy
-from sc_plan_provider.properties import InvalidPropertyError
+from sc_plan_provider.property_values import InvalidPropertyError
 
 __all__ = [
     "RESOURCE_TYPE",

@@ -19,12 +19,12 @@ from sc_plan_provider.plan_executor import Execution, PlanAlreadyExecutedError, 
 from sc_plan_provider.properties import (
     PLAN_ID,
     SERVICE_TIMEOUT,
-    InvalidPropertyError,
     PlanProperties,
     default_deadline_seconds,
     ignored_properties,
     parse_properties,
 )
+from sc_plan_provider.property_values import InvalidPropertyError
 from sc_plan_provider.record_waiter import RECORD_FAILED, describe_errors, wait_for_record
 from sc_plan_provider.request import PlanRequest, is_product_id
 from sc_plan_provider.response import answer_data

@@ -22,6 +22,7 @@ from sc_plan_provider.polling_policy import (
     MIN_INTERVAL_SECONDS,
     PollingPolicy,
 )
+from sc_plan_provider.property_values import InvalidPropertyError, shown
 
 PLAN_ID = "PlanId"
 ACCEPT_LANGUAGE = "AcceptLanguage"
@@ -53,10 +54,6 @@ MAX_SERVICE_TIMEOUT_SECONDS = 3600
 # The default deadline stops this much before CloudFormation would give up on its own, so the
 # stack gets our clear reason rather than CloudFormation's generic timeout.
 DEADLINE_MARGIN_SECONDS = 30
-
-
-class InvalidPropertyError(ValueError):
-    """A property value that can never work; the message names the property and the fix."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +119,7 @@ def _plan_id(value: Any) -> str:
         )
     if not isinstance(value, str) or not PLAN_ID_PATTERN.fullmatch(value):
         raise InvalidPropertyError(
-            f"{PLAN_ID} {_shown(value)} is not a plan id: use 1-100 characters of letters, digits, "
+            f"{PLAN_ID} {shown(value)} is not a plan id: use 1-100 characters of letters, digits, "
             "'_' and '-', as returned by CreateProvisionedProductPlan."
         )
     return value
@@ -133,7 +130,7 @@ def _accept_language(value: Any) -> str | None:
         return None
     if value not in ACCEPT_LANGUAGES:
         raise InvalidPropertyError(
-            f"{ACCEPT_LANGUAGE} {_shown(value)} is not supported: use one of "
+            f"{ACCEPT_LANGUAGE} {shown(value)} is not supported: use one of "
             f"{', '.join(ACCEPT_LANGUAGES)}, or leave it out for English."
         )
     return str(value)
@@ -149,12 +146,6 @@ def _number(raw: Mapping[str, Any], name: str, default: float, low: float, high:
         number = math.nan
     if not low <= number <= high:  # also rejects NaN
         raise InvalidPropertyError(
-            f"{name} {_shown(value)} is out of range: use a number from {low:g} to {high:g}{hint}."
+            f"{name} {shown(value)} is out of range: use a number from {low:g} to {high:g}{hint}."
         )
     return number
-
-
-def _shown(value: Any) -> str:
-    """Quote a bad value for a reason, cut short: reasons must stay small (4096-byte responses)."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "...'"

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from sc_plan_execution import ProvisionedProductPlanExecution
-from sc_plan_provider.properties import KNOWN_PROPERTIES, InvalidPropertyError, parse_properties
+from sc_plan_provider.properties import KNOWN_PROPERTIES, parse_properties
+from sc_plan_provider.property_values import InvalidPropertyError
 from sc_plan_provider.response import answer_data
 
 README = Path(__file__).resolve().parents[2] / "README.md"
