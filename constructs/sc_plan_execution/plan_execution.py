@@ -9,7 +9,7 @@ Access that users must set up (not done by this construct):
 * The provider function's role must be able to see the product: pass `portfolio=` and the role is
   associated with that portfolio (AssociatePrincipalWithPortfolio), or associate it yourself.
 * The product needs a launch constraint (a launch role) in that portfolio. Service Catalog then
-  provisions with the launch role; the provider's role holds only the five Service Catalog
+  provisions with the launch role; the provider's role holds only the Service Catalog
   actions it calls and could not create the product's resources itself.
 * Plans are created outside the stack (console, CLI or CreateProvisionedProductPlan) and must be in
   status CREATE_SUCCESS when the stack deploys; pass their id as `plan_id`.
@@ -24,6 +24,14 @@ from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
 from sc_plan_execution.provider import PlanExecutionProvider
+from sc_plan_provider.change_gate import (
+    ALLOW_REMOVAL,
+    ALLOW_REPLACEMENT,
+    CHANGES_ADD,
+    CHANGES_MODIFY,
+    CHANGES_REMOVE,
+    CHANGES_REPLACE,
+)
 from sc_plan_provider.polling_policy import PollingPolicy
 from sc_plan_provider.properties import (
     ACCEPT_LANGUAGE,
@@ -36,6 +44,7 @@ from sc_plan_provider.properties import (
     SERVICE_TIMEOUT,
     parse_properties,
 )
+from sc_plan_provider.property_values import InvalidPropertyError
 
 RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"
 RECORD_ID_ATTRIBUTE = "RecordId"
@@ -73,6 +82,9 @@ class ProvisionedProductPlanExecution(Construct):
         deleted; RETAIN keeps the product (CloudFormation sends no Delete at all).
     :param portfolio: associate the shared provider role with this portfolio, so it can see the
         plan's product. The product still needs a launch constraint in that portfolio.
+    :param allow_replacement: let the change gate execute a plan that replaces resources
+        (Replacement TRUE or CONDITIONAL); default False refuses it before anything executes.
+    :param allow_removal: let the change gate execute a plan that removes resources; default False.
     """
 
     def __init__(
@@ -87,10 +99,17 @@ class ProvisionedProductPlanExecution(Construct):
         service_timeout: Duration | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         portfolio: servicecatalog.IPortfolio | None = None,
+        allow_replacement: bool = False,
+        allow_removal: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         service_timeout = service_timeout or Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS)
         properties = self._properties(plan_id, accept_language, polling, deadline)
+        for name, allowed in ((ALLOW_REPLACEMENT, allow_replacement), (ALLOW_REMOVAL, allow_removal)):
+            if not isinstance(allowed, bool):
+                raise InvalidPropertyError(f"{name} {allowed!r} is not a boolean: use True or False.")
+            if allowed:
+                properties[name] = "true"
         self._validate(properties, service_timeout)
 
         self.provider = PlanExecutionProvider.of(self)
@@ -154,6 +173,26 @@ class ProvisionedProductPlanExecution(Construct):
     def record_id(self) -> str:
         """The id of the Service Catalog record of the last provisioning (`GetAtt RecordId`)."""
         return self.resource.get_att_string(RECORD_ID_ATTRIBUTE)
+
+    @property
+    def changes_add(self) -> str:
+        """How many resources the plan adds (`GetAtt Changes.Add`, a number as a string)."""
+        return self.resource.get_att_string(CHANGES_ADD)
+
+    @property
+    def changes_modify(self) -> str:
+        """How many resources the plan modifies, replacements included (`GetAtt Changes.Modify`)."""
+        return self.resource.get_att_string(CHANGES_MODIFY)
+
+    @property
+    def changes_remove(self) -> str:
+        """How many resources the plan removes (`GetAtt Changes.Remove`)."""
+        return self.resource.get_att_string(CHANGES_REMOVE)
+
+    @property
+    def changes_replace(self) -> str:
+        """How many resources the plan replaces or may replace (`GetAtt Changes.Replace`)."""
+        return self.resource.get_att_string(CHANGES_REPLACE)
 
     def get_output(self, output_key: str) -> str:
         """One output of the provisioned product (`GetAtt Outputs.<key>`)."""

@@ -29,6 +29,8 @@ SERVICE_CATALOG_ACTIONS: tuple[str, ...] = (
     "servicecatalog:DescribeRecord",
     "servicecatalog:DescribeProvisionedProduct",
     "servicecatalog:TerminateProvisionedProduct",
+    # Restoring an executed plan (rollbacks, returns to an earlier plan) re-applies its artifact.
+    "servicecatalog:UpdateProvisionedProduct",
 )
 
 ENVIRONMENT: dict[str, str] = {
@@ -93,9 +95,11 @@ class PlanExecutionProvider(Construct):
                 id=NAG_WILDCARD_RESOURCE,
                 reason=(
                     "Service Catalog's DescribeProvisionedProductPlan, ExecuteProvisionedProductPlan, "
-                    "DescribeRecord, DescribeProvisionedProduct and TerminateProvisionedProduct have no "
-                    "resource types in the Service Authorization Reference: Resource must be '*'. "
-                    "Only these five actions are granted."
+                    "DescribeRecord, DescribeProvisionedProduct, TerminateProvisionedProduct and "
+                    "UpdateProvisionedProduct act on plans, records and provisioned products that are not "
+                    "known at synth time (they come from the plan ids deployed) and that Service Catalog "
+                    "scopes by portfolio access, not by resource ARN: Resource must be '*'. Only these six "
+                    "actions are granted."
                 ),
             )
         )

@@ -1,8 +1,9 @@
 """Create, Update and Delete of the custom resource, in Service Catalog terms.
 
 Each returns an `Answer` or raises `ResourceFailure`; the protocol layer turns either into the
-one response CloudFormation gets. Rollbacks are ordinary requests here: a rollback Update carries
-a plan that already ran, which is reported (not re-executed), so a rollback never fails for that.
+one response CloudFormation gets. A new plan passes the change gate before it executes. Rollbacks
+are ordinary requests here: a rollback Update carries a plan that already ran, which is restored
+(restore.py: re-applied if the product moved since, else reported), never gated or re-executed.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sc_plan_provider.change_gate import ChangeSummary, GateDecision, decide, refusal_reason
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.deputy import product_terminated, require_owner, require_same_home
 from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
 from sc_plan_provider.ownership import InProcessOwnerRegistry, OwnerRegistry
-from sc_plan_provider.plan_executor import Execution, PlanAlreadyExecutedError, execute_plan
+from sc_plan_provider.plan_executor import (
+    PLAN_CREATE_SUCCESS,
+    Execution,
+    PlanAlreadyExecutedError,
+    execute_ready_plan,
+    ready_plan,
+)
 from sc_plan_provider.properties import (
     PLAN_ID,
     SERVICE_TIMEOUT,
@@ -27,7 +35,8 @@ from sc_plan_provider.properties import (
 from sc_plan_provider.property_values import InvalidPropertyError
 from sc_plan_provider.record_waiter import RECORD_FAILED, describe_errors, wait_for_record
 from sc_plan_provider.request import PlanRequest, is_product_id
-from sc_plan_provider.response import answer_data
+from sc_plan_provider.response import MAX_REASON_CHARS, answer_data
+from sc_plan_provider.restore import restore_plan
 from sc_plan_provider.service_catalog import NotFoundError, Plan, ServiceCatalog, ServiceCatalogError
 from sc_plan_provider.telemetry import logger, metrics
 
@@ -36,6 +45,8 @@ FAILED_PRODUCT_STATUSES = frozenset({"TAINTED", "ERROR"})
 PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
 TERMINATE = "terminate"
 EXECUTE = "execute"
+# What a refusal tells the reader to run to see every refused change (README: the review command).
+REVIEW_COMMAND = "python -m sc_plan_execution review"
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class Environment:
-    """What a lifecycle operation needs from outside: the Service Catalog edge, owners and time."""
+    """What a lifecycle operation needs from outside: the Service Catalog edge and time."""
 
     service_catalog: Callable[[str | None], ServiceCatalog]
     function_deadline: Deadline
@@ -62,10 +73,18 @@ def create(request: PlanRequest, env: Environment) -> Answer:
     properties = _validated(request, failed_id=request.not_provisioned_id())
     service_catalog = env.service_catalog(properties.accept_language)
     deadline = _deadline(properties, env)
+    # A refused or unusable plan leaves nothing to clean up: the rollback Delete of this
+    # not-provisioned id does nothing (the plan's own product stays PLAN_IN_PROGRESS, unexecuted).
+    plan, summary = _gated_plan(
+        request,
+        properties,
+        service_catalog=service_catalog,
+        deadline=deadline,
+        env=env,
+        failed_id=request.not_provisioned_id(),
+    )
     try:
-        execution = _execute(
-            request, properties, service_catalog, deadline, env, claim_failed_id=request.not_provisioned_id()
-        )
+        execution = _execute(request, properties, plan, service_catalog)
     except PlanAlreadyExecutedError as error:
         raise ResourceFailure(
             f"{PLAN_ID} {properties.plan_id} was already executed by another request (status "
@@ -73,7 +92,7 @@ def create(request: PlanRequest, env: Environment) -> Answer:
             request.not_provisioned_id(),
         ) from error
     env.on_product(execution.provisioned_product_id)
-    return _finish(execution, service_catalog, properties, deadline, env)
+    return _finish(execution, service_catalog, properties, deadline=deadline, env=env, summary=summary)
 
 
 def update(request: PlanRequest, env: Environment) -> Answer:
@@ -82,22 +101,24 @@ def update(request: PlanRequest, env: Environment) -> Answer:
     if is_product_id(request.physical_resource_id):
         require_owner(env.owners, request.physical_resource_id, request, action="update", failed_id=None)
     service_catalog = env.service_catalog(properties.accept_language)
+    deadline = _deadline(properties, env)
     if properties.plan_id == request.old_properties.get(PLAN_ID):
         logger.info("PlanId unchanged: nothing to execute", extra={"plan_id": properties.plan_id})
-        return _current(request.physical_resource_id, service_catalog)
-    deadline = _deadline(properties, env)
+        return _current(request.physical_resource_id, service_catalog, _summary(properties.plan_id, service_catalog))
+    plan, summary = _gated_plan(
+        request, properties, service_catalog=service_catalog, deadline=deadline, env=env, failed_id=None
+    )
     try:
-        execution = _execute(request, properties, service_catalog, deadline, env, claim_failed_id=None)
+        execution = _execute(request, properties, plan, service_catalog)
     except PlanAlreadyExecutedError as error:
-        # A rollback Update (or a return to an earlier plan): the plan ran before, report its product.
-        require_owner(env.owners, error.plan.provisioned_product_id, request, action="report", failed_id=None)
-        logger.warning(
-            "Plan already executed: reporting its provisioned product without executing",
+        # A rollback Update (or a return to an earlier plan): the product ends on that plan.
+        logger.info(
+            "Plan already executed: restoring its product to it",
             extra={"plan_id": properties.plan_id, "plan_status": error.plan.status},
         )
-        return _current(error.plan.provisioned_product_id, service_catalog)
+        return _restore(request, error.plan, service_catalog, properties, deadline=deadline, env=env, summary=summary)
     try:
-        return _finish(execution, service_catalog, properties, deadline, env)
+        return _finish(execution, service_catalog, properties, deadline=deadline, env=env, summary=summary)
     except ResourceFailure as failure:
         replaced = execution.provisioned_product_id != request.physical_resource_id
         if replaced:
@@ -130,42 +151,105 @@ def delete(request: PlanRequest, env: Environment) -> Answer:
     return Answer(product_id)
 
 
-def _execute(
+def _gated_plan(
     request: PlanRequest,
     properties: PlanProperties,
+    *,
     service_catalog: ServiceCatalog,
     deadline: Deadline,
     env: Environment,
-    *,
-    claim_failed_id: str | None,
-) -> Execution:
-    """Execute the plan once the resource owns (or has just claimed) the plan's product."""
+    failed_id: str | None,
+) -> tuple[Plan, ChangeSummary]:
+    """The ready plan and its change summary; a plan still to execute must pass the change gate.
 
-    def claim(plan: Plan) -> None:
-        if plan.provisioned_product_id != request.physical_resource_id:
-            require_owner(
-                env.owners, plan.provisioned_product_id, request, action="provision", failed_id=claim_failed_id
-            )
+    Only a CREATE_SUCCESS plan is gated: an executed one was either executed by this request
+    (a duplicate or a continuation, gated the first time) or is restored, which is never gated.
+    """
+    try:
+        plan = ready_plan(
+            service_catalog, properties.plan_id, policy=properties.polling, deadline=deadline, sleep=env.sleep
+        )
+    except ResourceFailure as failure:
+        raise ResourceFailure(failure.reason, failed_id) from failure
+    decision = gate(plan, service_catalog, properties)
+    if plan.status == PLAN_CREATE_SUCCESS and not decision.allowed:
+        logger.warning(
+            "Plan refused by the change gate",
+            extra={"plan_id": plan.plan_id, "refused": [r.describe() for r in decision.refused]},
+        )
+        raise ResourceFailure(
+            refusal_reason(plan.plan_id, decision, max_chars=MAX_REASON_CHARS, review_command=REVIEW_COMMAND),
+            failed_id,
+        )
+    if plan.provisioned_product_id != request.physical_resource_id:
+        # Before anything changes, the plan's product must be this resource's (or become it).
+        action = "provision" if plan.status == PLAN_CREATE_SUCCESS else "re-apply"
+        require_owner(env.owners, plan.provisioned_product_id, request, action=action, failed_id=failed_id)
+    return plan, decision.summary
 
-    execution = execute_plan(
-        service_catalog,
-        properties.plan_id,
-        request.token(EXECUTE, properties.plan_id),
-        policy=properties.polling,
-        deadline=deadline,
-        sleep=env.sleep,
-        before_execute=claim,
+
+def gate(plan: Plan, service_catalog: ServiceCatalog, properties: PlanProperties) -> GateDecision:
+    """The change gate's decision on every page of the plan's resource changes."""
+    return decide(
+        service_catalog.resource_changes(plan),
+        allow_replacement=properties.allow_replacement,
+        allow_removal=properties.allow_removal,
     )
+
+
+def _summary(plan_id: str, service_catalog: ServiceCatalog) -> ChangeSummary:
+    """The change summary of a plan that is only reported; a plan deleted since counts nothing."""
+    try:
+        plan = service_catalog.describe_plan(plan_id)
+    except NotFoundError:
+        logger.warning("Plan no longer exists: its change summary is reported as 0", extra={"plan_id": plan_id})
+        return ChangeSummary()
+    return decide(service_catalog.resource_changes(plan), allow_replacement=True, allow_removal=True).summary
+
+
+def _execute(
+    request: PlanRequest, properties: PlanProperties, plan: Plan, service_catalog: ServiceCatalog
+) -> Execution:
+    execution = execute_ready_plan(service_catalog, plan, request.token(EXECUTE, properties.plan_id))
     metrics.add_metric(name="PlanExecutions", unit="Count", value=1)
     return execution
+
+
+def _restore(
+    request: PlanRequest,
+    plan: Plan,
+    service_catalog: ServiceCatalog,
+    properties: PlanProperties,
+    *,
+    deadline: Deadline,
+    env: Environment,
+    summary: ChangeSummary,
+) -> Answer:
+    restoration = restore_plan(
+        request, plan, service_catalog, policy=properties.polling, deadline=deadline, sleep=env.sleep
+    )
+    if restoration.update is None:
+        return _current(restoration.provisioned_product_id, service_catalog, summary)
+    env.on_product(restoration.provisioned_product_id)
+    metrics.add_metric(name="Restores", unit="Count", value=1)
+    try:
+        return _finish(restoration.update, service_catalog, properties, deadline=deadline, env=env, summary=summary)
+    except ResourceFailure as failure:
+        raise ResourceFailure(
+            f"Restoring {PLAN_ID} {plan.plan_id} (UpdateProvisionedProduct with its artifact and parameters) "
+            f"failed: {failure.reason}",
+            failure.physical_resource_id,
+        ) from failure
 
 
 def _finish(
     execution: Execution,
     service_catalog: ServiceCatalog,
     properties: PlanProperties,
+    *,
     deadline: Deadline,
     env: Environment,
+    summary: ChangeSummary,
 ) -> Answer:
     product_id = execution.provisioned_product_id
     started = time.monotonic()
@@ -196,17 +280,19 @@ def _finish(
             f"Service Catalog record {record.record_id} SUCCEEDED but provisioned product {product_id} is {status}",
             product_id,
         )
-    return Answer(product_id, answer_data(product_id, record.record_id, service_catalog.record_outputs(record)))
+    outputs = service_catalog.record_outputs(record)
+    return Answer(product_id, answer_data(product_id, record.record_id, outputs, summary.as_data()))
 
 
-def _current(product_id: str, service_catalog: ServiceCatalog) -> Answer:
+def _current(product_id: str, service_catalog: ServiceCatalog, summary: ChangeSummary) -> Answer:
     """The ids and outputs of the product as it stands, without executing anything."""
     product = service_catalog.describe_product(product_id)
     if product is None:
         raise ResourceFailure(f"Provisioned product {product_id} no longer exists in Service Catalog.")
     record_id = product.last_successful_provisioning_record_id or product.last_record_id
     record = service_catalog.describe_record(record_id)
-    return Answer(product_id, answer_data(product_id, record_id, service_catalog.record_outputs(record)))
+    outputs = service_catalog.record_outputs(record)
+    return Answer(product_id, answer_data(product_id, record_id, outputs, summary.as_data()))
 
 
 def _terminate(

@@ -19,6 +19,7 @@ from sc_plan_provider.waiter import wait_until
 
 PLAN_CREATE_IN_PROGRESS = "CREATE_IN_PROGRESS"
 PLAN_CREATE_FAILED = "CREATE_FAILED"
+PLAN_CREATE_SUCCESS = "CREATE_SUCCESS"
 PLAN_EXECUTED_STATUSES = frozenset({"EXECUTE_IN_PROGRESS", "EXECUTE_SUCCESS", "EXECUTE_FAILED"})
 
 
@@ -39,19 +40,9 @@ class PlanAlreadyExecutedError(Exception):
         self.plan = plan
 
 
-def execute_plan(
-    service_catalog: ServiceCatalog,
-    plan_id: str,
-    idempotency_token: str,
-    *,
-    policy: PollingPolicy,
-    deadline: Deadline,
-    sleep: Callable[[float], None] = time.sleep,
-    before_execute: Callable[[Plan], None] = lambda _plan: None,
-) -> Execution:
-    """`before_execute` sees the ready plan and may refuse it (raise) before anything changes."""
-    plan = _ready_plan(service_catalog, plan_id, policy=policy, deadline=deadline, sleep=sleep)
-    before_execute(plan)
+def execute_ready_plan(service_catalog: ServiceCatalog, plan: Plan, idempotency_token: str) -> Execution:
+    """Execute a plan that `ready_plan` returned; PlanAlreadyExecutedError if another request did."""
+    plan_id = plan.plan_id
     try:
         record_id = service_catalog.execute_plan(plan_id, idempotency_token)
     except InvalidStateError as error:
@@ -63,14 +54,15 @@ def execute_plan(
     return Execution(plan_id, record_id, plan.provisioned_product_id)
 
 
-def _ready_plan(
+def ready_plan(
     service_catalog: ServiceCatalog,
     plan_id: str,
     *,
     policy: PollingPolicy,
     deadline: Deadline,
-    sleep: Callable[[float], None],
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Plan:
+    """The plan once it is no longer CREATE_IN_PROGRESS; a CREATE_FAILED or missing plan is a failure."""
     try:
         plan = wait_until(
             lambda: service_catalog.describe_plan(plan_id),

@@ -8,12 +8,14 @@ time, so the rules live in exactly one place.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sc_plan_provider.change_gate import ALLOW_REMOVAL, ALLOW_REPLACEMENT
 from sc_plan_provider.polling_policy import (
     MAX_BACKOFF_RATE,
     MAX_INTERVAL_SECONDS,
@@ -44,7 +46,11 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
     POLLING_MAX_INTERVAL_SECONDS,
     DEADLINE_SECONDS,
     SERVICE_TIMEOUT,
+    ALLOW_REPLACEMENT,
+    ALLOW_REMOVAL,
 )
+
+BOOLEANS = {"true": True, "false": False}
 
 PLAN_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,100}$")
 ACCEPT_LANGUAGES = ("en", "jp", "zh")
@@ -65,6 +71,8 @@ class PlanProperties:
     polling: PollingPolicy
     deadline_seconds: float
     service_timeout_seconds: float = MAX_SERVICE_TIMEOUT_SECONDS
+    allow_replacement: bool = False  # the change gate lets replacements through (TRUE and CONDITIONAL)
+    allow_removal: bool = False  # the change gate lets removals through
 
 
 def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
@@ -98,6 +106,8 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         polling=PollingPolicy(interval, backoff_rate, max_interval),
         deadline_seconds=deadline,
         service_timeout_seconds=service_timeout,
+        allow_replacement=_boolean(raw.get(ALLOW_REPLACEMENT), ALLOW_REPLACEMENT),
+        allow_removal=_boolean(raw.get(ALLOW_REMOVAL), ALLOW_REMOVAL),
     )
 
 
@@ -134,6 +144,18 @@ def _accept_language(value: Any) -> str | None:
             f"{', '.join(ACCEPT_LANGUAGES)}, or leave it out for English."
         )
     return str(value)
+
+
+def _boolean(value: Any, name: str) -> bool:
+    """CloudFormation sends booleans as "true"/"false"; anything else is a mistake worth naming."""
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in BOOLEANS:
+        return BOOLEANS[value.lower()]
+    quoted = json.dumps(value) if isinstance(value, str) and len(value) <= 60 else shown(value)
+    raise InvalidPropertyError(f'{name} {quoted} is not a boolean: use "true" or "false".')
 
 
 def _number(raw: Mapping[str, Any], name: str, default: float, low: float, high: float, *, hint: str = "") -> float:

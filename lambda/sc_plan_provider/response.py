@@ -1,13 +1,16 @@
 """The response body CloudFormation receives, kept within its 4096-byte limit.
 
-The ids always stay; outputs are added in the record's order while they fit, and any left out
+The ids and the change summary always stay; outputs are added in the record's order while they fit, and any left out
 are named in the log (their values are not: outputs may be sensitive).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
+
+from sc_plan_provider.change_gate import SUMMARY_KEYS
 
 MAX_RESPONSE_BYTES = 4096
 # CloudFormation shows the reason in stack events; a long one would crowd out the data.
@@ -15,11 +18,14 @@ MAX_REASON_CHARS = 1000
 PROVISIONED_PRODUCT_ID = "ProvisionedProductId"
 RECORD_ID = "RecordId"
 OUTPUT_PREFIX = "Outputs."
-REQUIRED_DATA_KEYS = (PROVISIONED_PRODUCT_ID, RECORD_ID)
+# The ids and the change summary always stay (they are small); outputs fill the rest.
+REQUIRED_DATA_KEYS = (PROVISIONED_PRODUCT_ID, RECORD_ID, *SUMMARY_KEYS)
 
 
-def answer_data(product_id: str, record_id: str, outputs: list[tuple[str, str]]) -> dict[str, str]:
-    data = {PROVISIONED_PRODUCT_ID: product_id, RECORD_ID: record_id}
+def answer_data(
+    product_id: str, record_id: str, outputs: list[tuple[str, str]], summary: Mapping[str, str]
+) -> dict[str, str]:
+    data = {PROVISIONED_PRODUCT_ID: product_id, RECORD_ID: record_id, **summary}
     data.update((f"{OUTPUT_PREFIX}{key}", value) for key, value in outputs)
     return data
 

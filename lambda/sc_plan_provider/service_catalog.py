@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,6 +16,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from sc_plan_provider.aws_clients import client_config
+from sc_plan_provider.change_gate import ResourceChange
 from sc_plan_provider.telemetry import tracer
 
 if TYPE_CHECKING:
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 
 # DescribeRecord returns at most 20 outputs a page and has no paginator.
 OUTPUTS_PAGE_SIZE = 20
+# DescribeProvisionedProductPlan returns at most 20 resource changes a page and has no paginator.
+CHANGES_PAGE_SIZE = 20
 
 T = TypeVar("T")
 
@@ -53,11 +57,29 @@ def default_client() -> ServiceCatalogClient:
 
 
 @dataclass(frozen=True)
+class ProvisioningParameter:
+    """One of a plan's ProvisioningParameters, as submitted (UsePreviousValue kept, not resolved)."""
+
+    key: str
+    value: str | None = None
+    use_previous_value: bool = False
+
+
+@dataclass(frozen=True)
 class Plan:
+    """A plan's details and its first page of resource changes (`resource_changes` reads them all)."""
+
     plan_id: str
     status: str
     status_message: str
     provisioned_product_id: str
+    product_id: str = ""
+    provisioning_artifact_id: str = ""
+    path_id: str = ""
+    parameters: tuple[ProvisioningParameter, ...] = ()
+    updated_time: datetime | None = None
+    changes: tuple[ResourceChange, ...] = ()
+    next_changes_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,7 @@ class Record:
     errors: tuple[RecordError, ...]
     outputs: tuple[tuple[str, str], ...]
     next_outputs_token: str | None
+    created_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -84,20 +107,24 @@ class ProvisionedProduct:
     status_message: str
     last_record_id: str
     last_successful_provisioning_record_id: str
+    provisioning_artifact_id: str = ""
 
 
 class ServiceCatalog:
-    """The five Service Catalog calls the function makes."""
+    """The Service Catalog calls the function (and the review command) make."""
 
     def __init__(self, client: ServiceCatalogClient, accept_language: str | None = None) -> None:
         self._client = client
         self._language: dict[str, Any] = {"AcceptLanguage": accept_language} if accept_language else {}
 
     @tracer.capture_method(capture_response=False)
-    def describe_plan(self, plan_id: str) -> Plan:
+    def describe_plan(self, plan_id: str, page_token: str | None = None) -> Plan:
+        paging: dict[str, Any] = {"PageToken": page_token} if page_token else {}
         response = _call(
             "DescribeProvisionedProductPlan",
-            lambda: self._client.describe_provisioned_product_plan(PlanId=plan_id, PageSize=1, **self._language),
+            lambda: self._client.describe_provisioned_product_plan(
+                PlanId=plan_id, PageSize=CHANGES_PAGE_SIZE, **paging, **self._language
+            ),
         )
         details = response["ProvisionedProductPlanDetails"]
         return Plan(
@@ -105,7 +132,36 @@ class ServiceCatalog:
             status=details.get("Status", ""),
             status_message=details.get("StatusMessage", ""),
             provisioned_product_id=details.get("ProvisionProductId", ""),
+            product_id=details.get("ProductId", ""),
+            provisioning_artifact_id=details.get("ProvisioningArtifactId", ""),
+            path_id=details.get("PathId", ""),
+            parameters=tuple(
+                ProvisioningParameter(p.get("Key", ""), p.get("Value"), bool(p.get("UsePreviousValue", False)))
+                for p in details.get("ProvisioningParameters", [])
+            ),
+            updated_time=details.get("UpdatedTime"),
+            changes=tuple(
+                ResourceChange(
+                    action=change.get("Action", ""),
+                    logical_resource_id=change.get("LogicalResourceId", ""),
+                    resource_type=change.get("ResourceType", ""),
+                    replacement=change.get("Replacement", ""),
+                    physical_resource_id=change.get("PhysicalResourceId", ""),
+                )
+                for change in response.get("ResourceChanges", [])
+            ),
+            next_changes_token=response.get("NextPageToken") or None,
         )
+
+    def resource_changes(self, first_page: Plan) -> list[ResourceChange]:
+        """Every resource change of a plan, following NextPageToken from an already fetched first page."""
+        changes = list(first_page.changes)
+        token = first_page.next_changes_token
+        while token:
+            page = self.describe_plan(first_page.plan_id, token)
+            changes.extend(page.changes)
+            token = page.next_changes_token
+        return changes
 
     @tracer.capture_method(capture_response=False)
     def execute_plan(self, plan_id: str, idempotency_token: str) -> str:
@@ -140,6 +196,7 @@ class ServiceCatalog:
                 for output in response.get("RecordOutputs", [])
             ),
             next_outputs_token=response.get("NextPageToken") or None,
+            created_time=detail.get("CreatedTime"),
         )
 
     def record_outputs(self, first_page: Record) -> list[tuple[str, str]]:
@@ -169,7 +226,28 @@ class ServiceCatalog:
             status_message=detail.get("StatusMessage", ""),
             last_record_id=detail.get("LastRecordId", ""),
             last_successful_provisioning_record_id=detail.get("LastSuccessfulProvisioningRecordId", ""),
+            provisioning_artifact_id=detail.get("ProvisioningArtifactId", ""),
         )
+
+    @tracer.capture_method(capture_response=False)
+    def update_product(self, provisioned_product_id: str, plan: Plan, update_token: str) -> str:
+        """Re-apply a plan's product, artifact, path and parameters; return the update record id.
+
+        The same UpdateToken returns the first update's record, so a duplicate or a continuation
+        does not update twice.
+        """
+        request: dict[str, Any] = {
+            "ProvisionedProductId": provisioned_product_id,
+            "ProductId": plan.product_id,
+            "ProvisioningArtifactId": plan.provisioning_artifact_id,
+            "UpdateToken": update_token,
+            "ProvisioningParameters": [_update_parameter(p) for p in plan.parameters],
+            **self._language,
+        }
+        if plan.path_id:
+            request["PathId"] = plan.path_id
+        response = _call("UpdateProvisionedProduct", lambda: self._client.update_provisioned_product(**request))
+        return response["RecordDetail"]["RecordId"]
 
     @tracer.capture_method(capture_response=False)
     def terminate_product(self, provisioned_product_id: str, terminate_token: str) -> str:
@@ -181,6 +259,14 @@ class ServiceCatalog:
             ),
         )
         return response["RecordDetail"]["RecordId"]
+
+
+def _update_parameter(parameter: ProvisioningParameter) -> dict[str, Any]:
+    if parameter.use_previous_value:
+        return {"Key": parameter.key, "UsePreviousValue": True}
+    if parameter.value is None:
+        return {"Key": parameter.key}
+    return {"Key": parameter.key, "Value": parameter.value}
 
 
 def _call(operation: str, send: Callable[[], T]) -> T:

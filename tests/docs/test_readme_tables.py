@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sc_plan_execution import ProvisionedProductPlanExecution
+from sc_plan_provider.change_gate import ChangeSummary
 from sc_plan_provider.properties import KNOWN_PROPERTIES, parse_properties
 from sc_plan_provider.property_values import InvalidPropertyError
 from sc_plan_provider.response import answer_data
@@ -64,6 +65,6 @@ def test_every_documented_optional_property_is_validated_by_name(name: str) -> N
 
 
 def test_attributes_table_matches_the_answer_data() -> None:
-    data = answer_data("pp-abc", "rec-abc", [("BucketName", "b")])
+    data = answer_data("pp-abc", "rec-abc", [("BucketName", "b")], ChangeSummary().as_data())
     produced = {"Outputs.<OutputKey>" if key.startswith("Outputs.") else key for key in data} | {"Ref"}
     assert set(table_keys("Attributes")) == produced

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from botocore.stub import Stubber
 
 from support import sc_stubs as sc
@@ -13,6 +15,7 @@ OTHER_PRODUCT = "pp-bbbbbbbbbbbbb"
 
 
 def test_same_plan_executes_nothing_and_reports_current_ids_and_outputs(stub: Stubber, answers: Answers) -> None:
+    sc.describe_plan(stub, "EXECUTE_SUCCESS", changes=[sc.change("Bucket", "ADD")])
     sc.describe_product(stub, "AVAILABLE", last_successful="rec-current000001")
     sc.describe_record(stub, "SUCCEEDED", record_id="rec-current000001", outputs={"Name": "bucket-1"})
     invoke(
@@ -29,6 +32,10 @@ def test_same_plan_executes_nothing_and_reports_current_ids_and_outputs(stub: St
     assert body["Data"] == {
         "ProvisionedProductId": sc.PRODUCT_ID,
         "RecordId": "rec-current000001",
+        "Changes.Add": "1",
+        "Changes.Modify": "0",
+        "Changes.Remove": "0",
+        "Changes.Replace": "0",
         "Outputs.Name": "bucket-1",
     }
 
@@ -83,11 +90,16 @@ def test_failed_update_keeps_the_product_in_place_and_its_rollback_succeeds(stub
     assert failed["PhysicalResourceId"] == sc.PRODUCT_ID
     assert "UPDATE_FAILED: boom" in failed["Reason"]
 
-    # CloudFormation's rollback Update carries the old plan, which already ran: report, don't execute.
-    sc.describe_plan(stub, "EXECUTE_SUCCESS")
+    # CloudFormation's rollback Update carries the old plan, which already ran. Service Catalog
+    # already rolled the product back (TAINTED, last success = the old plan's own execution):
+    # nothing is re-applied, the product is reported.
+    executed = datetime(2026, 1, 1, 12, 0, 5, tzinfo=UTC)
+    sc.describe_plan(stub, "EXECUTE_SUCCESS", updated_time=executed)
     sc.invalid_state(stub, "execute_provisioned_product_plan")
-    sc.describe_plan(stub, "EXECUTE_SUCCESS")
-    sc.describe_product(stub, "TAINTED", last_successful=sc.RECORD_ID)
+    sc.describe_plan(stub, "EXECUTE_SUCCESS", updated_time=executed)
+    sc.describe_product(stub, "TAINTED", last_successful=sc.RECORD_ID, last_record="rec-update0000001")
+    sc.describe_record(stub, "SUCCEEDED", created_time=executed - timedelta(seconds=4))
+    sc.describe_product(stub, "TAINTED", last_successful=sc.RECORD_ID, last_record="rec-update0000001")
     sc.describe_record(stub, "SUCCEEDED", outputs={"Name": "bucket-1"})
     invoke(make_event("Update", {"PlanId": sc.PLAN_ID}, old_properties={"PlanId": NEW_PLAN}, physical_id=sc.PRODUCT_ID))
     rollback = answers.bodies[-1]
@@ -120,3 +132,41 @@ def test_invalid_new_properties_fail_the_update_and_keep_the_id(stub: Stubber, a
     assert body["Status"] == "FAILED"
     assert body["PhysicalResourceId"] == sc.PRODUCT_ID
     assert "PlanId 'bad id' is not a plan id" in body["Reason"]
+
+
+def test_rollback_after_a_successful_update_re_applies_the_old_plan(stub: Stubber, answers: Answers) -> None:
+    # The new plan succeeded (the product runs it), then another resource failed: the rollback
+    # Update puts the product back on the old plan with UpdateProvisionedProduct, ungated.
+    executed = datetime(2026, 1, 1, 12, 0, 5, tzinfo=UTC)
+    removal = [sc.change("Queue", "REMOVE")]  # the gate would refuse this for a new plan
+    sc.describe_plan(stub, "EXECUTE_SUCCESS", updated_time=executed, changes=removal)
+    sc.invalid_state(stub, "execute_provisioned_product_plan")
+    sc.describe_plan(stub, "EXECUTE_SUCCESS", updated_time=executed, changes=removal)
+    sc.describe_product(stub, "AVAILABLE", last_successful="rec-update0000001", last_record="rec-update0000001")
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-update0000001", created_time=executed + timedelta(minutes=5))
+    sc.update_product(stub, record_id="rec-restore000001")
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-restore000001", outputs={"Name": "bucket-1"})
+    sc.describe_product(stub, "AVAILABLE", last_successful="rec-restore000001", last_record="rec-restore000001")
+    invoke(
+        make_event(
+            "Update", {"PlanId": sc.PLAN_ID, **FAST}, old_properties={"PlanId": NEW_PLAN}, physical_id=sc.PRODUCT_ID
+        )
+    )
+    body = answers.only
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["Data"]["RecordId"] == "rec-restore000001"
+    assert body["Data"]["Changes.Remove"] == "1"
+
+
+def test_new_plan_that_removes_a_resource_is_refused_before_executing(stub: Stubber, answers: Answers) -> None:
+    sc.describe_plan(stub, "CREATE_SUCCESS", plan_id=NEW_PLAN, changes=[sc.change("Queue", "REMOVE")])
+    invoke(
+        make_event(
+            "Update", {"PlanId": NEW_PLAN, **FAST}, old_properties={"PlanId": sc.PLAN_ID}, physical_id=sc.PRODUCT_ID
+        )
+    )
+    body = answers.only
+    assert body["Status"] == "FAILED"
+    assert body["PhysicalResourceId"] == sc.PRODUCT_ID
+    assert "Queue (AWS::S3::Bucket) would be removed" in body["Reason"]
+    assert 'set AllowRemoval: "true"' in body["Reason"]

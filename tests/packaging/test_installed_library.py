@@ -21,6 +21,8 @@ from sc_plan_provider import __version__
 from support.scenarios import FAST_POLLING, product
 
 REPO = Path(__file__).resolve().parents[2]
+# Building a wheel, a fresh virtualenv with aws-cdk-lib and a synth take minutes on a busy 2-core machine.
+pytestmark = pytest.mark.timeout(900)
 
 CONSUMER_APP = """
 import json

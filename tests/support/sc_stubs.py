@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.stub import ANY, Stubber
@@ -9,18 +10,70 @@ from botocore.stub import ANY, Stubber
 PLAN_ID = "plan-demo-1"
 PRODUCT_ID = "pp-aaaaaaaaaaaaa"
 RECORD_ID = "rec-1111111111111"
+CATALOG_PRODUCT_ID = "prod-aaaaaaaaaaaaa"
+ARTIFACT_ID = "pa-aaaaaaaaaaaaa"
 
 
 def describe_plan(
-    stub: Stubber, status: str, *, plan_id: str = PLAN_ID, product_id: str = PRODUCT_ID, message: str = ""
+    stub: Stubber,
+    status: str,
+    *,
+    plan_id: str = PLAN_ID,
+    product_id: str = PRODUCT_ID,
+    message: str = "",
+    artifact_id: str = ARTIFACT_ID,
+    updated_time: datetime | None = None,
+    changes: list[dict[str, Any]] | None = None,
+    next_token: str | None = None,
+    page_token: str | None = None,
+    parameters: list[dict[str, Any]] | None = None,
 ) -> None:
-    details: dict[str, Any] = {"PlanId": plan_id, "Status": status, "ProvisionProductId": product_id}
+    details: dict[str, Any] = {
+        "PlanId": plan_id,
+        "Status": status,
+        "ProvisionProductId": product_id,
+        "ProductId": CATALOG_PRODUCT_ID,
+        "ProvisioningArtifactId": artifact_id,
+        "ProvisioningParameters": parameters or [],
+    }
     if message:
         details["StatusMessage"] = message
+    if updated_time:
+        details["UpdatedTime"] = updated_time
+    response: dict[str, Any] = {"ProvisionedProductPlanDetails": details, "ResourceChanges": changes or []}
+    if next_token:
+        response["NextPageToken"] = next_token
+    params: dict[str, Any] = {"PlanId": plan_id, "PageSize": 20}
+    if page_token:
+        params["PageToken"] = page_token
+    stub.add_response("describe_provisioned_product_plan", response, params)
+
+
+def change(logical_id: str, action: str = "MODIFY", replacement: str = "FALSE") -> dict[str, Any]:
+    """One ResourceChange as the model shapes it."""
+    return {
+        "Action": action,
+        "LogicalResourceId": logical_id,
+        "ResourceType": "AWS::S3::Bucket",
+        "Replacement": replacement,
+        "Scope": ["PROPERTIES"] if action == "MODIFY" else [],
+        "Details": [],
+    }
+
+
+def update_product(
+    stub: Stubber, *, product_id: str = PRODUCT_ID, record_id: str = "rec-restore000001", token: Any = ANY
+) -> None:
     stub.add_response(
-        "describe_provisioned_product_plan",
-        {"ProvisionedProductPlanDetails": details, "ResourceChanges": []},
-        {"PlanId": plan_id, "PageSize": 1},
+        "update_provisioned_product",
+        {"RecordDetail": {"RecordId": record_id, "Status": "CREATED", "RecordType": "UPDATE_PROVISIONED_PRODUCT"}},
+        {
+            "ProvisionedProductId": product_id,
+            "ProductId": CATALOG_PRODUCT_ID,
+            "ProvisioningArtifactId": ARTIFACT_ID,
+            "ProvisioningParameters": ANY,
+            "UpdateToken": token,
+        },
     )
 
 
@@ -42,14 +95,18 @@ def describe_record(
     page_token: str | None = None,
     errors: list[tuple[str, str]] | None = None,
     record_type: str = "PROVISION_PRODUCT",
+    created_time: datetime | None = None,
 ) -> None:
+    detail: dict[str, Any] = {
+        "RecordId": record_id,
+        "Status": status,
+        "RecordType": record_type,
+        "RecordErrors": [{"Code": c, "Description": d} for c, d in (errors or [])],
+    }
+    if created_time:
+        detail["CreatedTime"] = created_time
     response: dict[str, Any] = {
-        "RecordDetail": {
-            "RecordId": record_id,
-            "Status": status,
-            "RecordType": record_type,
-            "RecordErrors": [{"Code": c, "Description": d} for c, d in (errors or [])],
-        },
+        "RecordDetail": detail,
         "RecordOutputs": [{"OutputKey": k, "OutputValue": v} for k, v in (outputs or {}).items()],
     }
     if next_token:
@@ -67,6 +124,7 @@ def describe_product(
     product_id: str = PRODUCT_ID,
     last_record: str = RECORD_ID,
     last_successful: str = RECORD_ID,
+    artifact_id: str = ARTIFACT_ID,
 ) -> None:
     stub.add_response(
         "describe_provisioned_product",
@@ -76,6 +134,7 @@ def describe_product(
                 "Status": status,
                 "LastRecordId": last_record,
                 "LastSuccessfulProvisioningRecordId": last_successful,
+                "ProvisioningArtifactId": artifact_id,
             }
         },
         {"Id": product_id},
