@@ -115,8 +115,9 @@ class StandaloneProviderStack(PlanExecutionProviderStack):
 def zip_directory(source: Path, target: Path) -> None:
     """Zip `source`'s files into `target` reproducibly: sorted paths, fixed dates, normalized modes."""
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(path.relative_to(source).as_posix(), date_time=ZIP_EPOCH)
+        files = {path.relative_to(source).as_posix(): path for path in source.rglob("*") if path.is_file()}
+        for name, path in sorted(files.items()):
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
             executable = path.stat().st_mode & stat.S_IXUSR
             info.external_attr = (stat.S_IFREG | (EXECUTABLE_MODE if executable else FILE_MODE)) << 16
             info.create_system = _UNIX

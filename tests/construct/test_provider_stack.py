@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -30,17 +31,17 @@ def _template(cdk_outdir: Path, stack_name: str) -> dict[str, Any]:
     manifest = json.loads((cdk_outdir / "manifest.json").read_text())
     (template_file,) = [
         a["properties"]["templateFile"]
-        for a in manifest["artifacts"].values()
-        if a["type"] == "aws:cloudformation:stack" and a["properties"].get("stackName", "") == stack_name
+        for artifact_id, a in manifest["artifacts"].items()
+        if a["type"] == "aws:cloudformation:stack" and a["properties"].get("stackName", artifact_id) == stack_name
     ]
     template: dict[str, Any] = json.loads((cdk_outdir / template_file).read_text())
     return template
 
 
 def _provider_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The provider's resources (role, policies, log group, table, function), without CDK metadata."""
+    """The provider's resources (role, policies, log group, table, function), without CDK metadata (a copy)."""
     return {
-        logical_id: {key: value for key, value in resource.items() if key != "Metadata"}
+        logical_id: copy.deepcopy({key: value for key, value in resource.items() if key != "Metadata"})
         for logical_id, resource in template["Resources"].items()
         if logical_id.startswith("ServiceCatalogPlanExecutionProvider")
     }

@@ -16,7 +16,7 @@ import pytest
 from cfnlint.decode import cfn_yaml
 
 import app
-from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
+from local_cloud.cloud import RESOURCE_TYPE, LocalCloud, provider_spec
 from local_cloud.cloudformation import CustomResource, custom_resources_in_template, resolve_intrinsics
 from local_cloud.servicecatalog import ProvisioningScript
 from sc_plan_execution import DEFAULT_EXPORT_NAME
@@ -98,3 +98,11 @@ def test_example_template_imports_the_provider_and_applies_plans_through_create_
     assert deleted.status == "DELETE_COMPLETE", deleted
     assert sc.provisioned_products() == []
     assert all(len(o.puts) == 1 for o in [*created.outcomes, *updated.outcomes, *deleted.outcomes])
+
+
+def test_local_cloud_defaults_to_the_demo_stack_and_can_pick_the_provider_stack(cdk_out: Path) -> None:
+    """The app has two provider functions with one handler; existing callers keep the demo stack's."""
+    assert provider_spec(cdk_out).stack_name == app.STACK_NAME
+    shared = provider_spec(cdk_out, app.PROVIDER_STACK_NAME)
+    assert shared.stack_name == app.PROVIDER_STACK_NAME
+    assert shared.function_arn != provider_spec(cdk_out).function_arn
