@@ -154,3 +154,17 @@ def test_code_zip_is_reproducible(tmp_path: Path) -> None:
         "pkg/b.py": 0o644,
         "pkg/sub/a.py": 0o644,
     }
+
+
+def test_standalone_stack_is_cdk_nag_clean(tmp_path: Path) -> None:
+    import aws_cdk as cdk
+    from cdk_nag import AwsSolutionsChecks
+
+    from sc_plan_execution.standalone import STACK_ID, StandaloneProviderStack
+
+    app_ = cdk.App(outdir=str(tmp_path), context=app.cdk_json_context())
+    cdk.Validations.of(app_).add_plugins(AwsSolutionsChecks(app_))
+    StandaloneProviderStack(app_, STACK_ID, default_code_key="k.zip")
+    app_.synth()  # a finding fails the synth
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
