@@ -12,7 +12,7 @@ PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pypr
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
 SOURCES := $(shell find app.py cdk.json lambda constructs -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: setup synth lint test demo bench live-test clean
+.PHONY: setup synth package lint test demo bench live-test clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -33,13 +33,19 @@ cdk.out/manifest.json: $(SOURCES) $(PY_STAMP) $(NODE_STAMP)
 	time cdk synth --quiet
 	@touch $@
 
+# The provider without CDK (StackSets, `aws cloudformation deploy`): code zip + template in dist/.
+PACKAGE_TEMPLATE := dist/sc-plan-provider.template.json
+package: setup $(PACKAGE_TEMPLATE)
+$(PACKAGE_TEMPLATE): $(SOURCES) $(PY_STAMP)
+	python -m sc_plan_execution.standalone dist --cdk-json cdk.json
+
 lint: setup
 	ruff check .
 	ruff format --check .
 	mypy
 
-test: synth lint
-	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+test: synth package lint
+	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json $(PACKAGE_TEMPLATE) examples/*.yaml
 	pytest -n 2
 
 demo: synth
@@ -53,4 +59,4 @@ live-test: setup
 	pytest -p no:xdist -rs tests/live
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out dist .pytest_cache .mypy_cache .ruff_cache

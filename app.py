@@ -1,4 +1,5 @@
-"""Example CDK app: one stack that executes a Service Catalog plan, checked by cdk-nag.
+"""Example CDK app, checked by cdk-nag: a stack that executes a Service Catalog plan, and the shared
+provider stack that raw CloudFormation templates import (`cdk deploy ServiceCatalogPlanProvider`).
 
 Synthesize with `npx cdk synth` (uses cdk.json) or `CDK_OUTDIR=cdk.out python app.py`.
 The plan id comes from the `planId` context value (`-c planId=...`); the default is the placeholder
@@ -18,11 +19,12 @@ from aws_cdk import aws_servicecatalog as servicecatalog
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from sc_plan_execution import ProvisionedProductPlanExecution
+from sc_plan_execution import PlanExecutionProviderStack, ProvisionedProductPlanExecution
 
 REPO = Path(__file__).resolve().parent
 
 STACK_NAME = "ServiceCatalogPlanDemo"
+PROVIDER_STACK_NAME = "ServiceCatalogPlanProvider"
 PLAN_ID_CONTEXT = "planId"
 PORTFOLIO_ARN_CONTEXT = "portfolioArn"
 OUTPUT_KEY_CONTEXT = "outputKey"
@@ -72,6 +74,7 @@ def build_app(*, outdir: str | None = None, context: dict[str, Any] | None = Non
         portfolio_arn=str(portfolio_arn) if portfolio_arn else None,
         output_key=str(output_key),
     )
+    PlanExecutionProviderStack(app, PROVIDER_STACK_NAME)
     return app
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import CDK_OUT, PROVIDER_HANDLER, MeasurementError, median
+from bench.common import CDK_OUT, MeasurementError, median
+from local_cloud.cloud import provider_spec
 from local_cloud.lambda_runtime import FunctionSpec
 from local_cloud.lambda_runtime.sandbox_env import build_environment
 
@@ -248,7 +249,7 @@ def measure_cached(env: dict[str, str], cwd: Path, runs: int) -> dict[str, list[
 
 
 def run(runs: int = RUNS_PER_VARIANT, cached_runs: int = CACHED_RUNS_PER_VARIANT) -> ColdStartResult:
-    spec = FunctionSpec.from_cloud_assembly(CDK_OUT, handler=PROVIDER_HANDLER)
+    spec = provider_spec(CDK_OUT)  # the demo stack's provider, as LocalCloud picks it
     env = lambda_env(spec)
     wall, cpu, process = measure_init(env, spec.asset_dir, runs)
     cached = measure_cached(env, spec.asset_dir, cached_runs)

@@ -16,10 +16,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from local_cloud.cloudformation import CloudFormationDriver, ProgressHook, Stack
+from local_cloud.cloudformation import CloudFormationDriver, ProgressHook, Stack, UnresolvableError, resolve_intrinsics
 from local_cloud.dynamodb import ENDPOINT_ENV_VAR as DYNAMODB_ENDPOINT_ENV_VAR
 from local_cloud.dynamodb import LocalDynamoDB
 from local_cloud.lambda_runtime import FunctionSpec, LambdaInvokeApi, LocalLambdaRuntime
+from local_cloud.lambda_runtime.assembly import stack_names_in_assembly
 from local_cloud.lambda_runtime.invoke_api import ENDPOINT_ENV_VAR as LAMBDA_ENDPOINT_ENV_VAR
 from local_cloud.servicecatalog import ENDPOINT_ENV_VAR, ServiceCatalogEmulator
 from local_cloud.tls import create_tls_material
@@ -27,15 +28,32 @@ from local_cloud.xray import DAEMON_ADDRESS_ENV_VAR, LocalXRayDaemon
 
 PROVIDER_HANDLER = "sc_plan_provider.handler.lambda_handler"
 RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"
+# The example app's stack that uses the construct: chosen when an assembly holds several provider
+# functions (the app also has the shared provider stack) and no stack is named.
+DEFAULT_STACK_NAME = "ServiceCatalogPlanDemo"
+
+
+def provider_spec(cdk_out: Path, stack_name: str | None = None) -> FunctionSpec:
+    """The provider function of ``stack_name``; without one, of the only stack that has it, or else
+    of ``DEFAULT_STACK_NAME``."""
+    if stack_name is None and DEFAULT_STACK_NAME in stack_names_in_assembly(cdk_out):
+        stack_name = DEFAULT_STACK_NAME
+    return FunctionSpec.from_cloud_assembly(cdk_out, stack_name, handler=PROVIDER_HANDLER)
 
 
 class LocalCloud:
-    """Start with `with LocalCloud(Path("cdk.out")) as cloud:`; everything stops on exit."""
+    """Start with `with LocalCloud(Path("cdk.out")) as cloud:`; everything stops on exit.
+
+    The function comes from `cdk_out` (the provider of `stack_name`, see `provider_spec`) or, for
+    a template deployed without CDK, from a ready `spec` (`FunctionSpec.from_template`).
+    """
 
     def __init__(
         self,
-        cdk_out: Path,
+        cdk_out: Path | None = None,
         *,
+        stack_name: str | None = None,
+        spec: FunctionSpec | None = None,
         function_timeout: float | None = None,
         function_env: Mapping[str, str] | None = None,
         retry_delays: tuple[float, ...] = (1.0, 2.0),
@@ -50,7 +68,13 @@ class LocalCloud:
         self.tls = create_tls_material(Path(self._workdir.name))
         self.servicecatalog = ServiceCatalogEmulator()
         self.servicecatalog.time_scale = time_scale
-        self.spec = FunctionSpec.from_cloud_assembly(cdk_out, handler=PROVIDER_HANDLER)
+        if spec is None:
+            if cdk_out is None:
+                raise ValueError("LocalCloud needs a cloud assembly (cdk_out) or a function spec")
+            spec = provider_spec(cdk_out, stack_name)
+        elif cdk_out is not None or stack_name is not None:
+            raise ValueError("give either cdk_out (and stack_name) or spec, not both")
+        self.spec = spec
         self.lambda_api = LambdaInvokeApi()
         self.dynamodb = LocalDynamoDB(region=self.spec.region)
         self.xray = LocalXRayDaemon()
@@ -108,6 +132,40 @@ class LocalCloud:
             return {}
         template: dict[str, Any] = json.loads(self.spec.template_path.read_text(encoding="utf-8"))
         return template
+
+    @property
+    def exports(self) -> dict[str, str]:
+        """The function stack's exports (``Outputs.*.Export``) that resolve locally: export name ->
+        value, e.g. the shared provider's ServiceToken under its export name. Parameters take their
+        defaults; the function's ``Ref`` and ``Arn`` are the local function's."""
+        template = self._template()
+        refs = {
+            name: str(parameter["Default"])
+            for name, parameter in template.get("Parameters", {}).items()
+            if isinstance(parameter, dict) and "Default" in parameter
+        }
+        refs.update(
+            {
+                "AWS::Region": self.spec.region,
+                "AWS::AccountId": self.spec.account_id,
+                "AWS::Partition": "aws",
+                "AWS::StackName": self.spec.stack_name or "local",
+                self.spec.logical_id: self.spec.function_name,
+                **self.tables,
+            }
+        )
+        attributes = {f"{self.spec.logical_id}.Arn": self.spec.function_arn}
+        exports: dict[str, str] = {}
+        for output in template.get("Outputs", {}).values():
+            if not isinstance(output, dict) or "Export" not in output:
+                continue
+            try:
+                name = resolve_intrinsics(output["Export"].get("Name"), refs=refs)
+                value = resolve_intrinsics(output.get("Value"), refs=refs, attributes=attributes)
+            except UnresolvableError:
+                continue
+            exports[str(name)] = str(value)
+        return exports
 
     def _table_references(self) -> dict[str, str]:
         """Environment variables written as ``{"Ref": "<table>"}``, resolved to the local table names."""

@@ -69,7 +69,8 @@ class PlanExecutionProvider(Construct):
     duplicate id, which is the point.
     """
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, code: lambda_.Code | None = None) -> None:
+        """`code` replaces the locally bundled asset, e.g. `Code.from_bucket` for a template without CDK assets."""
         super().__init__(scope, construct_id)
         self._portfolios: dict[str, IDependable] = {}
 
@@ -152,7 +153,7 @@ class PlanExecutionProvider(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=HANDLER,
-            code=provider_code(LocalPipBundling()),
+            code=code if code is not None else provider_code(LocalPipBundling()),
             timeout=TIMEOUT,
             memory_size=MEMORY_MB,
             role=self.role,

@@ -9,7 +9,12 @@ from local_cloud.cloudformation.events import build_request_event, make_stack_id
 from local_cloud.cloudformation.outcome import Delivery, Outcome, ProgressEvent
 from local_cloud.cloudformation.response_server import ReceivedPut, ResponseServer
 from local_cloud.cloudformation.stack import CustomResource, HistoryRow, Stack, StackResult
-from local_cloud.cloudformation.template import custom_resources_in_assembly, custom_resources_in_template
+from local_cloud.cloudformation.template import (
+    UnresolvableError,
+    custom_resources_in_assembly,
+    custom_resources_in_template,
+    resolve_intrinsics,
+)
 from local_cloud.cloudformation.validation import TOO_LONG_REASON, ResponseVerdict, validate_response_body
 
 __all__ = [
@@ -27,11 +32,13 @@ __all__ = [
     "ResponseVerdict",
     "Stack",
     "StackResult",
+    "UnresolvableError",
     "build_request_event",
     "custom_resources_in_assembly",
     "custom_resources_in_template",
     "invent_physical_id",
     "make_stack_id",
+    "resolve_intrinsics",
     "stringify_properties",
     "validate_response_body",
 ]

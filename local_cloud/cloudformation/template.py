@@ -8,6 +8,7 @@ The ServiceToken is the driver's to fill in: it names the local function instead
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +46,46 @@ def custom_resources_in_assembly(cdk_out: Path, resource_type: str) -> list[Cust
             template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text(encoding="utf-8"))
             found.extend(custom_resources_in_template(template, resource_type))
     return found
+
+
+class UnresolvableError(ValueError):
+    """A template value needs something only a deployment knows (or an intrinsic not supported here)."""
+
+
+def resolve_intrinsics(
+    value: Any,
+    *,
+    refs: Mapping[str, str] | None = None,
+    imports: Mapping[str, str] | None = None,
+    attributes: Mapping[str, str] | None = None,
+) -> Any:
+    """Replace ``Ref``, ``Fn::ImportValue`` and ``Fn::GetAtt`` with what CloudFormation would pass.
+
+    ``refs`` maps parameter and logical ids (and pseudo parameters) to values, ``imports`` maps
+    export names to values, ``attributes`` maps ``"<LogicalId>.<Attribute>"`` to values. Any other
+    intrinsic, or a name missing from its mapping, raises UnresolvableError: a test should not
+    silently send CloudFormation something it never would.
+    """
+    if isinstance(value, list):
+        return [resolve_intrinsics(item, refs=refs, imports=imports, attributes=attributes) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((key, argument),) = value.items()
+        if key == "Ref":
+            return _lookup(refs, argument, "Ref")
+        if key == "Fn::ImportValue":
+            name = resolve_intrinsics(argument, refs=refs, imports=imports, attributes=attributes)
+            return _lookup(imports, name, "Fn::ImportValue")
+        if key == "Fn::GetAtt":
+            target = ".".join(argument) if isinstance(argument, list) else argument
+            return _lookup(attributes, target, "Fn::GetAtt")
+        if key.startswith("Fn::") or key == "Condition":
+            raise UnresolvableError(f"{key} is not resolved locally: {value!r}")
+    return {k: resolve_intrinsics(v, refs=refs, imports=imports, attributes=attributes) for k, v in value.items()}
+
+
+def _lookup(values: Mapping[str, str] | None, name: Any, intrinsic: str) -> str:
+    if not isinstance(name, str) or values is None or name not in values:
+        raise UnresolvableError(f"{intrinsic} {name!r} has no local value")
+    return values[name]

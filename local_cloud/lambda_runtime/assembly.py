@@ -72,6 +72,46 @@ def load_function_spec(
         stacks = [s for s in stacks if stack_name in (s.artifact_id, s.stack_name)]
         if not stacks:
             raise CloudAssemblyError(f"no stack named {stack_name!r} in {cdk_out}")
+    candidate = _only_function(stacks, handler, f"stack={stack_name!r}, handler={handler!r}")
+    return _to_spec(candidate, _asset_dir(candidate), skip_unresolved=skip_unresolved)
+
+
+def load_function_spec_from_template(
+    template_path: Path,
+    code_dir: Path,
+    handler: str | None = None,
+    *,
+    stack_name: str = "local",
+    region: str = DEFAULT_REGION,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    skip_unresolved: bool = False,
+) -> FunctionSpec:
+    """The one function (matching ``handler``) of a plain JSON template, its code unpacked in ``code_dir``.
+
+    For templates written without CDK (code on S3 through parameters): the settings come from the
+    template, the code from wherever the caller unpacked the zip the template points at.
+    """
+    if not code_dir.is_dir():
+        raise CloudAssemblyError(f"code folder {code_dir} does not exist")
+    stack = _Stack(
+        assembly_dir=template_path.parent,
+        artifact_id=stack_name,
+        stack_name=stack_name,
+        template=_read_json(template_path),
+        template_path=template_path.resolve(),
+        region=region,
+        account_id=account_id,
+    )
+    candidate = _only_function([stack], handler, f"template={template_path.name!r}, handler={handler!r}")
+    return _to_spec(candidate, code_dir.resolve(), skip_unresolved=skip_unresolved)
+
+
+def stack_names_in_assembly(cdk_out: Path) -> list[str]:
+    """CloudFormation names of every stack in a cloud assembly (nested Stages included)."""
+    return [stack.stack_name for stack in _iter_stacks(Path(cdk_out))]
+
+
+def _only_function(stacks: list[_Stack], handler: str | None, searched: str) -> _Candidate:
     candidates = [
         _Candidate(stack, logical_id, resource)
         for stack in stacks
@@ -82,10 +122,8 @@ def load_function_spec(
         candidates = [c for c in candidates if c.handler == handler]
     if len(candidates) != 1:
         found = ", ".join(c.describe() for c in candidates) or "none"
-        raise CloudAssemblyError(
-            f"expected exactly one AWS::Lambda::Function (stack={stack_name!r}, handler={handler!r}); found: {found}"
-        )
-    return _to_spec(candidates[0], skip_unresolved=skip_unresolved)
+        raise CloudAssemblyError(f"expected exactly one AWS::Lambda::Function ({searched}); found: {found}")
+    return candidates[0]
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -162,7 +200,7 @@ def _placeholder(value: Any) -> str:
     return f"<unresolved {json.dumps(value, separators=(',', ':'), sort_keys=True)}>"
 
 
-def _to_spec(candidate: _Candidate, *, skip_unresolved: bool) -> FunctionSpec:
+def _to_spec(candidate: _Candidate, asset_dir: Path, *, skip_unresolved: bool) -> FunctionSpec:
     stack = candidate.stack
     props = candidate.resource.get("Properties", {})
     explicit_name = props.get("FunctionName")
@@ -195,7 +233,7 @@ def _to_spec(candidate: _Candidate, *, skip_unresolved: bool) -> FunctionSpec:
     runtime = props.get("Runtime")
     tracing_mode = props.get("TracingConfig", {}).get("Mode", "PassThrough")
     return FunctionSpec(
-        asset_dir=_asset_dir(candidate),
+        asset_dir=asset_dir,
         handler=handler,
         timeout=float(props.get("Timeout", DEFAULT_TIMEOUT_S)),
         memory_size=int(props.get("MemorySize", DEFAULT_MEMORY_MB)),

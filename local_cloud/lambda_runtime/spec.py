@@ -1,7 +1,8 @@
 """What the local runtime needs to know about one function, independent of where it came from.
 
 A spec is either read from a synthesized cloud assembly (so tests run the very asset CDK would
-upload) or built directly around a small fixture folder.
+upload), from a plain template plus the unpacked code it references, or built directly around a
+small fixture folder.
 """
 
 from __future__ import annotations
@@ -81,3 +82,29 @@ class FunctionSpec:
         from local_cloud.lambda_runtime.assembly import load_function_spec
 
         return load_function_spec(cdk_out, stack_name, handler, skip_unresolved=skip_unresolved)
+
+    @classmethod
+    def from_template(
+        cls,
+        template_path: Path,
+        code_dir: Path,
+        handler: str | None = None,
+        *,
+        stack_name: str = "local",
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        skip_unresolved: bool = False,
+    ) -> FunctionSpec:
+        """Read the function's settings from a plain JSON template whose code (an S3 zip, say) the
+        caller unpacked into ``code_dir``; ``handler`` narrows the search as above."""
+        from local_cloud.lambda_runtime.assembly import load_function_spec_from_template
+
+        return load_function_spec_from_template(
+            template_path,
+            code_dir,
+            handler,
+            stack_name=stack_name,
+            region=region,
+            account_id=account_id,
+            skip_unresolved=skip_unresolved,
+        )

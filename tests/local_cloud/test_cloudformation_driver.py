@@ -27,6 +27,8 @@ from local_cloud.cloudformation import (
     Outcome,
     ProgressEvent,
     Stack,
+    UnresolvableError,
+    resolve_intrinsics,
     stringify_properties,
     validate_response_body,
 )
@@ -181,6 +183,25 @@ def test_properties_are_converted_to_strings_recursively() -> None:
         {"A": 1, "B": True, "C": False, "D": 1.5, "E": {"F": [2, "x", {"G": None, "H": 0}]}, "N": None}
     )
     assert converted == {"A": "1", "B": "true", "C": "false", "D": "1.5", "E": {"F": ["2", "x", {"H": "0"}]}}
+
+
+def test_template_values_resolve_as_cloudformation_would_pass_them() -> None:
+    properties = {
+        "ServiceToken": {"Fn::ImportValue": "Shared-ServiceToken"},
+        "PlanId": {"Ref": "PlanId"},
+        "Nested": [{"Arn": {"Fn::GetAtt": ["Fn", "Arn"]}}, {"Name": {"Fn::GetAtt": "Fn.Outputs.Name"}}, 3],
+    }
+    resolved = resolve_intrinsics(
+        properties,
+        refs={"PlanId": "plan-1"},
+        imports={"Shared-ServiceToken": "arn:fn"},
+        attributes={"Fn.Arn": "arn:fn", "Fn.Outputs.Name": "n"},
+    )
+    assert resolved == {"ServiceToken": "arn:fn", "PlanId": "plan-1", "Nested": [{"Arn": "arn:fn"}, {"Name": "n"}, 3]}
+    with pytest.raises(UnresolvableError, match="Fn::ImportValue 'Other'"):
+        resolve_intrinsics({"Fn::ImportValue": "Other"}, imports={"Shared-ServiceToken": "arn:fn"})
+    with pytest.raises(UnresolvableError, match="Fn::Sub"):
+        resolve_intrinsics({"X": {"Fn::Sub": "${AWS::Region}"}}, refs={"AWS::Region": "eu-west-1"})
 
 
 def test_request_event_has_cloudformation_shape(driver: CloudFormationDriver, fake: FakeFunction) -> None:

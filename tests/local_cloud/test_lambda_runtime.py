@@ -475,3 +475,24 @@ def test_spec_from_cloud_assembly_runs(tmp_path: Path) -> None:
 
     assert result.ok and result.payload["event"] == {"from": "cdk.out"}
     assert not list((spec.asset_dir).rglob("__pycache__"))  # the asset stays untouched
+
+
+def test_function_spec_from_a_plain_template_and_a_code_folder(tmp_path: Path) -> None:
+    cdk_out = _fake_cdk_out(tmp_path)
+    template = cdk_out / "AppStack.template.json"
+    code = tmp_path / "unzipped"
+    code.mkdir()
+
+    spec = FunctionSpec.from_template(
+        template, code, PROVIDER_HANDLER, stack_name="shared", region="eu-west-1", account_id="111122223333"
+    )
+
+    assert spec.asset_dir == code.resolve()  # the caller's code, not an asset folder
+    assert (spec.logical_id, spec.timeout, spec.memory_size) == ("ProviderFunctionA1B2", 900, 256)
+    assert spec.function_arn == "arn:aws:lambda:eu-west-1:111122223333:function:shared-ProviderFunctionA1B2"
+    assert spec.environment["REGION_ARN"] == "arn:aws:eu-west-1"
+    assert spec.template_path == template.resolve()
+    with pytest.raises(CloudAssemblyError, match="exactly one"):
+        FunctionSpec.from_template(template, code)  # two functions, no handler filter
+    with pytest.raises(CloudAssemblyError, match="does not exist"):
+        FunctionSpec.from_template(template, tmp_path / "missing", PROVIDER_HANDLER)

@@ -1,0 +1,181 @@
+"""The provider without CDK: a code zip and a CloudFormation template that takes its S3 location.
+
+StackSets and plain `aws cloudformation deploy` cannot use CDK assets (those live in a bootstrapped
+account's staging bucket), so `make package` writes `dist/` with
+
+- `sc-plan-provider-<version>-<sha256[:12]>.zip`: the function's code, bundled by the same
+  `LocalPipBundling` as the construct's asset and zipped reproducibly (sorted entries, fixed
+  timestamps and modes), so the same sources give the same bytes and the same key;
+- `sc-plan-provider.template.json`: `PlanExecutionProviderStack` itself, synthesized with the code
+  from `Code.from_bucket` on the `CodeS3Bucket`/`CodeS3Key` parameters and the export name from
+  `ExportName`, by a synthesizer that adds no bootstrap rule, no asset parameters and no CDK
+  metadata. One definition of the provider serves both ways of deploying it.
+
+Run `python -m sc_plan_execution.standalone dist [--cdk-json cdk.json]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Acknowledgment, App, BootstraplessSynthesizer, CfnParameter, DockerImage, Validations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from sc_plan_execution.bundling import UNUSED_IMAGE, LocalPipBundling
+from sc_plan_execution.provider_stack import DEFAULT_EXPORT_NAME, PlanExecutionProviderStack
+from sc_plan_provider import __version__
+
+ZIP_PREFIX = "sc-plan-provider"
+TEMPLATE_NAME = f"{ZIP_PREFIX}.template.json"
+STACK_ID = "ServiceCatalogPlanProvider"
+CODE_BUCKET_PARAMETER = "CodeS3Bucket"
+CODE_KEY_PARAMETER = "CodeS3Key"
+EXPORT_NAME_PARAMETER = "ExportName"
+
+# ZIP cannot store dates before 1980; a fixed one makes the archive depend on content only.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o644
+EXECUTABLE_MODE = 0o755
+_UNIX = 3  # ZipInfo.create_system: the modes in external_attr are Unix modes
+
+
+@dataclass(frozen=True)
+class StandalonePackage:
+    """What `package` wrote."""
+
+    code_zip: Path
+    template: Path
+
+
+class StandaloneProviderStack(PlanExecutionProviderStack):
+    """The provider stack with its code and export name as CloudFormation parameters, no assets."""
+
+    def __init__(self, scope: Construct | None, construct_id: str, *, default_code_key: str | None = None) -> None:
+        self._default_code_key = default_code_key
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Shared provider for Custom::ServiceCatalogPlanExecution resources ({__version__})",
+            # No bootstrap version rule or parameter, no asset support: deployable anywhere.
+            synthesizer=BootstraplessSynthesizer(),
+            analytics_reporting=False,
+        )
+
+    def function_code(self) -> lambda_.Code:
+        bucket = CfnParameter(
+            self,
+            CODE_BUCKET_PARAMETER,
+            description=(
+                "S3 bucket holding the provider's code zip, in this stack's Region and readable by "
+                "the identity that deploys the stack"
+            ),
+            allowed_pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        )
+        key = CfnParameter(
+            self,
+            CODE_KEY_PARAMETER,
+            description=f"S3 key of the code zip ({ZIP_PREFIX}-<version>-<hash>.zip from `make package`)",
+            min_length=1,
+            default=self._default_code_key,
+        )
+        code_bucket = s3.Bucket.from_bucket_name(self, "CodeBucket", bucket.value_as_string)
+        Validations.of(code_bucket).acknowledge(
+            Acknowledgment(
+                id="Annotation::@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified",
+                reason=(
+                    "The key names the zip's version and content hash, so new code always comes with a "
+                    "new CodeS3Key (and so a function update); an object version would add nothing."
+                ),
+            )
+        )
+        return lambda_.Code.from_bucket(code_bucket, key.value_as_string)
+
+    def service_token_export_name(self) -> str:
+        return CfnParameter(
+            self,
+            EXPORT_NAME_PARAMETER,
+            description="Export name of the function ARN (templates use ServiceToken: !ImportValue <this>)",
+            default=DEFAULT_EXPORT_NAME,
+            min_length=1,
+        ).value_as_string
+
+
+def zip_directory(source: Path, target: Path) -> None:
+    """Zip `source`'s files into `target` reproducibly: sorted paths, fixed dates, normalized modes."""
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        files = {path.relative_to(source).as_posix(): path for path in source.rglob("*") if path.is_file()}
+        for name, path in sorted(files.items()):
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            executable = path.stat().st_mode & stat.S_IXUSR
+            info.external_attr = (stat.S_IFREG | (EXECUTABLE_MODE if executable else FILE_MODE)) << 16
+            info.create_system = _UNIX
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+
+
+def build_code_zip(out_dir: Path, bundler: LocalPipBundling | None = None) -> Path:
+    """Bundle the function as the construct does and zip it as `<prefix>-<version>-<hash>.zip`."""
+    bundler = bundler or LocalPipBundling()
+    with tempfile.TemporaryDirectory(prefix="sc-plan-provider-") as work:
+        bundle = Path(work) / "bundle"
+        bundle.mkdir()
+        bundler.try_bundle(str(bundle), image=DockerImage.from_registry(UNUSED_IMAGE))
+        unnamed = Path(work) / "code.zip"
+        zip_directory(bundle, unnamed)
+        digest = hashlib.sha256(unnamed.read_bytes()).hexdigest()[:12]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / f"{ZIP_PREFIX}-{__version__}-{digest}.zip"
+        shutil.move(unnamed, target)
+    return target
+
+
+def standalone_template(
+    *, default_code_key: str | None = None, context: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Synthesize `StandaloneProviderStack` and return its template. `context` carries feature flags
+    (an app's cdk.json context), so the template matches what that app deploys."""
+    with tempfile.TemporaryDirectory(prefix="sc-plan-provider-synth-") as outdir:
+        app = App(outdir=outdir, context=context or {}, analytics_reporting=False)
+        StandaloneProviderStack(app, STACK_ID, default_code_key=default_code_key)
+        template: dict[str, Any] = app.synth().get_stack_by_name(STACK_ID).template
+    return template
+
+
+def package(dist: Path, *, context: dict[str, Any] | None = None) -> StandalonePackage:
+    """Write the code zip and the template into `dist` (older zips of this prefix are removed)."""
+    dist.mkdir(parents=True, exist_ok=True)
+    for old in dist.glob(f"{ZIP_PREFIX}-*.zip"):
+        old.unlink()
+    code_zip = build_code_zip(dist)
+    template_path = dist / TEMPLATE_NAME
+    template = standalone_template(default_code_key=code_zip.name, context=context)
+    template_path.write_text(json.dumps(template, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    return StandalonePackage(code_zip=code_zip, template=template_path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write the provider's code zip and standalone template.")
+    parser.add_argument("dist", type=Path, help="output folder, e.g. dist")
+    parser.add_argument("--cdk-json", type=Path, help="take feature flags from this cdk.json's context")
+    args = parser.parse_args(argv)
+    context = json.loads(args.cdk_json.read_text())["context"] if args.cdk_json else None
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    result = package(args.dist, context=context)
+    print(f"{result.code_zip}\n{result.template}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""The provider as `make package` ships it: the function from that very code zip, with the packaged
+template's settings and tables, answering CloudFormation on the local cloud."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_cloud.cloud import PROVIDER_HANDLER, LocalCloud
+from local_cloud.lambda_runtime import FunctionSpec
+from sc_plan_execution import DEFAULT_EXPORT_NAME
+from sc_plan_execution.standalone import CODE_KEY_PARAMETER, TEMPLATE_NAME, ZIP_PREFIX, StandalonePackage, package
+from sc_plan_provider import __version__
+from support.scenarios import executions, plan, product, resource
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def standalone_package(tmp_path_factory: pytest.TempPathFactory) -> StandalonePackage:
+    """`make test` runs `make package` first; a bare `pytest` packages into a temp dir (pip bundling)."""
+    dist = REPO / "dist"
+    template = dist / TEMPLATE_NAME
+    if template.exists():
+        key = json.loads(template.read_text())["Parameters"][CODE_KEY_PARAMETER]["Default"]
+        if (dist / key).exists():
+            return StandalonePackage(code_zip=dist / key, template=template)
+    return package(tmp_path_factory.mktemp("dist"))
+
+
+def test_code_key_default_names_the_versioned_zip(standalone_package: StandalonePackage) -> None:
+    template: dict[str, Any] = json.loads(standalone_package.template.read_text())
+    key = template["Parameters"][CODE_KEY_PARAMETER]["Default"]
+    assert key == standalone_package.code_zip.name
+    assert key.startswith(f"{ZIP_PREFIX}-{__version__}-") and key.endswith(".zip")
+    with zipfile.ZipFile(standalone_package.code_zip) as archive:
+        names = archive.namelist()
+    assert names == sorted(names)
+    assert "sc_plan_provider/handler.py" in names and "crhelper/resource_helper.py" in names
+    assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
+
+
+def test_function_from_the_zip_creates_and_deletes_with_the_template_settings(
+    standalone_package: StandalonePackage, tmp_path: Path
+) -> None:
+    code_dir = tmp_path / "code"
+    with zipfile.ZipFile(standalone_package.code_zip) as archive:
+        archive.extractall(code_dir)
+    spec = FunctionSpec.from_template(
+        standalone_package.template, code_dir, PROVIDER_HANDLER, stack_name="sc-plan-provider"
+    )
+    assert (spec.timeout, spec.memory_size, spec.runtime, spec.tracing_mode) == (900.0, 256, "python3.14", "Active")
+    assert spec.unresolved_environment == ("REQUESTS_TABLE_NAME",)  # a Ref to the template's table
+
+    with LocalCloud(spec=spec, retry_delays=(0.5, 1.0)) as cloud:
+        assert cloud.function.spec.asset_dir == code_dir.resolve()
+        (table,) = cloud.tables.values()  # the request ledger table the template declares
+        assert cloud.exports == {DEFAULT_EXPORT_NAME: spec.function_arn}
+        sc = cloud.servicecatalog
+        stack = cloud.stack("standalone")
+
+        created = stack.create(resource(plan(sc, product(sc, outputs={"BucketName": "from-zip"}))))
+        assert created.status == "CREATE_COMPLETE", created
+        (answer,) = created.outcomes
+        assert answer.status == "SUCCESS"
+        assert answer.data["Outputs.BucketName"] == "from-zip"
+        ledger = cloud.dynamodb.client().scan(TableName=table)["Items"]
+        assert ledger, "the function recorded its request in the template's table"
+
+        deleted = stack.delete()
+        assert deleted.status == "DELETE_COMPLETE", deleted
+        assert deleted.outcomes[0].status == "SUCCESS"
+        assert executions(sc) == 1
+        assert sc.provisioned_products() == []
