@@ -28,13 +28,8 @@ CFN_LINT_IGNORED = "W3005"  # redundant DependsOn that CDK itself emits
 
 
 def _template(cdk_outdir: Path, stack_name: str) -> dict[str, Any]:
-    manifest = json.loads((cdk_outdir / "manifest.json").read_text())
-    (template_file,) = [
-        a["properties"]["templateFile"]
-        for artifact_id, a in manifest["artifacts"].items()
-        if a["type"] == "aws:cloudformation:stack" and a["properties"].get("stackName", artifact_id) == stack_name
-    ]
-    template: dict[str, Any] = json.loads((cdk_outdir / template_file).read_text())
+    """A stack's template by its file name: later Apps of the session rewrite manifest.json, not this."""
+    template: dict[str, Any] = json.loads((cdk_outdir / f"{stack_name}.template.json").read_text())
     return template
 
 

@@ -109,10 +109,11 @@ def test_rollback_delete_of_a_product_still_provisioning_waits_then_terminates(s
 def test_duplicated_continuations_still_answer_once(short_lived: LocalCloud) -> None:
     sc = short_lived.servicecatalog
     short_lived.lambda_api.duplicate_events = True  # every hand-over is delivered twice
-    result = short_lived.stack("dup-hops").create(resource(plan(sc, product(sc, duration=9.0))))
+    result = short_lived.stack("dup-hops").create(resource(plan(sc, product(sc, duration=12.0))))
     assert result.status == "CREATE_COMPLETE", result
     (outcome,) = result.outcomes
     time.sleep(SHORT_FUNCTION_TIMEOUT)  # let every duplicated chain reach its end
     assert outcome.answers == 1
     assert executions(sc) == 1
-    assert handovers(short_lived) >= 3
+    # Several hand-overs, each delivered twice (fewer than 12 s / 4 s when a busy machine slows starts).
+    assert handovers(short_lived) >= 2

@@ -54,11 +54,14 @@ def test_function_from_the_zip_creates_and_deletes_with_the_template_settings(
         standalone_package.template, code_dir, PROVIDER_HANDLER, stack_name="sc-plan-provider"
     )
     assert (spec.timeout, spec.memory_size, spec.runtime, spec.tracing_mode) == (900.0, 256, "python3.14", "Active")
-    assert spec.unresolved_environment == ("REQUESTS_TABLE_NAME",)  # a Ref to the template's table
+    # Refs to the template's tables: resolved to the local ones below.
+    assert set(spec.unresolved_environment) == {"REQUESTS_TABLE_NAME", "OWNERS_TABLE_NAME"}
 
     with LocalCloud(spec=spec, retry_delays=(0.5, 1.0)) as cloud:
         assert cloud.function.spec.asset_dir == code_dir.resolve()
-        (table,) = cloud.tables.values()  # the request ledger table the template declares
+        # The request ledger and owners tables the template declares.
+        resources = json.loads(standalone_package.template.read_text())["Resources"]
+        assert sorted(cloud.tables) == sorted(k for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table")
         assert cloud.exports == {DEFAULT_EXPORT_NAME: spec.function_arn}
         sc = cloud.servicecatalog
         stack = cloud.stack("standalone")
@@ -68,8 +71,8 @@ def test_function_from_the_zip_creates_and_deletes_with_the_template_settings(
         (answer,) = created.outcomes
         assert answer.status == "SUCCESS"
         assert answer.data["Outputs.BucketName"] == "from-zip"
-        ledger = cloud.dynamodb.client().scan(TableName=table)["Items"]
-        assert ledger, "the function recorded its request in the template's table"
+        for table in cloud.tables.values():  # the request in the ledger, the product's owner
+            assert cloud.dynamodb.client().scan(TableName=table)["Items"], table
 
         deleted = stack.delete()
         assert deleted.status == "DELETE_COMPLETE", deleted
