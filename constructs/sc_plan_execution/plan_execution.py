@@ -42,6 +42,7 @@ from sc_plan_provider.properties import (
     POLLING_INTERVAL_SECONDS,
     POLLING_MAX_INTERVAL_SECONDS,
     SERVICE_TIMEOUT,
+    InvalidPropertyError,
     parse_properties,
 )
 
@@ -106,7 +107,7 @@ class ProvisionedProductPlanExecution(Construct):
         properties = self._properties(plan_id, accept_language, polling, deadline)
         for name, allowed in ((ALLOW_REPLACEMENT, allow_replacement), (ALLOW_REMOVAL, allow_removal)):
             if not isinstance(allowed, bool):
-                raise TypeError(f"{name}: expected True or False, got {allowed!r}")
+                raise InvalidPropertyError(f"{name} {allowed!r} is not a boolean: use True or False.")
             if allowed:
                 properties[name] = "true"
         self._validate(properties, service_timeout)

@@ -203,6 +203,21 @@ def test_attributes_resolve_to_ref_and_getatt(make_stack: MakeStack) -> None:
     assert stack.resolve(execution.provisioned_product_id) == {"Ref": logical_id}
     assert stack.resolve(execution.record_id) == {"Fn::GetAtt": [logical_id, "RecordId"]}
     assert stack.resolve(execution.get_output("BucketName")) == {"Fn::GetAtt": [logical_id, "Outputs.BucketName"]}
+    assert stack.resolve(execution.changes_add) == {"Fn::GetAtt": [logical_id, "Changes.Add"]}
+    assert stack.resolve(execution.changes_modify) == {"Fn::GetAtt": [logical_id, "Changes.Modify"]}
+    assert stack.resolve(execution.changes_remove) == {"Fn::GetAtt": [logical_id, "Changes.Remove"]}
+    assert stack.resolve(execution.changes_replace) == {"Fn::GetAtt": [logical_id, "Changes.Replace"]}
+
+
+def test_allow_flags_are_emitted_only_when_set(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "Default", plan_id=PLAN)
+    ProvisionedProductPlanExecution(stack, "Allowing", plan_id=PLAN, allow_replacement=True, allow_removal=True)
+    flags = sorted(
+        (r["Properties"].get("AllowReplacement", "-"), r["Properties"].get("AllowRemoval", "-"))
+        for r in _custom_resources(_template(stack)).values()
+    )
+    assert flags == [("-", "-"), ("true", "true")]
 
 
 def test_token_plan_id_is_passed_through(make_stack: MakeStack) -> None:
@@ -230,6 +245,8 @@ def test_token_plan_id_is_passed_through(make_stack: MakeStack) -> None:
         ),
         ({"service_timeout": cdk.Duration.hours(2)}, "ServiceTimeout"),
         ({"service_timeout": cdk.Duration.seconds(0)}, "ServiceTimeout"),
+        ({"allow_replacement": "yes"}, "AllowReplacement"),
+        ({"allow_removal": 1}, "AllowRemoval"),
     ],
 )
 def test_synth_time_validation_names_the_property(props: dict[str, Any], named: str) -> None:

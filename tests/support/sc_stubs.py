@@ -56,7 +56,7 @@ def change(logical_id: str, action: str = "MODIFY", replacement: str = "FALSE") 
         "LogicalResourceId": logical_id,
         "ResourceType": "AWS::S3::Bucket",
         "Replacement": replacement,
-        "Scope": ["Properties"] if action == "MODIFY" else [],
+        "Scope": ["PROPERTIES"] if action == "MODIFY" else [],
         "Details": [],
     }
 
