@@ -42,6 +42,7 @@ from sc_plan_provider.properties import (
     POLLING_INTERVAL_SECONDS,
     POLLING_MAX_INTERVAL_SECONDS,
     SERVICE_TIMEOUT,
+    InvalidPropertyError,
     parse_properties,
 )
 from sc_plan_provider.property_values import InvalidPropertyError

@@ -22,6 +22,11 @@ def test_create_update_same_product_and_delete(cloud: LocalCloud) -> None:
     assert answer.data == {
         "ProvisionedProductId": product_id,
         "RecordId": sc.provisioned_product(product_id).last_record_id,
+        # The emulator's generic change for a new product: one resource added.
+        "Changes.Add": "1",
+        "Changes.Modify": "0",
+        "Changes.Remove": "0",
+        "Changes.Replace": "0",
         "Outputs.BucketName": "bucket-v1",
         "Outputs.Arn": "arn:aws:s3:::bucket-v1",
         "Changes.Add": "1",  # the emulator's default plan adds one resource

@@ -95,8 +95,13 @@ def test_wheel_ships_both_typed_packages_with_the_function_pins(wheel: Path) -> 
     metadata = Parser().parsestr(zipfile.ZipFile(wheel).read(metadata_name).decode())
     assert metadata["Version"] == __version__
     requires = metadata.get_all("Requires-Dist") or []
-    assert {r.split(">")[0].split("<")[0].strip() for r in requires} == {"aws-cdk-lib", "constructs"}
-    assert all("==" not in r and ">=" in r for r in requires), requires  # ranges, not pins
+    base = [r for r in requires if "extra ==" not in r]
+    review = [r for r in requires if 'extra == "review"' in r]
+    assert {r.split(">")[0].split("<")[0].strip() for r in base} == {"aws-cdk-lib", "constructs"}
+    # The review command's run-time needs are an extra, not the construct library's dependencies.
+    assert {r.split(">")[0].split("<")[0].strip() for r in review} == {"boto3", "aws-lambda-powertools"}
+    versions = [r.split(";")[0] for r in requires]  # without the environment marker (extra == ...)
+    assert all("==" not in v and ">=" in v for v in versions), requires  # ranges, not pins
     pins = zipfile.ZipFile(wheel).read("sc_plan_provider/requirements.txt").decode()
     assert "crhelper==" in pins and "boto3==" in pins
 

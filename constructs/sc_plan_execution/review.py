@@ -1,0 +1,141 @@
+"""`python -m sc_plan_execution review PLAN_ID`: a plan's resource changes and the gate's decision.
+
+The step a pipeline runs before a manual approval: it prints every resource change of the plan (all
+pages) as a table, what the change gate would decide for the given allow flags, and exits non-zero
+when the deployment would refuse the plan. It uses the function's own Service Catalog edge and
+`change_gate`, so the review and the deployment cannot disagree.
+
+It needs boto3 (and the function's Powertools, which the edge traces with) at run time, which the
+construct library does not depend on: install `servicecatalog-plan-execution[review]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sc_plan_provider.change_gate import (
+    ALLOW_REMOVAL,
+    ALLOW_REPLACEMENT,
+    GateDecision,
+    RefusedChange,
+    ResourceChange,
+    decide,
+)
+from sc_plan_provider.properties import ACCEPT_LANGUAGES, PLAN_ID_PATTERN
+
+if TYPE_CHECKING:
+    from sc_plan_provider.service_catalog import Plan
+
+EXIT_ALLOWED = 0
+EXIT_REFUSED = 1
+EXIT_ERROR = 2
+INSTALL_HINT = "pip install 'servicecatalog-plan-execution[review]'"
+COLUMNS = ("Action", "LogicalResourceId", "ResourceType", "Replacement", "Gate")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sc_plan_execution",
+        description="Review a Service Catalog provisioned product plan before deploying it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    review = commands.add_parser(
+        "review", help="print the plan's resource changes and the change gate's decision (exit 1 if refused)"
+    )
+    review.add_argument("plan_id", metavar="PLAN_ID")
+    review.add_argument("--allow-replacement", action="store_true", help=f'as {ALLOW_REPLACEMENT}: "true"')
+    review.add_argument("--allow-removal", action="store_true", help=f'as {ALLOW_REMOVAL}: "true"')
+    review.add_argument("--region", help="the plan's Region (default: the AWS SDK's)")
+    review.add_argument("--accept-language", choices=ACCEPT_LANGUAGES, help="language of Service Catalog's messages")
+    args = parser.parse_args(argv)
+    if not PLAN_ID_PATTERN.fullmatch(args.plan_id):
+        print(f"error: {args.plan_id!r} is not a plan id (1-100 of letters, digits, '_' and '-')", file=sys.stderr)
+        return EXIT_ERROR
+    return _review(args.plan_id, args.allow_replacement, args.allow_removal, args.region, args.accept_language)
+
+
+def _review(
+    plan_id: str, allow_replacement: bool, allow_removal: bool, region: str | None, accept_language: str | None
+) -> int:
+    try:
+        import boto3
+
+        from sc_plan_provider.aws_clients import client_config
+        from sc_plan_provider.service_catalog import NotFoundError, ServiceCatalog, ServiceCatalogError
+    except ImportError as error:
+        print(f"error: the review command needs {error.name}: {INSTALL_HINT}", file=sys.stderr)
+        return EXIT_ERROR
+    service_catalog = ServiceCatalog(
+        boto3.client("servicecatalog", region_name=region, config=client_config()), accept_language
+    )
+    try:
+        plan = service_catalog.describe_plan(plan_id)
+        if plan.status in ("CREATE_IN_PROGRESS", "CREATE_FAILED"):
+            detail = f": {plan.status_message}" if plan.status_message else ""
+            print(
+                f"error: plan {plan_id} is {plan.status}{detail}; it has no resource changes to review", file=sys.stderr
+            )
+            return EXIT_ERROR
+        changes = service_catalog.resource_changes(plan)
+    except NotFoundError:
+        print(
+            f"error: plan {plan_id} was not found (check the id, the Region and your portfolio access)", file=sys.stderr
+        )
+        return EXIT_ERROR
+    except ServiceCatalogError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    decision = decide(changes, allow_replacement=allow_replacement, allow_removal=allow_removal)
+    print(render(plan, changes, decision))
+    return EXIT_ALLOWED if decision.allowed else EXIT_REFUSED
+
+
+def render(plan: Plan, changes: Sequence[ResourceChange], decision: GateDecision) -> str:
+    """The table, the summary and the verdict, as a pipeline log shows them."""
+    # decide() keeps the very objects it was given, so identity finds each change's verdict.
+    refused: dict[int, RefusedChange] = {id(entry.change): entry for entry in decision.refused}
+    rows = [
+        (
+            change.action,
+            change.logical_resource_id,
+            change.resource_type,
+            change.replacement or "-",
+            _verdict(refused.get(id(change))),
+        )
+        for change in changes
+    ]
+    widths = [max(len(column), *(len(row[i]) for row in rows)) for i, column in enumerate(COLUMNS)]
+    lines = [
+        f"Plan {plan.plan_id} ({plan.status}) for provisioned product {plan.provisioned_product_id or '-'}: "
+        f"{len(changes)} resource change(s)",
+        "",
+        "  ".join(column.ljust(width) for column, width in zip(COLUMNS, widths, strict=True)).rstrip(),
+        "  ".join("-" * width for width in widths),
+        *("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows),
+        "",
+    ]
+    summary = decision.summary
+    lines.append(
+        f"Summary: {summary.add} to add, {summary.modify} to modify ({summary.replace} replaced or maybe replaced), "
+        f"{summary.remove} to remove"
+    )
+    if decision.allowed:
+        lines.append("Change gate: ALLOWED - the deployment would execute this plan.")
+    else:
+        flags = " and ".join(f'{flag}: "true"' for flag in decision.needed_flags)
+        lines.append(
+            f"Change gate: REFUSED - {len(decision.refused)} change(s) need {flags} "
+            "(construct props allow_replacement/allow_removal); the deployment would execute nothing."
+        )
+    return "\n".join(lines)
+
+
+def _verdict(refused: RefusedChange | None) -> str:
+    return "ok" if refused is None else f"REFUSED: {refused.outcome} (needs {refused.allowed_by})"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""CDK Pipelines example: review the plan, approve it by hand, then deploy the stack that applies it.
+
+The pipeline (``pipelines.CodePipeline``) runs, before the deployment stage:
+
+1. ``ReviewPlan`` - a CodeBuild step that runs ``python -m sc_plan_execution review $PLAN_ID`` with
+   the same allow flags the stack deploys with. It prints the plan's resource changes and fails the
+   pipeline when the change gate would refuse the plan, so a refused plan never reaches approval;
+2. ``ApprovePlan`` - a manual approval: a person reads the review's log (its table) and approves;
+3. the ``Deploy`` stage - the stack with ``ProvisionedProductPlanExecution``, whose handler applies
+   the same gate again before it executes the plan.
+
+Synthesize with ``CDK_OUTDIR=cdk.pipeline.out python examples/pipeline_app.py``; context values
+``planId``, ``repository``, ``branch`` and ``connectionArn`` replace the placeholders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Acknowledgment, App, Stack, Stage, Validations, pipelines
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from sc_plan_execution import ProvisionedProductPlanExecution
+
+PIPELINE_STACK_NAME = "ServiceCatalogPlanPipeline"
+DEFAULT_PLAN_ID = "plan-demo-bucket"
+DEFAULT_REPOSITORY = "my-org/my-infrastructure"
+DEFAULT_BRANCH = "main"
+# Placeholder: a CodeStar connection (AWS CodeConnections) to the repository's host.
+DEFAULT_CONNECTION_ARN = (
+    "arn:aws:codeconnections:eu-west-1:123456789012:connection/00000000-0000-0000-0000-000000000000"
+)
+ALLOW_REPLACEMENT = False
+ALLOW_REMOVAL = False
+
+
+class PlanStack(Stack):
+    """The deployed stack: applies the reviewed plan (the same flags as the review step)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, plan_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        ProvisionedProductPlanExecution(
+            self, "Bucket", plan_id=plan_id, allow_replacement=ALLOW_REPLACEMENT, allow_removal=ALLOW_REMOVAL
+        )
+
+
+class PlanStage(Stage):
+    def __init__(self, scope: Construct, construct_id: str, *, plan_id: str) -> None:
+        super().__init__(scope, construct_id)
+        PlanStack(self, "Plan", plan_id=plan_id)
+
+
+def review_command(plan_id: str) -> str:
+    """The review step's command line: the same allow flags as the stack."""
+    flags = [
+        flag for flag, on in (("--allow-replacement", ALLOW_REPLACEMENT), ("--allow-removal", ALLOW_REMOVAL)) if on
+    ]
+    return " ".join(["python -m sc_plan_execution review", plan_id, *flags])
+
+
+class PipelineStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        plan_id: str,
+        repository: str,
+        branch: str,
+        connection_arn: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        source = pipelines.CodePipelineSource.connection(repository, branch, connection_arn=connection_arn)
+        pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            synth=pipelines.ShellStep(
+                "Synth",
+                input=source,
+                commands=["npm ci", "pip install -r requirements.txt", "npx cdk synth"],
+            ),
+        )
+        review = pipelines.CodeBuildStep(
+            "ReviewPlan",
+            input=source,
+            install_commands=["pip install '.[review]'"],
+            commands=[review_command(plan_id)],
+            # The review reads the plan and nothing else (DescribeProvisionedProductPlan has no
+            # resource-level permissions: Resource must be "*").
+            role_policy_statements=[
+                iam.PolicyStatement(actions=["servicecatalog:DescribeProvisionedProductPlan"], resources=["*"])
+            ],
+        )
+        approve = pipelines.ManualApprovalStep(
+            "ApprovePlan", comment=f"Read the ReviewPlan log: resource changes of {plan_id} and the gate's decision."
+        )
+        approve.add_step_dependency(review)
+        pipeline.add_stage(PlanStage(self, "Deploy", plan_id=plan_id), pre=[review, approve])
+        pipeline.build_pipeline()
+        acknowledge_pipeline_findings(pipeline)
+
+
+# cdk-nag AwsSolutions findings on the roles CDK Pipelines generates itself (this project's construct
+# needs none beyond its own), each with the reason it is acceptable. All are IAM5 (wildcards).
+_IAM5 = "AwsSolutions::AwsSolutions-IAM5"
+_CODEBUILD = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{what}"
+PIPELINE_ACKNOWLEDGMENTS: dict[str, str] = {
+    **{
+        f"{_IAM5}[Action::s3:{action}]": "CDK Pipelines grants its roles read/write on the pipeline's own "
+        "artifact bucket with the S3 action groups of Bucket.grantReadWrite; no other bucket is reachable."
+        for action in ("GetObject*", "GetBucket*", "List*", "DeleteObject*", "Abort*")
+    },
+    f"{_IAM5}[Resource::<PipelineArtifactsBucketAEA9A052.Arn>/*]": (
+        "Objects of the pipeline's own artifact bucket, whose keys CodePipeline chooses at run time."
+    ),
+    **{
+        f"{_IAM5}[Resource::{_CODEBUILD.format(service='logs', what=f'log-group:/aws/codebuild/{p}')}]": (
+            "Log streams of a CodeBuild project's own log group; stream names are chosen per build."
+        )
+        for p in (
+            "<PipelineBuildSynthCdkBuildProject6BEFA8E6>:*",
+            "<PipelineUpdatePipelineSelfMutationDAA41400>:*",
+            "<PipelineDeployReviewPlan37FBE649>:*",
+            "*",
+        )
+    },
+    **{
+        f"{_IAM5}[Resource::{_CODEBUILD.format(service='codebuild', what=f'report-group/{p}')}]": (
+            "CodeBuild report groups named after the project at run time (CDK Pipelines' default grant)."
+        )
+        for p in (
+            "<PipelineBuildSynthCdkBuildProject6BEFA8E6>-*",
+            "<PipelineUpdatePipelineSelfMutationDAA41400>-*",
+            "<PipelineDeployReviewPlan37FBE649>-*",
+            "*",
+        )
+    },
+    f"{_IAM5}[Resource::arn:*:iam::<AWS::AccountId>:role/*]": (
+        "The self-mutation and asset steps assume the CDK bootstrap roles (cdk-*), conditioned by CDK "
+        "Pipelines on the bootstrap role tag; their names depend on the bootstrap qualifier."
+    ),
+    "AwsSolutions::AwsSolutions-S1": (
+        "The artifact bucket is CDK Pipelines' own, holding transient build artifacts; server access logs "
+        "would need a second bucket that this example does not manage."
+    ),
+    "AwsSolutions::AwsSolutions-CB4": (
+        "CDK Pipelines' CodeBuild projects (synth, self-mutation, assets, plan review) build nothing secret; "
+        "their artifacts are encrypted at rest by the artifact bucket's own encryption."
+    ),
+    f"{_IAM5}[Resource::*]": (
+        "The review step's servicecatalog:DescribeProvisionedProductPlan has no resource-level permissions, "
+        "and CDK Pipelines' self-mutation and asset roles read CloudFormation stacks and assets by design."
+    ),
+}
+
+
+def acknowledge_pipeline_findings(pipeline: pipelines.CodePipeline) -> None:
+    for rule, reason in PIPELINE_ACKNOWLEDGMENTS.items():
+        Validations.of(pipeline).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def build_app(*, outdir: str | None = None, context: dict[str, Any] | None = None) -> App:
+    app = App(outdir=outdir, context=context)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    PipelineStack(
+        app,
+        PIPELINE_STACK_NAME,
+        plan_id=str(app.node.try_get_context("planId") or DEFAULT_PLAN_ID),
+        repository=str(app.node.try_get_context("repository") or DEFAULT_REPOSITORY),
+        branch=str(app.node.try_get_context("branch") or DEFAULT_BRANCH),
+        connection_arn=str(app.node.try_get_context("connectionArn") or DEFAULT_CONNECTION_ARN),
+    )
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

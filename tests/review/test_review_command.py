@@ -1,0 +1,102 @@
+"""The review command through its public entry point (`python -m sc_plan_execution review`),
+against the Service Catalog emulator: the table, the gate's verdict and the exit code a pipeline
+step acts on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from local_cloud.servicecatalog import ProvisioningScript, ServiceCatalogEmulator
+
+
+def change(logical_id: str, action: str = "MODIFY", replacement: str | None = "FALSE") -> dict[str, Any]:
+    shaped: dict[str, Any] = {
+        "Action": action,
+        "LogicalResourceId": logical_id,
+        "ResourceType": "AWS::SQS::Queue",
+        "Scope": ["PROPERTIES"] if action == "MODIFY" else [],
+        "Details": [],
+    }
+    if replacement is not None:
+        shaped["Replacement"] = replacement
+    return shaped
+
+
+@pytest.fixture
+def sc() -> Iterator[ServiceCatalogEmulator]:
+    with ServiceCatalogEmulator() as emulator:
+        yield emulator
+
+
+def planned(sc: ServiceCatalogEmulator, changes: list[dict[str, Any]]) -> str:
+    seeded = sc.add_product("queue", ProvisioningScript(resource_changes=changes))
+    return sc.create_plan(seeded.id, seeded.artifact_id("v1"), "queue-pp").id
+
+
+def review(sc: ServiceCatalogEmulator, *args: str) -> subprocess.CompletedProcess[str]:
+    with sc.environment():
+        env = dict(os.environ)
+    return subprocess.run(
+        [sys.executable, "-m", "sc_plan_execution", "review", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_allowed_plan_prints_the_table_and_exits_zero(sc: ServiceCatalogEmulator) -> None:
+    plan_id = planned(sc, [change("Orders"), change("Dead", "ADD", None)])
+    result = review(sc, plan_id)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"Plan {plan_id} (CREATE_SUCCESS)")
+    header = next(line for line in lines if line.startswith("Action"))
+    assert header.split() == ["Action", "LogicalResourceId", "ResourceType", "Replacement", "Gate"]
+    assert any(line.split() == ["MODIFY", "Orders", "AWS::SQS::Queue", "FALSE", "ok"] for line in lines)
+    assert any(line.split() == ["ADD", "Dead", "AWS::SQS::Queue", "-", "ok"] for line in lines)
+    assert "Summary: 1 to add, 1 to modify (0 replaced or maybe replaced), 0 to remove" in result.stdout
+    assert "Change gate: ALLOWED" in result.stdout
+
+
+def test_replacement_is_refused_with_exit_one_and_allowed_by_the_flag(sc: ServiceCatalogEmulator) -> None:
+    plan_id = planned(sc, [change("Orders", replacement="TRUE"), change("Audit", replacement="CONDITIONAL")])
+    refused = review(sc, plan_id)
+    assert refused.returncode == 1, refused.stderr
+    assert "REFUSED: would be replaced (needs AllowReplacement)" in refused.stdout
+    assert "REFUSED: may be replaced (Replacement CONDITIONAL" in refused.stdout
+    assert 'Change gate: REFUSED - 2 change(s) need AllowReplacement: "true"' in refused.stdout
+    allowed = review(sc, plan_id, "--allow-replacement")
+    assert allowed.returncode == 0, allowed.stdout
+    assert "Change gate: ALLOWED" in allowed.stdout
+
+
+def test_removal_on_page_three_is_found(sc: ServiceCatalogEmulator) -> None:
+    plan_id = planned(sc, [*(change(f"Queue{i:02d}") for i in range(45)), change("Legacy", "REMOVE", None)])
+    result = review(sc, plan_id, "--allow-replacement")
+    assert result.returncode == 1, result.stderr
+    assert any(
+        line.split()[:2] == ["REMOVE", "Legacy"] and "REFUSED: would be removed" in line
+        for line in result.stdout.splitlines()
+    )
+    assert "46 resource change(s)" in result.stdout
+    pages = sc.calls_to("DescribeProvisionedProductPlan")
+    assert len(pages) == 3 and all(c.params["PageSize"] == 20 for c in pages)
+    assert review(sc, plan_id, "--allow-removal").returncode == 0
+
+
+def test_unknown_plan_and_bad_id_exit_two_with_a_message(sc: ServiceCatalogEmulator) -> None:
+    missing = review(sc, "plan-doesnotexist1")
+    assert missing.returncode == 2
+    assert "plan plan-doesnotexist1 was not found" in missing.stderr
+    bad = review(sc, "not a plan")
+    assert bad.returncode == 2
+    assert "is not a plan id" in bad.stderr
+    assert len(sc.calls) == 1  # the bad id never reached Service Catalog
