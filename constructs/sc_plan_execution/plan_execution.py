@@ -42,7 +42,6 @@ from sc_plan_provider.properties import (
     POLLING_INTERVAL_SECONDS,
     POLLING_MAX_INTERVAL_SECONDS,
     SERVICE_TIMEOUT,
-    InvalidPropertyError,
     parse_properties,
 )
 from sc_plan_provider.property_values import InvalidPropertyError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sc_plan_execution import ProvisionedProductPlanExecution
+from sc_plan_execution import SERVICE_CATALOG_ACTIONS, ProvisionedProductPlanExecution
 from sc_plan_provider.change_gate import ChangeSummary
 from sc_plan_provider.properties import KNOWN_PROPERTIES, parse_properties
 from sc_plan_provider.property_values import InvalidPropertyError
@@ -68,3 +68,9 @@ def test_attributes_table_matches_the_answer_data() -> None:
     data = answer_data("pp-abc", "rec-abc", [("BucketName", "b")], ChangeSummary().as_data())
     produced = {"Outputs.<OutputKey>" if key.startswith("Outputs.") else key for key in data} | {"Ref"}
     assert set(table_keys("Attributes")) == produced
+
+
+def test_permissions_section_lists_exactly_the_granted_service_catalog_actions() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("- **Permissions.**") : text.index("- **Portfolio access.**")]
+    assert set(re.findall(r"`(servicecatalog:\w+)`", section)) == set(SERVICE_CATALOG_ACTIONS)
