@@ -17,7 +17,9 @@ from local_cloud.servicecatalog.errors import (
     ThrottlingException,
 )
 from local_cloud.servicecatalog.model import (
+    NO_CHANGES_MESSAGE,
     Plan,
+    ProductVersion,
     ProvisionedProduct,
     ProvisioningScript,
     Record,
@@ -28,10 +30,12 @@ from local_cloud.servicecatalog.validation import validate_output
 
 __all__ = [
     "ENDPOINT_ENV_VAR",
+    "NO_CHANGES_MESSAGE",
     "Call",
     "InvalidParametersException",
     "InvalidStateException",
     "Plan",
+    "ProductVersion",
     "ProvisionedProduct",
     "ProvisioningScript",
     "Record",

@@ -69,6 +69,8 @@ class ServiceCatalogApi:
             "DescribeRecord": self._describe_record,
             "DescribeProvisionedProduct": self._describe_provisioned_product,
             "TerminateProvisionedProduct": self._terminate,
+            "UpdateProvisionedProduct": self._update,
+            "ListRecordHistory": self._list_record_history,
         }
 
     # ----------------------------------------------------------------- calls and fault injection
@@ -198,6 +200,37 @@ class ServiceCatalogApi:
             ignore_errors=bool(params.get("IgnoreErrors", False)),
         )
         return {"RecordDetail": record_detail(record)}
+
+    def _update(self, params: Json) -> Json:
+        record = self.state.update_provisioned_product(
+            update_token=params["UpdateToken"],
+            id_=params.get("ProvisionedProductId"),
+            name=params.get("ProvisionedProductName"),
+            product_id=params.get("ProductId"),
+            product_name=params.get("ProductName"),
+            artifact_id=params.get("ProvisioningArtifactId"),
+            artifact_name=params.get("ProvisioningArtifactName"),
+            path_id=params.get("PathId"),
+            path_name=params.get("PathName"),
+            parameters=params.get("ProvisioningParameters", []),
+            tags=params.get("Tags", []),
+        )
+        return {"RecordDetail": record_detail(record)}
+
+    def _list_record_history(self, params: Json) -> Json:
+        search = params.get("SearchFilter") or {}
+        access = params.get("AccessLevelFilter") or {}
+        records = self.state.record_history(
+            search_key=search.get("Key"),
+            search_value=search.get("Value"),
+            access_key=access.get("Key"),
+            access_value=access.get("Value"),
+        )
+        page, next_token = paginate(records, params)
+        response: Json = {"RecordDetails": [record_detail(r) for r in page]}
+        if next_token:
+            response["NextPageToken"] = next_token
+        return response
 
 
 # --------------------------------------------------------------------- rendering and paging

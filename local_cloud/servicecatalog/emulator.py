@@ -11,14 +11,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from local_cloud.servicecatalog.api import Call, ServiceCatalogApi
 from local_cloud.servicecatalog.model import (
     Plan,
+    ProductVersion,
     ProvisionedProduct,
     ProvisioningScript,
     Record,
+    RecordType,
     SeededProduct,
     new_id,
 )
@@ -156,8 +158,14 @@ class ServiceCatalogEmulator:
         parameters: Sequence[Mapping[str, Any]] = (),
         plan_name: str | None = None,
         tags: Sequence[Mapping[str, str]] = (),
+        path_id: str | None = None,
+        detect_no_changes: bool = False,
     ) -> Plan:
-        """Do what CreateProvisionedProductPlan does, without the wire (and without recording a call)."""
+        """Do what CreateProvisionedProductPlan does, without the wire (and without recording a call).
+
+        Unlike the wire operation, a seeded update plan with the product's own artifact and parameters
+        succeeds unless ``detect_no_changes``: seeding a plan usually stands for an edited template.
+        """
         return self.state.create_plan(
             plan_name=plan_name or f"{provisioned_product_name}-plan",
             product_id=product_id,
@@ -166,6 +174,8 @@ class ServiceCatalogEmulator:
             idempotency_token=new_id("seed-"),
             parameters=parameters,
             tags=tags,
+            path_id=path_id,
+            detect_no_changes=detect_no_changes,
         )
 
     def provision(
@@ -174,13 +184,50 @@ class ServiceCatalogEmulator:
         provisioning_artifact_id: str,
         name: str,
         outputs: Mapping[str, str] | None = None,
+        *,
+        parameters: Mapping[str, str] | None = None,
+        path_id: str | None = None,
     ) -> ProvisionedProduct:
-        """Seed an AVAILABLE provisioned product (SUCCEEDED record; outputs default to the script's)."""
+        """Seed an AVAILABLE provisioned product (SUCCEEDED record; outputs default to the script's).
+
+        ``parameters`` and ``path_id`` become its current version, which UsePreviousValue and the
+        plans' no-changes check read.
+        """
         return self.state.seed_provisioned_product(
             product_id=product_id,
             provisioning_artifact_id=provisioning_artifact_id,
             name=name,
             outputs=outputs,
+            parameters=parameters,
+            path_id=path_id,
+        )
+
+    def seed_record_history(
+        self,
+        target_id: str,
+        durations: Sequence[float],
+        *,
+        record_type: RecordType = "PROVISION_PRODUCT",
+        status: Literal["SUCCEEDED", "FAILED"] = "SUCCEEDED",
+        gap: float = 60.0,
+        created_by_caller: bool = True,
+        provisioning_artifact_id: str | None = None,
+    ) -> list[Record]:
+        """Give a provisioned product (``pp-``) or a product (``prod-``) finished past records.
+
+        One record per duration (seconds, oldest first, not time-scaled), back to back ``gap``
+        seconds apart, the newest ending ``gap`` seconds ago: ListRecordHistory then reports those
+        durations without a test waiting for them. ``created_by_caller=False`` makes them another
+        user's (listed only with AccessLevelFilter Account). Returns them oldest first.
+        """
+        return self.state.seed_record_history(
+            target_id,
+            durations,
+            record_type=record_type,
+            status=status,
+            gap=gap,
+            created_by_caller=created_by_caller,
+            provisioning_artifact_id=provisioning_artifact_id,
         )
 
     def _check_script(self, script: ProvisioningScript) -> None:
@@ -232,3 +279,19 @@ class ServiceCatalogEmulator:
     def records(self) -> list[Record]:
         """Snapshots of all records, oldest first."""
         return self.state.records()
+
+    def current_version(self, provisioned_product_id: str) -> ProductVersion:
+        """Product, artifact, path and parameters the product last provisioned or updated successfully with."""
+        return self.state.current_version(provisioned_product_id)
+
+    def current_artifact_id(self, provisioned_product_id: str) -> str:
+        """The provisioning artifact the product currently runs (a failed update leaves the old one)."""
+        return self.state.current_version(provisioned_product_id).provisioning_artifact_id
+
+    def current_parameters(self, provisioned_product_id: str) -> dict[str, str]:
+        """The product's current parameter values by key (AWS has no API for these; tests need them)."""
+        return self.state.current_version(provisioned_product_id).parameters
+
+    def deleted_plans(self) -> list[str]:
+        """Ids of the plans deleted so far (over the wire or not), in deletion order."""
+        return self.state.deleted_plans()

@@ -27,6 +27,9 @@ ProductStatus = Literal["AVAILABLE", "UNDER_CHANGE", "TAINTED", "ERROR", "PLAN_I
 
 TERMINAL_RECORD_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED"})
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+NO_CHANGES_MESSAGE = (
+    "The submitted information didn't contain changes. Submit different information to create a change set."
+)
 
 
 def new_id(prefix: str) -> str:
@@ -86,7 +89,7 @@ class ProvisioningScript:
                 "LogicalResourceId": "Resource",
                 "ResourceType": "AWS::CloudFormation::WaitConditionHandle",
                 "Replacement": "FALSE",
-                "Scope": [] if action == "ADD" else ["Properties"],
+                "Scope": [] if action == "ADD" else ["PROPERTIES"],
                 "Details": [],
             }
         ]
@@ -142,10 +145,12 @@ class Record:
     errors: list[RecordError]
     outputs: list[dict[str, str]]
     tags: list[dict[str, str]]
+    parameters: list[dict[str, str]] = field(default_factory=list)  # applied to the product on success
     plan_id: str | None = None
     idempotency_token: str | None = None
     ignore_errors: bool = False
     settled: bool = False
+    created_by_caller: bool = True  # False: another user of the account (visible with AccessLevelFilter Account)
 
 
 @dataclass
@@ -161,7 +166,7 @@ class Plan:
     provisioned_product_id: str
     provisioned_product_name: str
     is_update: bool
-    parameters: list[dict[str, Any]]
+    parameters: list[dict[str, Any]]  # as submitted (UsePreviousValue entries included), for Describe
     tags: list[dict[str, str]]
     notification_arns: list[str]
     created_time: float
@@ -171,6 +176,8 @@ class Plan:
     ready_time: float
     script: ProvisioningScript
     resource_changes: list[dict[str, Any]]
+    resolved_parameters: list[dict[str, str]] = field(default_factory=list)  # what executing applies
+    no_changes: bool = False  # same artifact and parameters as the product: creation fails, as in AWS
     execution_record_id: str | None = None
     execute_tokens: dict[str, str] = field(default_factory=dict)
 
@@ -187,10 +194,22 @@ class ProvisionedProduct:
     status_message: str
     product_id: str
     provisioning_artifact_id: str
+    path_id: str | None = None
+    parameters: list[dict[str, str]] = field(default_factory=list)  # [{Key, Value}] of the current version
     idempotency_token: str | None = None
     last_record_id: str | None = None
     last_provisioning_record_id: str | None = None
     last_successful_provisioning_record_id: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     terminate_tokens: dict[str, str] = field(default_factory=dict)
+    update_tokens: dict[str, str] = field(default_factory=dict)
     terminated: bool = False
+
+
+class ProductVersion(NamedTuple):
+    """What a provisioned product was last successfully provisioned or updated with."""
+
+    product_id: str
+    provisioning_artifact_id: str
+    path_id: str | None
+    parameters: dict[str, str]

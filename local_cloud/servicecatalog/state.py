@@ -12,18 +12,21 @@ import copy
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from local_cloud.servicecatalog.errors import (
     InvalidParametersException,
     InvalidStateException,
     ResourceNotFoundException,
 )
+from local_cloud.servicecatalog.history import check_filters, past_windows, visible_records
 from local_cloud.servicecatalog.model import (
+    NO_CHANGES_MESSAGE,
     TERMINAL_RECORD_STATUSES,
     Artifact,
     Plan,
     Product,
+    ProductVersion,
     ProvisionedProduct,
     ProvisioningScript,
     Record,
@@ -33,6 +36,7 @@ from local_cloud.servicecatalog.model import (
     SeededProduct,
     new_id,
 )
+from local_cloud.servicecatalog.parameters import resolve_parameters, same_parameters
 
 # Share of a record's duration spent in CREATED before IN_PROGRESS (the real service queues briefly).
 _CREATED_SHARE = 0.1
@@ -64,6 +68,7 @@ class ServiceCatalogState:
         self._active_plans: set[str] = set()
         self._active_records: set[str] = set()
         self._scripts: dict[str, ProvisioningScript] = {}  # record id -> script, until it settles
+        self._deleted_plans: list[str] = []
 
     # ----------------------------------------------------------------- seeding and scripting
 
@@ -132,6 +137,17 @@ class ServiceCatalogState:
             self._advance()
             return [copy.deepcopy(r) for r in self._records.values()]
 
+    def current_version(self, provisioned_product_id: str) -> ProductVersion:
+        """What the product was last successfully provisioned or updated with (terminated ones too)."""
+        product = self.provisioned_product(provisioned_product_id)
+        parameters = {p["Key"]: p["Value"] for p in product.parameters}
+        return ProductVersion(product.product_id, product.provisioning_artifact_id, product.path_id, parameters)
+
+    def deleted_plans(self) -> list[str]:
+        """Ids of the plans deleted so far, in deletion order."""
+        with self._lock:
+            return list(self._deleted_plans)
+
     # ----------------------------------------------------------------- operations
 
     def create_plan(
@@ -147,8 +163,14 @@ class ServiceCatalogState:
         parameters: Sequence[Mapping[str, Any]] = (),
         tags: Sequence[Mapping[str, str]] = (),
         notification_arns: Sequence[str] = (),
+        detect_no_changes: bool = True,
     ) -> Plan:
-        """CreateProvisionedProductPlan: an update plan if the name is a live product, else a new product."""
+        """CreateProvisionedProductPlan: an update plan if the name is a live product, else a new product.
+
+        An update plan with the product's current artifact and parameters fails as AWS's does ("didn't
+        contain changes") unless ``detect_no_changes`` is off: seeded plans stand for a template edited
+        in place, which the emulator cannot see, so the facade's seeding helper turns the check off.
+        """
         with self._lock:
             self._advance()
             if idempotency_token in self._plan_tokens:
@@ -169,6 +191,15 @@ class ServiceCatalogState:
                     f"{existing.product_id}, not {product_id}."
                 )
             is_update = existing is not None and existing.last_successful_provisioning_record_id is not None
+            current = existing.parameters if existing is not None and is_update else []
+            resolved = resolve_parameters(parameters, current, has_previous=is_update)
+            no_changes = (
+                detect_no_changes
+                and existing is not None
+                and is_update
+                and existing.provisioning_artifact_id == artifact.id
+                and same_parameters(resolved, existing.parameters)
+            )
             target = existing or self._new_provisioned_product(provisioned_product_name, product_id, artifact.id, now)
             script = artifact.script
             plan = Plan(
@@ -191,6 +222,8 @@ class ServiceCatalogState:
                 ready_time=now + self._scaled(script.plan_duration),
                 script=script,
                 resource_changes=script.resource_changes_for("MODIFY" if is_update else "ADD"),
+                resolved_parameters=resolved,
+                no_changes=no_changes,
             )
             self._plans[plan.id] = plan
             self._plan_tokens[idempotency_token] = plan.id
@@ -212,13 +245,17 @@ class ServiceCatalogState:
             ]
 
     def delete_plan(self, plan_id: str, *, ignore_errors: bool = False) -> None:
-        """DeleteProvisionedProductPlan; a never-executed new product disappears with its last plan."""
+        """DeleteProvisionedProductPlan, in any status but an in-progress one (its change set is busy).
+
+        A never-executed new product disappears with its last plan.
+        """
         with self._lock:
             self._advance()
             plan = self._plan(plan_id)
-            if plan.status == "EXECUTE_IN_PROGRESS" and not ignore_errors:
-                raise InvalidStateException(f"Plan {plan_id} is being executed and cannot be deleted now.")
+            if plan.status in ("CREATE_IN_PROGRESS", "EXECUTE_IN_PROGRESS") and not ignore_errors:
+                raise InvalidStateException(f"Plan {plan_id} is {plan.status} and cannot be deleted now.")
             del self._plans[plan_id]
+            self._deleted_plans.append(plan_id)
             self._active_plans.discard(plan_id)
             self._plan_tokens = {t: p for t, p in self._plan_tokens.items() if p != plan_id}
             product = self._provisioned.get(plan.provisioned_product_id)
@@ -248,13 +285,14 @@ class ServiceCatalogState:
                 record_type,
                 product,
                 artifact_id=plan.provisioning_artifact_id,
-                path_id=plan.path_id,
+                path_id=plan.path_id or product.path_id,
                 duration=script.duration,
                 errors=script.errors,
                 in_error_duration=script.in_error_duration,
                 tags=plan.tags,
                 script=script,
             )
+            record.parameters = [dict(p) for p in plan.resolved_parameters]
             record.plan_id = plan.id
             record.idempotency_token = idempotency_token
             plan.execute_tokens[idempotency_token] = record.id
@@ -314,6 +352,143 @@ class ServiceCatalogState:
             product.status_message = ""
             return copy.deepcopy(record)
 
+    def update_provisioned_product(
+        self,
+        *,
+        update_token: str,
+        id_: str | None = None,
+        name: str | None = None,
+        product_id: str | None = None,
+        product_name: str | None = None,
+        artifact_id: str | None = None,
+        artifact_name: str | None = None,
+        path_id: str | None = None,
+        path_name: str | None = None,
+        parameters: Sequence[Mapping[str, Any]] = (),
+        tags: Sequence[Mapping[str, str]] = (),
+    ) -> Record:
+        """UpdateProvisionedProduct: re-apply an artifact and parameters without a plan.
+
+        Product, artifact and path default to the product's current ones. The same UpdateToken
+        returns the same record (no second update). The emulator has no launch paths, so a
+        PathName is accepted and not resolved (the record keeps the current PathId).
+        """
+        with self._lock:
+            self._advance()
+            product = self._live_product(id_, name)
+            if update_token in product.update_tokens:
+                return copy.deepcopy(self._records[product.update_tokens[update_token]])
+            pairs = {"Product": (product_id, product_name), "ProvisioningArtifact": (artifact_id, artifact_name)}
+            for what, (by_id, by_name) in {**pairs, "Path": (path_id, path_name)}.items():
+                if by_id is not None and by_name is not None:
+                    raise InvalidParametersException(f"Provide either the {what}Id or the {what}Name, not both.")
+            catalog_product = self._catalog_product(product_id, product_name, default=product.product_id)
+            if catalog_product.id != product.product_id:
+                raise InvalidParametersException(
+                    f"Provisioned product {product.id} was launched from product {product.product_id}, "
+                    f"not {catalog_product.id}."
+                )
+            artifact = self._product_artifact(
+                catalog_product, artifact_id, artifact_name, default=product.provisioning_artifact_id
+            )
+            if product.status in ("UNDER_CHANGE", "PLAN_IN_PROGRESS"):
+                raise InvalidStateException(f"Provisioned product {product.id} is {product.status}; cannot update.")
+            has_previous = product.last_successful_provisioning_record_id is not None
+            resolved = resolve_parameters(parameters, product.parameters, has_previous=has_previous)
+            script = artifact.script
+            record = self._new_record(
+                "UPDATE_PROVISIONED_PRODUCT",
+                product,
+                artifact_id=artifact.id,
+                path_id=path_id or product.path_id,
+                duration=script.duration,
+                errors=script.errors,
+                in_error_duration=script.in_error_duration,
+                tags=tags,
+                script=script,
+            )
+            record.parameters = resolved
+            record.idempotency_token = update_token
+            product.update_tokens[update_token] = record.id
+            product.status = "UNDER_CHANGE"
+            product.status_message = ""
+            product.last_provisioning_record_id = record.id
+            return copy.deepcopy(record)
+
+    def record_history(
+        self,
+        *,
+        search_key: str | None = None,
+        search_value: str | None = None,
+        access_key: str | None = None,
+        access_value: str | None = None,
+    ) -> list[Record]:
+        """ListRecordHistory, newest first; see the history module for the access-level model."""
+        check_filters(search_key, search_value, access_key, access_value, self.account_id)
+        with self._lock:
+            self._advance()
+            found = visible_records(
+                self._records.values(), search_key=search_key, search_value=search_value, access_key=access_key
+            )
+            return [copy.deepcopy(r) for r in found]
+
+    def seed_record_history(
+        self,
+        target_id: str,
+        durations: Sequence[float],
+        *,
+        record_type: RecordType = "PROVISION_PRODUCT",
+        status: Literal["SUCCEEDED", "FAILED"] = "SUCCEEDED",
+        gap: float = 60.0,
+        created_by_caller: bool = True,
+        provisioning_artifact_id: str | None = None,
+    ) -> list[Record]:
+        """Finished past records, one per duration (oldest first, real seconds, not time-scaled).
+
+        ``target_id`` is a provisioned product (the records are its history; its current state and
+        Last*RecordId pointers are left alone) or a catalog product (each record gets its own
+        provisioned product, already terminated, as earlier launches of the product would be).
+        """
+        if status not in ("SUCCEEDED", "FAILED"):
+            raise ValueError("status must be SUCCEEDED or FAILED")
+        with self._lock:
+            self._advance()
+            windows = past_windows(durations, now=self._clock(), gap=gap)
+            owner = self._provisioned.get(target_id)
+            catalog = self._products.get(owner.product_id if owner else target_id)
+            if catalog is None:
+                raise ValueError(f"{target_id} is neither a provisioned product nor a product")
+            default_artifact = owner.provisioning_artifact_id if owner else next(iter(catalog.artifacts))
+            artifact = self._product_artifact(catalog, provisioning_artifact_id, None, default=default_artifact)
+            seeded = []
+            for start, end in windows:
+                product = owner
+                if product is None:
+                    product = self._new_provisioned_product(f"history-{new_id('')}", catalog.id, artifact.id, start)
+                    product.status, product.terminated = "AVAILABLE", True
+                record = Record(
+                    id=new_id("rec-"),
+                    record_type=record_type,
+                    provisioned_product_id=product.id,
+                    provisioned_product_name=product.name,
+                    product_id=catalog.id,
+                    provisioning_artifact_id=artifact.id,
+                    path_id=product.path_id,
+                    created_time=start,
+                    updated_time=end,
+                    status=status,
+                    timeline=[(start, "CREATED"), (end, status)],
+                    errors=[RecordError("SEEDED_FAILURE", "A seeded past failure")] if status == "FAILED" else [],
+                    outputs=[],
+                    tags=[],
+                    parameters=[dict(p) for p in product.parameters],
+                    settled=True,
+                    created_by_caller=created_by_caller,
+                )
+                self._records[record.id] = record
+                seeded.append(copy.deepcopy(record))
+            return seeded
+
     def seed_provisioned_product(
         self,
         *,
@@ -321,6 +496,8 @@ class ServiceCatalogState:
         provisioning_artifact_id: str,
         name: str,
         outputs: Mapping[str, str] | None = None,
+        parameters: Mapping[str, str] | None = None,
+        path_id: str | None = None,
     ) -> ProvisionedProduct:
         """An AVAILABLE product with a SUCCEEDED provisioning record, as if provisioned long ago."""
         with self._lock:
@@ -335,9 +512,10 @@ class ServiceCatalogState:
             chosen = dict(artifact.script.outputs if outputs is None else outputs)
             script = ProvisioningScript(outputs=chosen, output_descriptions=artifact.script.output_descriptions)
             record = self._new_record(
-                "PROVISION_PRODUCT", product, artifact_id=artifact.id, path_id=None, duration=0.0,
+                "PROVISION_PRODUCT", product, artifact_id=artifact.id, path_id=path_id, duration=0.0,
                 errors=(), in_error_duration=0.0, tags=[], script=script,
             )  # fmt: skip
+            record.parameters = [{"Key": k, "Value": v} for k, v in (parameters or {}).items()]
             product.last_provisioning_record_id = record.id
             product.idempotency_token = record.id
             self._advance()
@@ -367,7 +545,36 @@ class ServiceCatalogState:
         return artifact
 
     def _live_by_name(self, name: str) -> ProvisionedProduct | None:
-        return next((p for p in self._provisioned.values() if p.name == name and not p.terminated), None)
+        """The live product of that name, or of that ARN (where the model accepts either)."""
+        return next(
+            (p for p in self._provisioned.values() if name in (p.name, p.arn) and not p.terminated),
+            None,
+        )
+
+    def _catalog_product(self, product_id: str | None, product_name: str | None, *, default: str) -> Product:
+        if product_name is not None:
+            found = next((p for p in self._products.values() if p.name == product_name), None)
+            if found is None:
+                raise ResourceNotFoundException(f"Product {product_name} not found.")
+            return found
+        chosen = product_id or default
+        product = self._products.get(chosen)
+        if product is None:
+            raise ResourceNotFoundException(f"Product {chosen} not found.")
+        return product
+
+    def _product_artifact(
+        self, product: Product, artifact_id: str | None, artifact_name: str | None, *, default: str
+    ) -> Artifact:
+        if artifact_name is not None:
+            found = next((a for a in product.artifacts.values() if a.name == artifact_name), None)
+        else:
+            found = product.artifacts.get(artifact_id or default)
+        if found is None:
+            raise ResourceNotFoundException(
+                f"Provisioning artifact {artifact_name or artifact_id or default} not found for product {product.id}."
+            )
+        return found
 
     def _live_product(self, id_: str | None, name: str | None) -> ProvisionedProduct:
         if (id_ is None) == (name is None):
@@ -461,7 +668,7 @@ class ServiceCatalogState:
     def _finish_plan_creation(self, plan: Plan) -> None:
         self._active_plans.discard(plan.id)
         plan.updated_time = plan.ready_time
-        failure = plan.script.plan_failure
+        failure = plan.script.plan_failure or (NO_CHANGES_MESSAGE if plan.no_changes else None)
         if failure is None:
             plan.status = "CREATE_SUCCESS"
             return
@@ -495,11 +702,14 @@ class ServiceCatalogState:
             ]
             product.status = script.product_status_after_success
             product.status_message = script.product_status_message
+            product.product_id = record.product_id
             product.provisioning_artifact_id = record.provisioning_artifact_id
+            product.path_id = record.path_id
+            product.parameters = [dict(p) for p in record.parameters]
             product.outputs = dict(script.outputs)
             product.last_successful_provisioning_record_id = record.id
         elif record.record_type == "UPDATE_PROVISIONED_PRODUCT" and product.last_successful_provisioning_record_id:
-            # CloudFormation rolled the stack back: previous version and outputs stay, status TAINTED.
+            # CloudFormation rolled the stack back: previous artifact, parameters and outputs stay; TAINTED.
             product.status, product.status_message = "TAINTED", message
         else:
             product.status, product.status_message = "ERROR", message

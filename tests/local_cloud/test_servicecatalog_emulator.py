@@ -392,7 +392,9 @@ def test_terminate_failure_and_ignore_errors(sc: ServiceCatalogEmulator, client:
 def test_execute_while_product_under_change_is_invalid_state(sc: ServiceCatalogEmulator, client: Any) -> None:
     product = sc.add_product("p", ProvisioningScript(duration=10, terminate_duration=10))
     existing = sc.provision(product.id, product.artifact_id("v1"), "busy")
-    plan = create_plan(client, product.id, product.artifact_id("v1"), "busy")
+    changed = [{"Key": "Size", "Value": "2"}]  # a plan with the product's own version would fail: no changes
+    plan = create_plan(client, product.id, product.artifact_id("v1"), "busy", ProvisioningParameters=changed)
+    assert plan_status(client, plan["PlanId"]) == "CREATE_SUCCESS"
     client.terminate_provisioned_product(ProvisionedProductId=existing.id, TerminateToken="a")
     with pytest.raises(client.exceptions.InvalidStateException):
         client.execute_provisioned_product_plan(PlanId=plan["PlanId"], IdempotencyToken="t")
@@ -607,13 +609,32 @@ def test_every_response_matches_botocore_output_shapes(clock: ManualClock) -> No
         client.describe_provisioned_product(Name="shapes")
         client.list_provisioned_product_plans(PageSize=1)
         client.list_provisioned_product_plans(ProvisionProductId=plan["ProvisionProductId"])
+        client.describe_provisioned_product_plan(PlanId=update["PlanId"])  # an update plan: MODIFY changes
         client.delete_provisioned_product_plan(PlanId=update["PlanId"])
+        reapplied = client.update_provisioned_product(
+            ProvisionedProductName="shapes",
+            ProvisioningArtifactName="v1",
+            PathId="lpv3-abc",
+            ProvisioningParameters=[{"Key": "Size", "UsePreviousValue": True}],
+            Tags=[{"Key": "team", "Value": "platform"}],
+            UpdateToken="t4",
+        )
+        clock.advance(2)
+        client.describe_record(Id=reapplied["RecordDetail"]["RecordId"])
         terminate = client.terminate_provisioned_product(ProvisionedProductName="shapes", TerminateToken="t3")
         client.describe_record(Id=terminate["RecordDetail"]["RecordId"])
+        sc.seed_record_history(product.id, [30.0, 40.0], status="FAILED")
+        history = client.list_record_history(PageSize=3, AccessLevelFilter={"Key": "Account", "Value": "self"})
+        client.list_record_history(PageSize=3, PageToken=history["NextPageToken"])
+        client.list_record_history(SearchFilter={"Key": "provisionedproduct", "Value": plan["ProvisionProductId"]})
+        client.list_record_history(SearchFilter={"Key": "product", "Value": product.id})
         failing_calls: list[Callable[[], object]] = [
             lambda: client.describe_record(Id="rec-missing"),
             lambda: client.execute_provisioned_product_plan(PlanId=plan["PlanId"], IdempotencyToken="t9"),
             lambda: client.describe_provisioned_product(Id=plan["ProvisionProductId"]),
+            lambda: client.update_provisioned_product(ProvisionedProductId="pp-missing", UpdateToken="t5"),
+            lambda: client.update_provisioned_product(UpdateToken="t5"),
+            lambda: client.list_record_history(SearchFilter={"Key": "stack", "Value": "x"}),
         ]
         for call in failing_calls:
             with pytest.raises(ClientError):
@@ -632,6 +653,8 @@ def test_every_response_matches_botocore_output_shapes(clock: ManualClock) -> No
         "ListProvisionedProductPlans",
         "DeleteProvisionedProductPlan",
         "TerminateProvisionedProduct",
+        "UpdateProvisionedProduct",
+        "ListRecordHistory",
     }
     parser = create_parser("json")
     for model, status, content, headers in bodies:
