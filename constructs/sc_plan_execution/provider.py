@@ -29,6 +29,7 @@ SERVICE_CATALOG_ACTIONS: tuple[str, ...] = (
     "servicecatalog:DescribeRecord",
     "servicecatalog:DescribeProvisionedProduct",
     "servicecatalog:TerminateProvisionedProduct",
+    "servicecatalog:ListRecordHistory",
 )
 
 ENVIRONMENT: dict[str, str] = {
@@ -93,9 +94,9 @@ class PlanExecutionProvider(Construct):
                 id=NAG_WILDCARD_RESOURCE,
                 reason=(
                     "Service Catalog's DescribeProvisionedProductPlan, ExecuteProvisionedProductPlan, "
-                    "DescribeRecord, DescribeProvisionedProduct and TerminateProvisionedProduct have no "
-                    "resource types in the Service Authorization Reference: Resource must be '*'. "
-                    "Only these five actions are granted."
+                    "DescribeRecord, DescribeProvisionedProduct, TerminateProvisionedProduct and "
+                    "ListRecordHistory have no resource types in the Service Authorization Reference: "
+                    "Resource must be '*'. Only these six actions are granted."
                 ),
             )
         )

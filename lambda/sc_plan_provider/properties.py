@@ -30,6 +30,9 @@ POLLING_BACKOFF_RATE = "PollingBackoffRate"
 POLLING_MAX_INTERVAL_SECONDS = "PollingMaxIntervalSeconds"
 DEADLINE_SECONDS = "DeadlineSeconds"
 SERVICE_TIMEOUT = "ServiceTimeout"
+LEARNED_POLLING = "LearnedPolling"
+POLLING_PROPERTIES = (POLLING_INTERVAL_SECONDS, POLLING_BACKOFF_RATE, POLLING_MAX_INTERVAL_SECONDS)
+BOOLEANS = {"true": True, "false": False}
 
 # Every property the provider reads (ServiceToken is CloudFormation's own). The README's property
 # table is tested against this list, and a request's other properties are logged as ignored, so
@@ -43,6 +46,7 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
     POLLING_MAX_INTERVAL_SECONDS,
     DEADLINE_SECONDS,
     SERVICE_TIMEOUT,
+    LEARNED_POLLING,
 )
 
 PLAN_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,100}$")
@@ -68,6 +72,7 @@ class PlanProperties:
     polling: PollingPolicy
     deadline_seconds: float
     service_timeout_seconds: float = MAX_SERVICE_TIMEOUT_SECONDS
+    learned_polling: bool = False  # poll records by the product's record history (learned_schedule.py)
 
 
 def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
@@ -101,7 +106,23 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         polling=PollingPolicy(interval, backoff_rate, max_interval),
         deadline_seconds=deadline,
         service_timeout_seconds=service_timeout,
+        learned_polling=learned_polling(raw),
     )
+
+
+def learned_polling(raw: Mapping[str, Any]) -> bool:
+    """LearnedPolling if set; otherwise on exactly when no Polling* property is set (explicit polling
+    properties win). With LearnedPolling true they are the policy the learned schedule builds on."""
+    value = raw.get(LEARNED_POLLING)
+    if value is None or value == "":
+        return not any(raw.get(name) not in (None, "") for name in POLLING_PROPERTIES)
+    parsed = BOOLEANS.get(str(value).lower()) if isinstance(value, str | bool) else None
+    if parsed is None:
+        raise InvalidPropertyError(
+            f"{LEARNED_POLLING} {_shown(value)} is not a boolean: use true or false, or leave it out to learn "
+            f"from the product's record history unless a Polling* property is set."
+        )
+    return parsed
 
 
 def ignored_properties(raw: Mapping[str, Any]) -> list[str]:

@@ -8,20 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.exceptions import ClientError
 
-from sc_plan_provider.aws_clients import client_config
+from sc_plan_provider.aws_clients import client_config, history_client_config
 from sc_plan_provider.telemetry import tracer
 
 if TYPE_CHECKING:
     from mypy_boto3_servicecatalog import ServiceCatalogClient
+    from mypy_boto3_servicecatalog.type_defs import AccessLevelFilterTypeDef
 
 # DescribeRecord returns at most 20 outputs a page and has no paginator.
 OUTPUTS_PAGE_SIZE = 20
+# ListRecordHistory returns at most 20 records a page; one page is enough history.
+HISTORY_PAGE_SIZE = 20
+# The records the provider's role created (any of its sessions): the level it has without grants.
+HISTORY_ACCESS_LEVEL: AccessLevelFilterTypeDef = {"Key": "Role", "Value": "self"}
 
 T = TypeVar("T")
 
@@ -52,6 +58,13 @@ def default_client() -> ServiceCatalogClient:
     return boto3.client("servicecatalog", config=client_config())
 
 
+@cache
+def history_client() -> ServiceCatalogClient:
+    """The client for ListRecordHistory: bounded in time (short timeouts, one retry), so a slow or
+    throttled look-up costs seconds at most and falls back to the polling policy."""
+    return boto3.client("servicecatalog", config=history_client_config())
+
+
 @dataclass(frozen=True)
 class Plan:
     plan_id: str
@@ -75,6 +88,23 @@ class Record:
     errors: tuple[RecordError, ...]
     outputs: tuple[tuple[str, str], ...]
     next_outputs_token: str | None
+    product_id: str = ""
+    created_time: float | None = None  # epoch seconds, Service Catalog's clock
+
+
+@dataclass(frozen=True)
+class PastRecord:
+    """One entry of a product's record history."""
+
+    record_id: str
+    record_type: str
+    status: str
+    created_time: float  # epoch seconds
+    updated_time: float
+
+    @property
+    def duration(self) -> float:
+        return self.updated_time - self.created_time
 
 
 @dataclass(frozen=True)
@@ -87,11 +117,17 @@ class ProvisionedProduct:
 
 
 class ServiceCatalog:
-    """The five Service Catalog calls the function makes."""
+    """The six Service Catalog calls the function makes."""
 
-    def __init__(self, client: ServiceCatalogClient, accept_language: str | None = None) -> None:
+    def __init__(
+        self,
+        client: ServiceCatalogClient,
+        accept_language: str | None = None,
+        history_client: Callable[[], ServiceCatalogClient] | None = None,
+    ) -> None:
         self._client = client
         self._language: dict[str, Any] = {"AcceptLanguage": accept_language} if accept_language else {}
+        self._history_client = history_client or (lambda: client)
 
     @tracer.capture_method(capture_response=False)
     def describe_plan(self, plan_id: str) -> Plan:
@@ -140,7 +176,37 @@ class ServiceCatalog:
                 for output in response.get("RecordOutputs", [])
             ),
             next_outputs_token=response.get("NextPageToken") or None,
+            product_id=detail.get("ProductId", ""),
+            created_time=_epoch(detail.get("CreatedTime")),
         )
+
+    @tracer.capture_method(capture_response=False)
+    def list_record_history(self, search_key: str, search_value: str) -> list[PastRecord]:
+        """One page (newest first) of the records of a `provisionedproduct` or `product`, on the
+        history client (short timeouts, one retry: the history is an optimisation, never a wait)."""
+        response = _call(
+            "ListRecordHistory",
+            lambda: self._history_client().list_record_history(
+                SearchFilter={"Key": search_key, "Value": search_value},
+                AccessLevelFilter=HISTORY_ACCESS_LEVEL,
+                PageSize=HISTORY_PAGE_SIZE,
+                **self._language,
+            ),
+        )
+        past = []
+        for detail in response.get("RecordDetails", []):
+            created, updated = _epoch(detail.get("CreatedTime")), _epoch(detail.get("UpdatedTime"))
+            if created is not None and updated is not None:
+                past.append(
+                    PastRecord(
+                        record_id=detail.get("RecordId", ""),
+                        record_type=detail.get("RecordType", ""),
+                        status=detail.get("Status", ""),
+                        created_time=created,
+                        updated_time=updated,
+                    )
+                )
+        return past
 
     def record_outputs(self, first_page: Record) -> list[tuple[str, str]]:
         """Every output of a record, following NextPageToken from an already fetched first page."""
@@ -181,6 +247,11 @@ class ServiceCatalog:
             ),
         )
         return response["RecordDetail"]["RecordId"]
+
+
+def _epoch(value: object) -> float | None:
+    """botocore parses timestamps to aware datetimes."""
+    return value.timestamp() if isinstance(value, datetime) else None
 
 
 def _call(operation: str, send: Callable[[], T]) -> T:
