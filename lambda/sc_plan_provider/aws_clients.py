@@ -37,5 +37,5 @@ def history_client_config() -> Config:
     from botocore.config import Config
 
     return client_config().merge(
-        Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=1, read_timeout=2)
+        Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=1, read_timeout=2)
     )
