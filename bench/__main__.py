@@ -111,7 +111,7 @@ def goals(
         ),
         *learned_goals(lat),
         Goal(
-            "cold start, handler / bare boto3",
+            "cold start, first request before its first SC call / floor",
             f"<= {cold_start.GOAL_RATIO}x",
             f"{cold.ratio:.2f}x",
             cold.ratio <= cold_start.GOAL_RATIO,
