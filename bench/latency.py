@@ -46,7 +46,9 @@ MAX_SCALING_ERROR_S = 0.5  # above this the output says the scale is too coarse 
 MAX_LONG_SCALING_ERROR_S = 1.0  # the 10-minute cells: latencies of 3-30 s and no latency goal
 ROLLBACK_WAIT_S = 120.0
 PREFLIGHT_WAIT_S = 30.0
-WARMUP_ROUNDS = 3
+WARMUP_ROUNDS = 8
+# Environments started at once: on two shared cores ~100 inits at once outlast the warm-up's wait.
+WARMUP_BATCH = 30
 WARMUP_STAGGER_S = 0.03
 WARMUP_POLLING = {"PollingIntervalSeconds": 0.1, "PollingBackoffRate": 1.0, "PollingMaxIntervalSeconds": 0.1}
 
@@ -315,7 +317,7 @@ def warm_up(cloud: LocalCloud, count: int) -> int:
     """
     sc = cloud.servicecatalog
     for round_ in range(WARMUP_ROUNDS):
-        missing = count - len(cloud.function.live_environment_ids())
+        missing = min(count - len(cloud.function.live_environment_ids()), WARMUP_BATCH)
         if missing <= 0:
             break
         names = [f"warmup-{round_ + 1}-{i + 1}" for i in range(missing)]
