@@ -19,7 +19,7 @@ STYLES: dict[str, dict[str, Any]] = {
 }
 
 
-def draw(result: LatencyResult, path: Path) -> None:
+def draw(result: LatencyResult, path: Path, *, note: str = "") -> None:
     """Two panels sharing the duration axis (log scales: 3 s to 40 min, 1 to 500 calls)."""
     import matplotlib
 
@@ -46,7 +46,7 @@ def draw(result: LatencyResult, path: Path) -> None:
         axis.grid(True, which="major", alpha=0.3)
     calls_axis.legend(fontsize=8, loc="upper left")
     figure.suptitle(
-        f"Polling schedules on the local cloud (time-scaled x{result.scale:g}, long cells x{result.long_scale:g})",
+        note or f"Polling schedules on the local cloud (time-scaled x{result.scale:g}, long cells x{result.long_scale:g})",
         fontsize=11,
     )
     figure.tight_layout()
