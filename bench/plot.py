@@ -45,10 +45,8 @@ def draw(result: LatencyResult, path: Path, *, note: str = "") -> None:
         axis.set_title(title, fontsize=10)
         axis.grid(True, which="major", alpha=0.3)
     calls_axis.legend(fontsize=8, loc="upper left")
-    figure.suptitle(
-        note or f"Polling schedules on the local cloud (time-scaled x{result.scale:g}, long cells x{result.long_scale:g})",
-        fontsize=11,
-    )
+    scales = f"time-scaled x{result.scale:g}, long cells x{result.long_scale:g}"
+    figure.suptitle(note or f"Polling schedules on the local cloud ({scales})", fontsize=11)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
