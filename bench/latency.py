@@ -27,11 +27,16 @@ from bench.common import CDK_OUT, SHARED_CPU_INIT_TIMEOUT_S, MeasurementError, m
 from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
 from local_cloud.cloudformation import CustomResource, Delivery, StackResult
 from local_cloud.servicecatalog import ProvisioningScript, ServiceCatalogEmulator
+from sc_plan_provider.learned_schedule import poll_moments
+from sc_plan_provider.polling_policy import PollingPolicy
 
 DEFAULT_SCALE = 0.2  # scaling error ~0.25 s on cells and goals up to a minute
 DEFAULT_LONG_SCALE = 0.1  # the 10-minute cells: ~1 minute of wall time, error ~0.5 s on 3-30 s latencies
 LONG_PROVISION_S = 600.0
 CELL_RUNS = 4
+WRONG_CELL_RUNS = 2  # the wrong-history rows: enough to show the fallback, fewer environments
+# Earlier records "of similar duration": five within +-5 % of the history's nominal duration.
+SIMILAR_SPREAD = (0.02, -0.05, 0.0, 0.05, -0.025)
 CELL_MAX_SPREAD = 0.2  # the durations of a cell span at most +-10 % of its nominal duration
 SPREAD_RUNS = 12
 SANITY_REPLICAS = 3
@@ -41,7 +46,9 @@ MAX_SCALING_ERROR_S = 0.5  # above this the output says the scale is too coarse 
 MAX_LONG_SCALING_ERROR_S = 1.0  # the 10-minute cells: latencies of 3-30 s and no latency goal
 ROLLBACK_WAIT_S = 120.0
 PREFLIGHT_WAIT_S = 30.0
-WARMUP_ROUNDS = 3
+WARMUP_ROUNDS = 8
+# Environments started at once: on two shared cores ~100 inits at once outlast the warm-up's wait.
+WARMUP_BATCH = 30
 WARMUP_STAGGER_S = 0.03
 WARMUP_POLLING = {"PollingIntervalSeconds": 0.1, "PollingBackoffRate": 1.0, "PollingMaxIntervalSeconds": 0.1}
 
@@ -50,29 +57,38 @@ Group = Literal["compare", "spread", "sanity"]
 
 @dataclass(frozen=True)
 class Policy:
-    """A Step Functions-style schedule: first interval, backoff rate, maximum interval (seconds)."""
+    """A schedule: first interval, backoff rate, maximum interval (seconds), and for the learned
+    schedule the history its product is seeded with (`history` x the cell's duration; None: none)."""
 
     key: str
     label: str
     interval: float
     rate: float
     max_interval: float
+    learned: bool = False
+    history: float | None = None
 
-    def properties(self, scale: float) -> dict[str, float]:
+    def properties(self, scale: float) -> dict[str, float | str]:
         """The custom resource properties for this policy, with time scaled."""
-        return {
+        properties: dict[str, float | str] = {
             "PollingIntervalSeconds": round(self.interval * scale, 6),
             "PollingBackoffRate": self.rate,
             "PollingMaxIntervalSeconds": round(self.max_interval * scale, 6),
         }
+        if self.learned:
+            properties["LearnedPolling"] = "true"  # the scaled defaults are the policy it builds on
+        return properties
 
-    def poll_times(self) -> Iterator[float]:
-        """Seconds after the execution at which the handler polls (mirrors PollingPolicy.intervals)."""
-        moment, interval = 0.0, self.interval
-        while True:
-            yield moment
-            moment += min(interval, self.max_interval)
-            interval = min(interval * self.rate, self.max_interval)
+    def history_durations(self, nominal: float) -> list[float]:
+        """The seeded past durations (unscaled seconds) for a cell of `nominal` seconds."""
+        if self.history is None:
+            return []
+        return [nominal * self.history * (1 + f) for f in SIMILAR_SPREAD]
+
+    def poll_times(self, nominal: float = 0.0) -> Iterator[float]:
+        """Seconds after the execution at which the handler polls (the handler's own schedule)."""
+        policy = PollingPolicy(self.interval, self.rate, self.max_interval)
+        return poll_moments(self.history_durations(nominal) if self.learned else [], policy)
 
     def gap_around(self, duration: float) -> float:
         """The polling interval in force when a provisioning of `duration` ends."""
@@ -84,13 +100,16 @@ class Policy:
         raise AssertionError("unreachable: poll_times is infinite")
 
     def cell_durations(self, nominal: float) -> list[float]:
-        """CELL_RUNS durations evenly over one polling interval around `nominal` (at most +-10 %)."""
-        width = min(CELL_MAX_SPREAD * nominal, self.gap_around(nominal))
-        return [nominal + ((i + 0.5) / CELL_RUNS - 0.5) * width for i in range(CELL_RUNS)]
+        """Durations evenly over one polling interval around `nominal` (at most +-10 %); the learned
+        rows run the defaults' durations, so every schedule meets the same provisionings."""
+        basis = DEFAULTS if self.learned else self
+        runs = WRONG_CELL_RUNS if self.learned and self.history != 1.0 else CELL_RUNS
+        width = min(CELL_MAX_SPREAD * nominal, basis.gap_around(nominal))
+        return [nominal + ((i + 0.5) / runs - 0.5) * width for i in range(runs)]
 
-    def model(self, duration: float) -> tuple[float, int]:
+    def model(self, duration: float, nominal: float = 0.0) -> tuple[float, int]:
         """(lateness, polls) if every poll were instantaneous: the first poll at or after `duration`."""
-        for polls, moment in enumerate(self.poll_times(), start=1):  # moments grow by >= interval > 0
+        for polls, moment in enumerate(self.poll_times(nominal), start=1):  # strictly increasing
             if moment >= duration:
                 return moment - duration, polls
         raise AssertionError("unreachable: poll_times is infinite")
@@ -99,8 +118,14 @@ class Policy:
 DEFAULTS = Policy("defaults", "defaults (1 s, x1.1, max 30 s)", 1.0, 1.1, 30.0)
 FIXED_5S = Policy("fixed-5s", "fixed 5 s (CDK Provider)", 5.0, 1.0, 5.0)
 ONE_MINUTE = Policy("one-minute", "1 min (crhelper rule)", 60.0, 1.0, 60.0)
-POLICIES = (DEFAULTS, FIXED_5S, ONE_MINUTE)
-DURATIONS = ((3.0, "3 s"), (60.0, "60 s"), (600.0, "10 min"))
+LEARNED = Policy("learned", "learned (history of similar runs)", 1.0, 1.1, 30.0, learned=True, history=1.0)
+NO_HISTORY = Policy("no-history", "learned, no history", 1.0, 1.1, 30.0, learned=True)
+RUN_3X = Policy("history-3x", "learned, run takes 3x the history", 1.0, 1.1, 30.0, learned=True, history=1 / 3)
+RUN_THIRD = Policy("history-third", "learned, run takes 1/3 of the history", 1.0, 1.1, 30.0, learned=True, history=3.0)
+BASELINES = (DEFAULTS, FIXED_5S, ONE_MINUTE)
+WRONG_HISTORY = (NO_HISTORY, RUN_3X, RUN_THIRD)
+POLICIES = (*BASELINES, LEARNED, *WRONG_HISTORY)
+DURATIONS = ((3.0, "3 s"), (60.0, "60 s"), (600.0, "10 min"), (2400.0, "40 min"))
 
 
 @dataclass(frozen=True)
@@ -124,11 +149,11 @@ class RunResult:
 
     @property
     def model_s(self) -> float:
-        return self.run.policy.model(self.run.duration)[0]
+        return self.run.policy.model(self.run.duration, self.run.nominal)[0]
 
     @property
     def model_calls(self) -> int:
-        return self.run.policy.model(self.run.duration)[1]
+        return self.run.policy.model(self.run.duration, self.run.nominal)[1]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -161,6 +186,10 @@ class Cell:
         return sum(r.model_s for r in self.runs) / len(self.runs)
 
     @property
+    def median_latency_s(self) -> float:
+        return median([r.latency_s for r in self.runs])
+
+    @property
     def calls(self) -> float:
         return sum(r.describe_record_calls for r in self.runs) / len(self.runs)
 
@@ -174,6 +203,7 @@ class Cell:
             "provision_s": self.nominal,
             "runs": len(self.runs),
             "latency_s_mean": round(self.latency_s, 3),
+            "latency_s_median": round(self.median_latency_s, 3),
             "latency_s_min": round(min(r.latency_s for r in self.runs), 3),
             "latency_s_max": round(max(r.latency_s for r in self.runs), 3),
             "model_latency_s_mean": round(self.model_s, 3),
@@ -247,10 +277,13 @@ def plan_runs(scale: float, long_scale: float) -> list[Run]:
     return runs
 
 
-def seed(sc: ServiceCatalogEmulator, name: str, wall_seconds: float) -> str:
-    """A product whose provisioning takes `wall_seconds`; returns the id of a plan ready to execute."""
+def seed(sc: ServiceCatalogEmulator, name: str, wall_seconds: float, history: list[float] | None = None) -> str:
+    """A product whose provisioning takes `wall_seconds`, with past runs of `history` wall seconds
+    (ListRecordHistory); returns the id of a plan ready to execute."""
     script = ProvisioningScript(duration=wall_seconds / sc.time_scale, outputs={"Name": name})  # emulator rescales
     product = sc.add_product(name, script)
+    if history:
+        sc.seed_record_history(product.id, history, gap=1.0)
     return sc.create_plan(product.id, product.artifact_id("v1"), f"{name}-pp").id
 
 
@@ -284,7 +317,7 @@ def warm_up(cloud: LocalCloud, count: int) -> int:
     """
     sc = cloud.servicecatalog
     for round_ in range(WARMUP_ROUNDS):
-        missing = count - len(cloud.function.live_environment_ids())
+        missing = min(count - len(cloud.function.live_environment_ids()), WARMUP_BATCH)
         if missing <= 0:
             break
         names = [f"warmup-{round_ + 1}-{i + 1}" for i in range(missing)]
@@ -332,7 +365,15 @@ def run(scale: float = DEFAULT_SCALE, long_scale: float = DEFAULT_LONG_SCALE) ->
         cloud.cloudformation.timeout_override = ROLLBACK_WAIT_S  # bounds rollbacks too; creates set their own
         cloud.function.init_timeout = SHARED_CPU_INIT_TIMEOUT_S
         warm = warm_up(cloud, len(runs))
-        plans = {r.name: seed(cloud.servicecatalog, r.name, r.duration * r.scale) for r in runs}
+        plans = {
+            r.name: seed(
+                cloud.servicecatalog,
+                r.name,
+                r.duration * r.scale,
+                [d * r.scale for d in r.policy.history_durations(r.nominal)],
+            )
+            for r in runs
+        }
         # Longest first, a few ms apart: the burst of first calls is over before the short runs end.
         ordered = sorted(runs, key=lambda r: r.duration * r.scale, reverse=True)
 

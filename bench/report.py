@@ -12,15 +12,17 @@ from bench.cold_start import VARIANTS, ColdStartResult
 from bench.common import median, verdict
 from bench.concurrency import ConcurrencyResult
 from bench.latency import (
+    BASELINES,
     CELL_RUNS,
     DEFAULTS,
     DURATIONS,
     FIXED_5S,
+    LEARNED,
     MAX_LONG_SCALING_ERROR_S,
     MAX_SCALING_ERROR_S,
     ONE_MINUTE,
-    POLICIES,
     SANITY_DURATION_S,
+    WRONG_HISTORY,
     LatencyResult,
     Policy,
 )
@@ -98,6 +100,8 @@ def latency_report(result: LatencyResult) -> str:
     spread_model = [r.model_s for r in result.group("spread")]
     headers = ("policy", "provision", "latency s", "min s", "max s", "model s", "DescribeRecord", "model calls")
     parts = [
+        comparison(result),
+        "",
         table(headers, rows),
         f"Each cell: mean of {CELL_RUNS} provisionings spread evenly over one polling interval of that policy around",
         "the duration (at most +-10 %), so no policy gains by luck of phase (exact 60 s / 10 min sit on the 5 s and",
@@ -108,7 +112,7 @@ def latency_report(result: LatencyResult) -> str:
             ("baseline / defaults", "provision", "latency x", "model latency x", "calls x"),
             [
                 [policy.label, provision_label(nominal), *ratios(result, policy, nominal)]
-                for policy in (FIXED_5S, ONE_MINUTE)
+                for policy in (FIXED_5S, ONE_MINUTE, LEARNED, *WRONG_HISTORY)
                 for nominal, _label in DURATIONS
             ],
         ),
@@ -124,6 +128,49 @@ def latency_report(result: LatencyResult) -> str:
         scaling_note(result),
     ]
     return "\n".join(parts)
+
+
+def comparison(result: LatencyResult) -> str:
+    """The schedules side by side (median lateness s / mean DescribeRecord calls), the learned one's
+    ratios, and the learned schedule with missing or wrong history next to the defaults."""
+    cell = result.cell
+
+    def pair(policy: Policy, nominal: float) -> str:
+        return f"{cell(policy, nominal).median_latency_s:.1f} / {cell(policy, nominal).calls:.0f}"
+
+    side_by_side = table(
+        ("provision", *(p.label for p in (*BASELINES, LEARNED))),
+        [[label, *(pair(p, d) for p in (*BASELINES, LEARNED))] for d, label in DURATIONS],
+    )
+    learned_ratios = table(
+        ("learned / baseline", *(label for _d, label in DURATIONS)),
+        [
+            [
+                f"{base.key}: latency x, calls x",
+                *(
+                    f"{_ratio(cell(LEARNED, d).median_latency_s, cell(base, d).median_latency_s, 2)}, "
+                    f"{_ratio(cell(LEARNED, d).calls, cell(base, d).calls, 2)}"
+                    for d, _label in DURATIONS
+                ),
+            ]
+            for base in BASELINES
+        ],
+    )
+    wrong = table(
+        ("provision", DEFAULTS.label, *(p.label for p in WRONG_HISTORY)),
+        [[label, pair(DEFAULTS, d), *(pair(p, d) for p in WRONG_HISTORY)] for d, label in DURATIONS],
+    )
+    return "\n".join(
+        [
+            "Detection latency s (median) / DescribeRecord calls (mean), per provisioning duration:",
+            side_by_side,
+            "",
+            learned_ratios,
+            "",
+            "Learned polling without history, or with history that is wrong (same durations as the defaults):",
+            wrong,
+        ]
+    )
 
 
 def provision_label(nominal: float) -> str:
@@ -157,7 +204,7 @@ def scaling_note(result: LatencyResult) -> str:
         if result.long_scale == result.scale:
             used_for = "every run"
         else:
-            used_for = "the 10-minute cells" if scale == result.long_scale else "everything else"
+            used_for = "the 10- and 40-minute cells" if scale == result.long_scale else "everything else"
         limit = MAX_SCALING_ERROR_S if scale == result.scale else MAX_LONG_SCALING_ERROR_S
         judged = f"within {limit:g} s" if abs(error) <= limit else f"ABOVE {limit:g} s: use a larger scale"
         lines.append(f"  x{scale:g} ({used_for}): {result.sanity(scale):.2f} s late, error {error:+.2f} s, {judged}")
@@ -198,7 +245,7 @@ def cold_start_report(result: ColdStartResult) -> str:
                 for variant in VARIANTS
             ],
         ),
-        f"ratio handler / boto3: {result.ratio:.2f}x wall, {result.ratio_to_boto3('handler', cpu=True):.2f}x CPU "
+        f"ratio first request / floor: {result.ratio:.2f}x wall, {result.ratio_to_floor('handler', cpu=True):.2f}x CPU "
         f"(medians of {runs} alternating runs each; process = the whole interpreter, start-up included). "
         "The indented rows add, one by one, what the handler must load before any code of ours. "
         f"cached = with bytecode caches primed ({len(result.cached_wall_ms['handler'])} runs each), as an asset "
@@ -242,34 +289,18 @@ def summary(
     """The block for the README: the numbers that matter, one line each."""
     lines = [
         f"Benchmark ({when}, `make bench`): CloudFormation driver -> synthesized asset under awslambdaric ->",
-        f"Service Catalog emulator; time scaled x{latency.scale:g} (10-minute cells x{latency.long_scale:g}), "
+        f"Service Catalog emulator; time scaled x{latency.scale:g} (10- and 40-minute cells x{latency.long_scale:g}), "
         "scaling error "
         + ", ".join(f"{latency.scaling_error_s(scale):+.2f} s at x{scale:g}" for scale in latency.scales),
         "",
-        f"Detection latency s / DescribeRecord calls (mean of {CELL_RUNS} provisionings over one polling interval "
-        "around each duration)",
-        table(
-            ("provision", *(p.label for p in POLICIES)),
-            [
-                [
-                    label,
-                    *(f"{latency.cell(p, d).latency_s:.1f} / {latency.cell(p, d).calls:.0f}" for p in POLICIES),
-                ]
-                for d, label in DURATIONS
-            ],
-        ),
-        "Baseline / defaults, latency x and calls x: "
-        + "; ".join(
-            f"{p.key} {label} {ratios(latency, p, d)[0]}x, {ratios(latency, p, d)[2]}x"
-            for p in (FIXED_5S, ONE_MINUTE)
-            for d, label in DURATIONS
-        ),
+        comparison(latency),
         f"Provisions of 1-60 s, defaults ({len(latency.spread_latencies)} runs): median "
         f"{median(latency.spread_latencies):.1f} s, max {max(latency.spread_latencies):.1f} s late",
-        f"Cold start: handler {cold.median_ms('handler'):.0f} ms vs bare boto3 {cold.median_ms('boto3'):.0f} ms "
-        f"({cold.ratio:.2f}x; CPU {cold.ratio_to_boto3('handler', cpu=True):.2f}x); crhelper + Powertools Logger, "
-        f"Metrics alone {cold.ratio_to_boto3('powertools'):.2f}x, + Tracer {cold.ratio_to_boto3('tracer'):.2f}x, "
-        f"+ data class {cold.ratio_to_boto3('data_class'):.2f}x; asset {cold.zipped_bytes / 1e6:.1f} MB zipped, "
+        f"Cold start: first request up to its first SC call {cold.median_ms('handler'):.0f} ms vs the floor "
+        f"(crhelper, Logger, Metrics, Tracer, SC + DynamoDB clients) {cold.median_ms('floor'):.0f} ms "
+        f"({cold.ratio:.2f}x; CPU {cold.ratio_to_floor('handler', cpu=True):.2f}x); floor / bare boto3 "
+        f"{cold.ratio_to_boto3('floor'):.2f}x; the data class would add "
+        f"{cold.ratio_to_floor('data_class') - 1:+.2f}x; asset {cold.zipped_bytes / 1e6:.1f} MB zipped, "
         f"{cold.unzipped_bytes / 1e6:.1f} MB "
         "unzipped",
         f"{burst.resources} resources at once, every 2nd call throttled: {burst.succeeded}/{burst.resources} created, "

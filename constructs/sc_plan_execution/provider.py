@@ -31,6 +31,7 @@ SERVICE_CATALOG_ACTIONS: tuple[str, ...] = (
     "servicecatalog:TerminateProvisionedProduct",
     # Restoring an executed plan (rollbacks, returns to an earlier plan) re-applies its artifact.
     "servicecatalog:UpdateProvisionedProduct",
+    "servicecatalog:ListRecordHistory",
 )
 
 ENVIRONMENT: dict[str, str] = {
@@ -97,10 +98,10 @@ class PlanExecutionProvider(Construct):
                 reason=(
                     "Service Catalog's DescribeProvisionedProductPlan, ExecuteProvisionedProductPlan, "
                     "DescribeRecord, DescribeProvisionedProduct, TerminateProvisionedProduct and "
-                    "UpdateProvisionedProduct act on plans, records and provisioned products that are not "
-                    "known at synth time (they come from the plan ids deployed) and that Service Catalog "
-                    "scopes by portfolio access, not by resource ARN: Resource must be '*'. Only these six "
-                    "actions are granted."
+                    "UpdateProvisionedProduct and ListRecordHistory act on plans, records and provisioned "
+                    "products that are not known at synth time (they come from the plan ids deployed) and that "
+                    "Service Catalog scopes by portfolio access, not by resource ARN: Resource must be '*'. Only "
+                    "these seven actions are granted."
                 ),
             )
         )

@@ -29,3 +29,13 @@ def client_config() -> Config:
         read_timeout=20,
         user_agent_extra="sc-plan-provider",
     )
+
+
+@cache
+def history_client_config() -> Config:
+    """For look-ups that may fail silently: one retry, short timeouts (a few seconds at worst)."""
+    from botocore.config import Config
+
+    return client_config().merge(
+        Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=1, read_timeout=2)
+    )

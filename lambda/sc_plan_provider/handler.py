@@ -17,7 +17,7 @@ from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.ownership import default_registry
 from sc_plan_provider.protocol import PlanResource
 from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.service_catalog import ServiceCatalog, default_client
+from sc_plan_provider.service_catalog import ServiceCatalog, default_client, history_client
 from sc_plan_provider.telemetry import logger, metrics, tracer
 
 # Time kept back from the Lambda deadline to deliver the answer (with retries) after a wait ends.
@@ -34,7 +34,7 @@ Operation = Callable[[PlanRequest, lifecycle.Environment], lifecycle.Answer]
 
 
 def _service_catalog(accept_language: str | None) -> ServiceCatalog:
-    return ServiceCatalog(default_client(), accept_language)
+    return ServiceCatalog(default_client(), accept_language, history_client=history_client)
 
 
 def _environment(context: Any) -> lifecycle.Environment:

@@ -255,7 +255,12 @@ def _finish(
     started = time.monotonic()
     try:
         record = wait_for_record(
-            service_catalog, execution.record_id, policy=properties.polling, deadline=deadline, sleep=env.sleep
+            service_catalog,
+            execution.record_id,
+            policy=properties.polling,
+            deadline=deadline,
+            sleep=env.sleep,
+            learn=properties.learned_polling,
         )
     except DeadlineExceededError as error:
         metrics.add_metric(name="ProvisioningFailures", unit="Count", value=1)

@@ -33,6 +33,9 @@ POLLING_BACKOFF_RATE = "PollingBackoffRate"
 POLLING_MAX_INTERVAL_SECONDS = "PollingMaxIntervalSeconds"
 DEADLINE_SECONDS = "DeadlineSeconds"
 SERVICE_TIMEOUT = "ServiceTimeout"
+LEARNED_POLLING = "LearnedPolling"
+POLLING_PROPERTIES = (POLLING_INTERVAL_SECONDS, POLLING_BACKOFF_RATE, POLLING_MAX_INTERVAL_SECONDS)
+BOOLEANS = {"true": True, "false": False}
 
 # Every property the provider reads (ServiceToken is CloudFormation's own). The README's property
 # table is tested against this list, and a request's other properties are logged as ignored, so
@@ -48,6 +51,7 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
     SERVICE_TIMEOUT,
     ALLOW_REPLACEMENT,
     ALLOW_REMOVAL,
+    LEARNED_POLLING,
 )
 
 BOOLEANS = {"true": True, "false": False}
@@ -73,6 +77,7 @@ class PlanProperties:
     service_timeout_seconds: float = MAX_SERVICE_TIMEOUT_SECONDS
     allow_replacement: bool = False  # the change gate lets replacements through (TRUE and CONDITIONAL)
     allow_removal: bool = False  # the change gate lets removals through
+    learned_polling: bool = False  # poll records by the product's record history (learned_schedule.py)
 
 
 def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
@@ -108,7 +113,15 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         service_timeout_seconds=service_timeout,
         allow_replacement=_boolean(raw.get(ALLOW_REPLACEMENT), ALLOW_REPLACEMENT),
         allow_removal=_boolean(raw.get(ALLOW_REMOVAL), ALLOW_REMOVAL),
+        learned_polling=learned_polling(raw),
     )
+
+
+def learned_polling(raw: Mapping[str, Any]) -> bool:
+    """LearnedPolling if set; otherwise on exactly when no Polling* property is set (explicit polling
+    properties win). With LearnedPolling true they are the policy the learned schedule builds on."""
+    default = not any(raw.get(name) not in (None, "") for name in POLLING_PROPERTIES)
+    return _boolean(raw.get(LEARNED_POLLING), LEARNED_POLLING, default=default)
 
 
 def ignored_properties(raw: Mapping[str, Any]) -> list[str]:
@@ -146,10 +159,10 @@ def _accept_language(value: Any) -> str | None:
     return str(value)
 
 
-def _boolean(value: Any, name: str) -> bool:
+def _boolean(value: Any, name: str, *, default: bool = False) -> bool:
     """CloudFormation sends booleans as "true"/"false"; anything else is a mistake worth naming."""
     if value is None or value == "":
-        return False
+        return default
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in BOOLEANS:

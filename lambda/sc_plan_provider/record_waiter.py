@@ -1,6 +1,9 @@
 """Record status function and waiter: polls DescribeRecord until SUCCEEDED or FAILED.
 
 IN_PROGRESS_IN_ERROR is not terminal: Service Catalog is rolling back and FAILED is coming.
+With `learn`, the first poll's record says what to learn from (its type, product and creation
+time): the schedule follows the durations of earlier records and is anchored at the record's
+creation, so a continued invocation keeps polling at the same moments.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ import time
 from collections.abc import Callable
 
 from sc_plan_provider.deadline import Deadline
+from sc_plan_provider.learned_schedule import PollSchedule
 from sc_plan_provider.polling_policy import PollingPolicy
-from sc_plan_provider.service_catalog import Record, ServiceCatalog
+from sc_plan_provider.record_history import past_durations
+from sc_plan_provider.service_catalog import Record, ServiceCatalog, ThrottledError
 from sc_plan_provider.telemetry import logger
 from sc_plan_provider.waiter import wait_until
 
@@ -26,6 +31,7 @@ def wait_for_record(
     policy: PollingPolicy,
     deadline: Deadline,
     sleep: Callable[[float], None] = time.sleep,
+    learn: bool = False,
 ) -> Record:
     """Return the record once terminal; its first page of outputs comes with it."""
     last_status: list[str] = []
@@ -37,6 +43,17 @@ def wait_for_record(
             last_status.append(record.status)
         return record
 
+    first: Record | None = None
+    schedule: PollSchedule | None = None
+    anchor: float | None = None
+    if learn:
+        try:
+            first = poll()
+        except ThrottledError:
+            logger.info("First poll throttled; polling by the policy", extra={"record_id": record_id})
+        if first is not None and first.status not in TERMINAL_RECORD_STATUSES:
+            schedule = PollSchedule(policy, past_durations(service_catalog, first))
+            anchor = _monotonic_of(first.created_time)
     return wait_until(
         poll,
         lambda record: record.status in TERMINAL_RECORD_STATUSES,
@@ -45,7 +62,17 @@ def wait_for_record(
         policy=policy,
         deadline=deadline,
         sleep=sleep,
+        schedule=schedule,
+        anchor=anchor,
+        initial=first,
     )
+
+
+def _monotonic_of(created_time: float | None) -> float | None:
+    """The record's creation on this invocation's monotonic clock (never in the future)."""
+    if created_time is None:
+        return None
+    return time.monotonic() - max(0.0, time.time() - created_time)
 
 
 def describe_errors(record: Record) -> str:

@@ -15,17 +15,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import boto3
 from botocore.exceptions import ClientError
 
-from sc_plan_provider.aws_clients import client_config
+from sc_plan_provider.aws_clients import client_config, history_client_config
 from sc_plan_provider.change_gate import ResourceChange
 from sc_plan_provider.telemetry import tracer
 
 if TYPE_CHECKING:
     from mypy_boto3_servicecatalog import ServiceCatalogClient
+    from mypy_boto3_servicecatalog.type_defs import AccessLevelFilterTypeDef
 
 # DescribeRecord returns at most 20 outputs a page and has no paginator.
 OUTPUTS_PAGE_SIZE = 20
 # DescribeProvisionedProductPlan returns at most 20 resource changes a page and has no paginator.
 CHANGES_PAGE_SIZE = 20
+# ListRecordHistory returns at most 20 records a page; one page is enough history.
+HISTORY_PAGE_SIZE = 20
+# The records the provider's role created (any of its sessions): the level it has without grants.
+HISTORY_ACCESS_LEVEL: AccessLevelFilterTypeDef = {"Key": "Role", "Value": "self"}
 
 T = TypeVar("T")
 
@@ -56,6 +61,13 @@ def default_client() -> ServiceCatalogClient:
     return boto3.client("servicecatalog", config=client_config())
 
 
+@cache
+def history_client() -> ServiceCatalogClient:
+    """The client for ListRecordHistory: bounded in time (short timeouts, one retry), so a slow or
+    throttled look-up costs seconds at most and falls back to the polling policy."""
+    return boto3.client("servicecatalog", config=history_client_config())
+
+
 @dataclass(frozen=True)
 class ProvisioningParameter:
     """One of a plan's ProvisioningParameters, as submitted (UsePreviousValue kept, not resolved)."""
@@ -77,7 +89,7 @@ class Plan:
     provisioning_artifact_id: str = ""
     path_id: str = ""
     parameters: tuple[ProvisioningParameter, ...] = ()
-    updated_time: datetime | None = None
+    updated_time: float | None = None  # epoch seconds, Service Catalog's clock
     changes: tuple[ResourceChange, ...] = ()
     next_changes_token: str | None = None
 
@@ -97,7 +109,23 @@ class Record:
     errors: tuple[RecordError, ...]
     outputs: tuple[tuple[str, str], ...]
     next_outputs_token: str | None
-    created_time: datetime | None = None
+    product_id: str = ""
+    created_time: float | None = None  # epoch seconds, Service Catalog's clock
+
+
+@dataclass(frozen=True)
+class PastRecord:
+    """One entry of a product's record history."""
+
+    record_id: str
+    record_type: str
+    status: str
+    created_time: float  # epoch seconds
+    updated_time: float
+
+    @property
+    def duration(self) -> float:
+        return self.updated_time - self.created_time
 
 
 @dataclass(frozen=True)
@@ -113,9 +141,17 @@ class ProvisionedProduct:
 class ServiceCatalog:
     """The Service Catalog calls the function (and the review command) make."""
 
-    def __init__(self, client: ServiceCatalogClient, accept_language: str | None = None) -> None:
+    """The six Service Catalog calls the function makes."""
+
+    def __init__(
+        self,
+        client: ServiceCatalogClient,
+        accept_language: str | None = None,
+        history_client: Callable[[], ServiceCatalogClient] | None = None,
+    ) -> None:
         self._client = client
         self._language: dict[str, Any] = {"AcceptLanguage": accept_language} if accept_language else {}
+        self._history_client = history_client or (lambda: client)
 
     @tracer.capture_method(capture_response=False)
     def describe_plan(self, plan_id: str, page_token: str | None = None) -> Plan:
@@ -139,7 +175,7 @@ class ServiceCatalog:
                 ProvisioningParameter(p.get("Key", ""), p.get("Value"), bool(p.get("UsePreviousValue", False)))
                 for p in details.get("ProvisioningParameters", [])
             ),
-            updated_time=details.get("UpdatedTime"),
+            updated_time=_epoch(details.get("UpdatedTime")),
             changes=tuple(
                 ResourceChange(
                     action=change.get("Action", ""),
@@ -196,8 +232,37 @@ class ServiceCatalog:
                 for output in response.get("RecordOutputs", [])
             ),
             next_outputs_token=response.get("NextPageToken") or None,
-            created_time=detail.get("CreatedTime"),
+            product_id=detail.get("ProductId", ""),
+            created_time=_epoch(detail.get("CreatedTime")),
         )
+
+    @tracer.capture_method(capture_response=False)
+    def list_record_history(self, search_key: str, search_value: str) -> list[PastRecord]:
+        """One page (newest first) of the records of a `provisionedproduct` or `product`, on the
+        history client (short timeouts, one retry: the history is an optimisation, never a wait)."""
+        response = _call(
+            "ListRecordHistory",
+            lambda: self._history_client().list_record_history(
+                SearchFilter={"Key": search_key, "Value": search_value},
+                AccessLevelFilter=HISTORY_ACCESS_LEVEL,
+                PageSize=HISTORY_PAGE_SIZE,
+                **self._language,
+            ),
+        )
+        past = []
+        for detail in response.get("RecordDetails", []):
+            created, updated = _epoch(detail.get("CreatedTime")), _epoch(detail.get("UpdatedTime"))
+            if created is not None and updated is not None:
+                past.append(
+                    PastRecord(
+                        record_id=detail.get("RecordId", ""),
+                        record_type=detail.get("RecordType", ""),
+                        status=detail.get("Status", ""),
+                        created_time=created,
+                        updated_time=updated,
+                    )
+                )
+        return past
 
     def record_outputs(self, first_page: Record) -> list[tuple[str, str]]:
         """Every output of a record, following NextPageToken from an already fetched first page."""
@@ -267,6 +332,11 @@ def _update_parameter(parameter: ProvisioningParameter) -> dict[str, Any]:
     if parameter.value is None:
         return {"Key": parameter.key}
     return {"Key": parameter.key, "Value": parameter.value}
+
+
+def _epoch(value: object) -> float | None:
+    """botocore parses timestamps to aware datetimes."""
+    return value.timestamp() if isinstance(value, datetime) else None
 
 
 def _call(operation: str, send: Callable[[], T]) -> T:

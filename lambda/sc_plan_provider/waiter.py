@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError
+from sc_plan_provider.learned_schedule import PollSchedule
 from sc_plan_provider.polling_policy import PollingPolicy
 from sc_plan_provider.service_catalog import ThrottledError
 from sc_plan_provider.telemetry import logger
@@ -28,21 +29,27 @@ def wait_until(
     policy: PollingPolicy,
     deadline: Deadline,
     sleep: Callable[[float], None] = time.sleep,
+    schedule: PollSchedule | None = None,
+    anchor: float | None = None,
+    initial: State | None = None,
 ) -> State:
     """Return the first state for which `is_done` holds.
 
-    Polls are scheduled at fixed moments (start + the policy's intervals), so time spent in the
-    calls themselves does not push later polls back. A throttled poll is simply retried at the next
-    moment. The last wait is cut to land on the deadline and is followed by one final poll, so a
-    result that arrives just in time is still seen. Past a continuable deadline (this invocation's
-    own), the request is handed over instead of failed.
+    Polls are scheduled at fixed moments after `anchor` (a `time.monotonic()` value; default: now),
+    from `schedule` (default: the policy's intervals), so time spent in the calls themselves does
+    not push later polls back, and a continued invocation anchored where the first one was keeps
+    its schedule. The first poll is immediate (or `initial`, a state the caller already polled);
+    moments already past are skipped. A throttled poll is simply retried at the next moment. The
+    last wait is cut to land on the deadline and is followed by one final poll, so a result that
+    arrives just in time is still seen. Past a continuable deadline (this invocation's own), the
+    request is handed over instead of failed.
     """
-    intervals = policy.intervals()
-    next_poll = time.monotonic()
+    start = time.monotonic() if anchor is None else anchor
+    moments = (schedule or PollSchedule(policy)).moments()
     last: State | None = None
     while True:
         try:
-            state = poll()
+            state, initial = (initial, None) if initial is not None else (poll(), None)
         except ThrottledError:
             logger.info("Poll throttled; trying again at the next interval", extra={"what": what})
         else:
@@ -55,5 +62,6 @@ def wait_until(
             if deadline.continuable:
                 raise ContinuationNeeded(what, status)
             raise DeadlineExceededError(what, status, deadline.reason)
-        next_poll += next(intervals)
-        sleep(max(0.0, min(next_poll - time.monotonic(), remaining)))
+        elapsed = time.monotonic() - start
+        next_poll = next(moment for moment in moments if moment > elapsed)
+        sleep(max(0.0, min(start + next_poll - time.monotonic(), remaining)))

@@ -19,6 +19,7 @@ import botocore.session
 from botocore.model import OperationModel, ServiceModel
 
 from local_cloud.servicecatalog.errors import (
+    AccessDeniedException,
     InvalidParametersException,
     ServiceCatalogError,
     ThrottlingException,
@@ -60,6 +61,7 @@ class ServiceCatalogApi:
         self._throttle_every = 0
         self._throttle_operations: frozenset[str] | None = None
         self._throttle_counter = 0
+        self._denied: frozenset[str] = frozenset()
         self._handlers: dict[str, Callable[[Json], Json]] = {
             "CreateProvisionedProductPlan": self._create_plan,
             "DescribeProvisionedProductPlan": self._describe_plan,
@@ -95,6 +97,11 @@ class ServiceCatalogApi:
             self._throttle_operations = frozenset(operations) if operations is not None else None
             self._throttle_counter = 0
 
+    def deny(self, operations: Iterable[str]) -> None:
+        """Answer these operations with AccessDeniedException (as a role without the action); () stops."""
+        with self._lock:
+            self._denied = frozenset(operations)
+
     def _should_throttle(self, operation: str) -> bool:
         with self._lock:
             if not self._throttle_every:
@@ -120,6 +127,10 @@ class ServiceCatalogApi:
         try:
             if throttled:
                 raise ThrottlingException("Rate exceeded")
+            if operation in self._denied:
+                raise AccessDeniedException(
+                    f"User is not authorized to perform: servicecatalog:{operation} (injected by the emulator)"
+                )
             handler = self._handlers.get(operation)
             if handler is None:
                 raise UnknownOperationException(f"Operation {operation!r} is not supported by the emulator.")

@@ -245,6 +245,10 @@ class ServiceCatalogEmulator:
         """Answer every Nth call (of ``operations`` only, if given) with ThrottlingException; 0 stops."""
         self.api.inject_throttling(every, operations)
 
+    def deny(self, operations: Iterable[str]) -> None:
+        """Answer these operations with AccessDeniedException from now on; an empty list stops."""
+        self.api.deny(operations)
+
     @property
     def calls(self) -> list[Call]:
         """Snapshot of the calls received (throttled and failed ones included, flagged)."""

@@ -46,6 +46,12 @@ class ThrottlingException(ServiceCatalogError):  # noqa: N818 - AWS's error code
     code = "ThrottlingException"
 
 
+class AccessDeniedException(ServiceCatalogError):  # noqa: N818 - AWS's error code
+    """Injected: the caller's IAM policy does not allow the operation."""
+
+    code = "AccessDeniedException"
+
+
 class UnknownOperationException(ServiceCatalogError):  # noqa: N818 - AWS's error code
     """The X-Amz-Target names no operation this emulator serves."""
 

@@ -93,6 +93,7 @@ def test_iam_grants_exactly_the_handler_actions(make_stack: MakeStack) -> None:
         "servicecatalog:DescribeProvisionedProduct",
         "servicecatalog:TerminateProvisionedProduct",
         "servicecatalog:UpdateProvisionedProduct",
+        "servicecatalog:ListRecordHistory",
     }
     # Least privilege overall: Service Catalog, the function's own log group, X-Ray, the request
     # ledger table and invoking itself (continuation). Nothing else.

@@ -71,3 +71,25 @@ def test_deadlines_fail_or_hand_over(continuable: bool, raised: type[Exception],
             policy=EVERY_100_MS,
             deadline=deadline,
         )
+
+
+def test_an_anchored_schedule_continues_where_the_first_invocation_left_off() -> None:
+    """Anchored at the record's creation 0.55 s ago, the next poll is at 0.6 s, not 0.1 s from now."""
+    moments: list[float] = []
+
+    def poll() -> int:
+        moments.append(time.monotonic())
+        return len(moments)
+
+    anchor = time.monotonic() - 0.55
+    wait_until(
+        poll,
+        lambda n: n >= 2,
+        describe=str,
+        what="x",
+        policy=EVERY_100_MS,
+        deadline=Deadline.after(10, "never"),
+        anchor=anchor,
+    )
+    assert 0.04 < moments[1] - moments[0] < 0.09
+    assert 0.59 < moments[1] - anchor < 0.64
