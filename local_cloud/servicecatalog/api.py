@@ -60,6 +60,7 @@ class ServiceCatalogApi:
         self._throttle_every = 0
         self._throttle_operations: frozenset[str] | None = None
         self._throttle_counter = 0
+        self._failures: dict[str, ServiceCatalogError] = {}
         self._handlers: dict[str, Callable[[Json], Json]] = {
             "CreateProvisionedProductPlan": self._create_plan,
             "DescribeProvisionedProductPlan": self._describe_plan,
@@ -95,6 +96,14 @@ class ServiceCatalogApi:
             self._throttle_operations = frozenset(operations) if operations is not None else None
             self._throttle_counter = 0
 
+    def inject_failure(self, operation: str, error: ServiceCatalogError | None) -> None:
+        """Answer every call of ``operation`` with ``error`` (not retried by botocore if a 4xx); None stops."""
+        with self._lock:
+            if error is None:
+                self._failures.pop(operation, None)
+            else:
+                self._failures[operation] = error
+
     def _should_throttle(self, operation: str) -> bool:
         with self._lock:
             if not self._throttle_every:
@@ -120,6 +129,10 @@ class ServiceCatalogApi:
         try:
             if throttled:
                 raise ThrottlingException("Rate exceeded")
+            with self._lock:
+                injected = self._failures.get(operation)
+            if injected is not None:
+                raise injected
             handler = self._handlers.get(operation)
             if handler is None:
                 raise UnknownOperationException(f"Operation {operation!r} is not supported by the emulator.")
