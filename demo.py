@@ -1,8 +1,10 @@
 """`make demo`: the example stack's custom resource through a whole lifecycle on the local cloud.
 
 Synthesized provider asset under awslambdaric, Service Catalog emulator, CloudFormation driver:
-seed a product with two plans, then Create -> Update (second plan) -> Delete, printing each
-request, each record status change as it happens, and a summary table. Exits 1 on any failure.
+seed a product with two plans, then Create -> Update (second plan) -> Delete; then a spec
+deployment (spec mode: the stack plans the product itself): Create from a spec -> Update with new
+parameters -> Delete. Prints each request, each record status change as it happens, and a summary
+table per deployment. Exits 1 on any failure.
 """
 
 from __future__ import annotations
@@ -14,12 +16,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
-from local_cloud.cloudformation import CustomResource, ProgressEvent, custom_resources_in_assembly
-from local_cloud.servicecatalog import ProvisioningScript, ServiceCatalogEmulator
+from local_cloud.cloudformation import (
+    CustomResource,
+    ProgressEvent,
+    Stack,
+    StackResult,
+    custom_resources_in_assembly,
+)
+from local_cloud.servicecatalog import ProvisioningScript, SeededProduct, ServiceCatalogEmulator
 
 CDK_OUT = Path(__file__).resolve().parent / "cdk.out"
 PRODUCT_NAME = "demo-bucket"
 PROVISIONED_PRODUCT_NAME = "demo-bucket-pp"
+SPEC_PROVISIONED_PRODUCT_NAME = "demo-spec-bucket-pp"
+PLAN_PROPERTIES = ("PlanId",)
 EXPECTED = {"create": "CREATE_COMPLETE", "update": "UPDATE_COMPLETE", "delete": "DELETE_COMPLETE"}
 
 
@@ -53,6 +63,34 @@ class RecordWatcher(threading.Thread):
 
 def on_progress(event: ProgressEvent) -> None:
     say(f"CloudFormation: {event.message}")
+
+
+def spec_deployment(
+    cloud: LocalCloud, synthesized: CustomResource, product: SeededProduct
+) -> tuple[Stack, dict[str, StackResult], list[str]]:
+    """Spec mode: the same resource declaring the product instead of a plan id."""
+    sc = cloud.servicecatalog
+    say("Spec mode: the template declares the product; every deployment plans, gates and executes it")
+
+    def from_spec(size: str) -> CustomResource:
+        settings = {k: v for k, v in synthesized.properties.items() if k not in PLAN_PROPERTIES}
+        spec = {
+            "ProductId": product.id,
+            "ProvisioningArtifactId": product.artifact_id("v1"),
+            "ProvisionedProductName": SPEC_PROVISIONED_PRODUCT_NAME,
+            "ProvisioningParameters": [{"Key": "Size", "Value": size}],
+        }
+        return replace(synthesized, properties={**settings, **spec})
+
+    stack = cloud.stack("ServiceCatalogSpecDemo")
+    results = {"create": stack.create(from_spec("small"))}
+    results["update"] = stack.update(from_spec("large"))
+    product_id = stack.resources[synthesized.logical_id].physical_resource_id
+    parameters = sc.current_parameters(product_id) if product_id else {}
+    say(f"Spec deployment: product {product_id} now runs with {parameters}; plans deleted: {len(sc.deleted_plans())}")
+    results["delete"] = stack.delete()
+    failures = [] if parameters == {"Size": "large"} else [f"spec update left the product with {parameters}"]
+    return stack, results, failures
 
 
 def main() -> int:
@@ -91,18 +129,30 @@ def main() -> int:
         say(f"Seeded second plan {second.id} for the same provisioned product")
         results["update"] = stack.update(definition(second.id))
         results["delete"] = stack.delete()
+        print()
+        print(stack.summary())
+        print()
+
+        spec_stack, spec_results, spec_failures = spec_deployment(cloud, synthesized, product)
         watcher.stop()
 
         print()
-        print(stack.summary())
+        print(spec_stack.summary())
         failures = [f"{step}: {result.status}" for step, result in results.items() if result.status != EXPECTED[step]]
+        failures += [
+            f"spec {step}: {result.status}" for step, result in spec_results.items() if result.status != EXPECTED[step]
+        ]
+        failures += spec_failures
         left = [p.id for p in sc.provisioned_products()]
         if left:
             failures.append(f"provisioned products left behind: {left}")
+        plans = [p.id for p in sc.state.list_plans()]
+        if len(plans) > 2:  # the two plans seeded for the plan deployment are the user's to keep
+            failures.append(f"spec plans left behind: {plans}")
     if failures:
         print("DEMO FAILED: " + "; ".join(failures), file=sys.stderr)
         return 1
-    print("Demo passed: Create -> Update -> Delete on the local cloud.")
+    print("Demo passed: Create -> Update -> Delete from plans, then from a spec, on the local cloud.")
     return 0
 
 

@@ -11,6 +11,7 @@ from sc_plan_execution.provider import SERVICE_CATALOG_ACTIONS, PlanExecutionPro
 from sc_plan_execution.provider_stack import DEFAULT_EXPORT_NAME, PlanExecutionProviderStack
 from sc_plan_provider import __version__
 from sc_plan_provider.polling_policy import PollingPolicy
+from sc_plan_provider.product_spec import ProductSpec
 from sc_plan_provider.property_values import InvalidPropertyError
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "PlanExecutionProvider",
     "PlanExecutionProviderStack",
     "PollingPolicy",
+    "ProductSpec",
     "ProvisionedProductPlanExecution",
     "__version__",
     "provider_code",

@@ -11,13 +11,16 @@ Access that users must set up (not done by this construct):
 * The product needs a launch constraint (a launch role) in that portfolio. Service Catalog then
   provisions with the launch role; the provider's role holds only the Service Catalog
   actions it calls and could not create the product's resources itself.
-* Plans are created outside the stack (console, CLI or CreateProvisionedProductPlan) and must be in
-  status CREATE_SUCCESS when the stack deploys; pass their id as `plan_id`.
+* Either plans are created outside the stack (console, CLI or CreateProvisionedProductPlan) and
+  must be in status CREATE_SUCCESS when the stack deploys (pass their id as `plan_id`), or the
+  product is declared with `spec=ProductSpec.of(...)` and every deployment plans, gates and
+  executes it (spec mode).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
 from aws_cdk import aws_servicecatalog as servicecatalog
@@ -33,10 +36,12 @@ from sc_plan_provider.change_gate import (
     CHANGES_REPLACE,
 )
 from sc_plan_provider.polling_policy import PollingPolicy
+from sc_plan_provider.product_spec import NOTIFICATION_ARNS, ProductSpec
 from sc_plan_provider.properties import (
     ACCEPT_LANGUAGE,
     DEADLINE_SECONDS,
     MAX_SERVICE_TIMEOUT_SECONDS,
+    NO_ECHO,
     PLAN_ID,
     POLLING_BACKOFF_RATE,
     POLLING_INTERVAL_SECONDS,
@@ -57,6 +62,25 @@ def _number(value: float) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 
+# Stands in for a CDK token at synth time: valid for every property it can replace (ids, names,
+# parameter and tag text), so only concrete values are checked; the handler checks the rest.
+TOKEN_PLACEHOLDER = "token-resolved-at-deploy-time"  # noqa: S105 - not a secret: a CDK token stand-in
+TOKEN_ARN_PLACEHOLDER = "arn:aws:sns:us-east-1:123456789012:token-resolved-at-deploy-time"  # noqa: S105 - not a secret
+
+
+def _concrete(value: Any, placeholder: str = TOKEN_PLACEHOLDER) -> Any:
+    """The value with every unresolved token replaced by a placeholder that passes validation."""
+    if isinstance(value, list):
+        if Token.is_unresolved(value):
+            return []
+        return [_concrete(item, placeholder) for item in value]
+    if isinstance(value, dict):
+        return {key: _concrete(item, placeholder) for key, item in value.items()}
+    if isinstance(value, str) and Token.is_unresolved(value):
+        return placeholder
+    return value
+
+
 def _seconds(duration: Duration) -> float | None:
     """Seconds of a concrete Duration; None for an unresolved one (checked at deploy time)."""
     if duration.is_unresolved():
@@ -71,7 +95,12 @@ class ProvisionedProductPlanExecution(Construct):
     (`sc_plan_provider.properties.parse_properties`), so a bad value fails `cdk synth` instead of a
     deployment. Values that are CDK tokens are only checked by the handler.
 
-    :param plan_id: id of the plan to execute (1-100 of ``[a-zA-Z0-9_-]``).
+    :param plan_id: id of the plan to execute (1-100 of ``[a-zA-Z0-9_-]``); give this or `spec`.
+    :param spec: the product to plan and apply on every deployment (spec mode), e.g.
+        ``ProductSpec.of(product_id=..., provisioning_artifact_id=..., provisioned_product_name=...,
+        parameters={"Size": "small"})``; give this or `plan_id`.
+    :param no_echo: mask the resource's attributes (ids, outputs) in stack events and
+        DescribeStackResources (the response's NoEcho); `GetAtt` still works. Default False.
     :param accept_language: "en", "jp" or "zh" for Service Catalog's messages; default English.
     :param polling: how often to ask Service Catalog for the record's status; handler defaults if
         omitted (1 s, x1.1 per poll, at most 30 s).
@@ -92,7 +121,8 @@ class ProvisionedProductPlanExecution(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        plan_id: str,
+        plan_id: str | None = None,
+        spec: ProductSpec | None = None,
         accept_language: str | None = None,
         polling: PollingPolicy | None = None,
         deadline: Duration | None = None,
@@ -101,11 +131,19 @@ class ProvisionedProductPlanExecution(Construct):
         portfolio: servicecatalog.IPortfolio | None = None,
         allow_replacement: bool = False,
         allow_removal: bool = False,
+        no_echo: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        if (plan_id is None) == (spec is None):
+            raise ValueError(
+                "Give exactly one of plan_id (a plan made elsewhere) and spec (the product to plan on every "
+                f"deployment); got {'both' if spec is not None else 'neither'}."
+            )
         service_timeout = service_timeout or Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS)
-        properties = self._properties(plan_id, accept_language, polling, deadline)
-        for name, allowed in ((ALLOW_REPLACEMENT, allow_replacement), (ALLOW_REMOVAL, allow_removal)):
+        properties = self._properties(accept_language, polling, deadline)
+        properties.update({PLAN_ID: plan_id} if plan_id is not None else spec.as_properties() if spec else {})
+        flags = ((ALLOW_REPLACEMENT, allow_replacement), (ALLOW_REMOVAL, allow_removal), (NO_ECHO, no_echo))
+        for name, allowed in flags:
             if not isinstance(allowed, bool):
                 raise InvalidPropertyError(f"{name} {allowed!r} is not a boolean: use True or False.")
             if allowed:
@@ -129,13 +167,12 @@ class ProvisionedProductPlanExecution(Construct):
 
     @staticmethod
     def _properties(
-        plan_id: str,
         accept_language: str | None,
         polling: PollingPolicy | None,
         deadline: Duration | None,
-    ) -> dict[str, str]:
-        """The custom resource's properties: only those set, every value a string."""
-        properties: dict[str, str] = {PLAN_ID: plan_id}
+    ) -> dict[str, Any]:
+        """The custom resource's settings: only those set, every value a string."""
+        properties: dict[str, Any] = {}
         if accept_language is not None:
             properties[ACCEPT_LANGUAGE] = accept_language
         if polling is not None:
@@ -149,17 +186,18 @@ class ProvisionedProductPlanExecution(Construct):
             properties[DEADLINE_SECONDS] = _number(seconds)
         return properties
 
-    def _validate(self, properties: Mapping[str, str], service_timeout: Duration) -> None:
+    def _validate(self, properties: Mapping[str, Any], service_timeout: Duration) -> None:
         """Run the handler's own checks on every concrete value; tokens are left to deploy time.
 
         Raises `sc_plan_provider.properties.InvalidPropertyError` (a ValueError) naming the property.
         """
-        concrete = {name: value for name, value in properties.items() if not Token.is_unresolved(value)}
+        concrete = {
+            name: _concrete(value, TOKEN_ARN_PLACEHOLDER if name == NOTIFICATION_ARNS else TOKEN_PLACEHOLDER)
+            for name, value in properties.items()
+        }
         timeout_seconds = _seconds(service_timeout)
         if timeout_seconds is not None:
             concrete[SERVICE_TIMEOUT] = _number(timeout_seconds)
-        if PLAN_ID not in concrete:
-            concrete[PLAN_ID] = "placeholder-for-token"  # a token plan id is checked by the handler
         if DEADLINE_SECONDS in concrete and SERVICE_TIMEOUT not in concrete:
             concrete[SERVICE_TIMEOUT] = _number(MAX_SERVICE_TIMEOUT_SECONDS)
         parse_properties(concrete)

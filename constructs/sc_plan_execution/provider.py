@@ -32,6 +32,9 @@ SERVICE_CATALOG_ACTIONS: tuple[str, ...] = (
     # Restoring an executed plan (rollbacks, returns to an earlier plan) re-applies its artifact.
     "servicecatalog:UpdateProvisionedProduct",
     "servicecatalog:ListRecordHistory",
+    # Spec mode plans the declared product on every deployment and deletes the plans it created.
+    "servicecatalog:CreateProvisionedProductPlan",
+    "servicecatalog:DeleteProvisionedProductPlan",
 )
 
 ENVIRONMENT: dict[str, str] = {
@@ -97,11 +100,12 @@ class PlanExecutionProvider(Construct):
                 id=NAG_WILDCARD_RESOURCE,
                 reason=(
                     "Service Catalog's DescribeProvisionedProductPlan, ExecuteProvisionedProductPlan, "
-                    "DescribeRecord, DescribeProvisionedProduct, TerminateProvisionedProduct and "
-                    "UpdateProvisionedProduct and ListRecordHistory act on plans, records and provisioned "
-                    "products that are not known at synth time (they come from the plan ids deployed) and that "
-                    "Service Catalog scopes by portfolio access, not by resource ARN: Resource must be '*'. Only "
-                    "these seven actions are granted."
+                    "DescribeRecord, DescribeProvisionedProduct, TerminateProvisionedProduct, "
+                    "UpdateProvisionedProduct, CreateProvisionedProductPlan, DeleteProvisionedProductPlan and "
+                    "ListRecordHistory act on plans, records and provisioned products that are not known at synth "
+                    "time (they come from the plan ids and product specs deployed) and that Service Catalog scopes "
+                    "by portfolio access, not by resource ARN: Resource must be '*'. Only these nine actions are "
+                    "granted."
                 ),
             )
         )

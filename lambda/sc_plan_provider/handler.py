@@ -58,6 +58,7 @@ def _run(operation: Operation) -> Callable[[dict[str, Any], Any], str]:
     def run(event: dict[str, Any], context: Any) -> str:
         answer = operation(PlanRequest.from_event(event), _environment(context))
         helper.Data.update(answer.data)
+        helper.NoEcho = answer.no_echo
         return answer.physical_resource_id
 
     return run

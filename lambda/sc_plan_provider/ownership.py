@@ -9,6 +9,10 @@ change, re-apply or terminate it.
 A product with no owner on record (provisioned before this provider recorded owners, or after its
 table was replaced) is adopted by the first resource whose request names it, so a legitimate owner
 is never stuck; from then on it is that resource's alone.
+
+The record also keeps the digests of the product specs successfully applied to the product
+(`AppliedSpecs`, spec mode): CloudFormation does not mark a rollback Update, so an Update back to
+a spec the product already had is recognised here and restored without the change gate.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ STACK_ID = "StackId"
 LOGICAL_RESOURCE_ID = "LogicalResourceId"
 CLAIMED_AT = "ClaimedAt"
 TERMINATED_AT = "TerminatedAt"
+APPLIED_SPECS = "AppliedSpecs"  # a string set of ProductSpec digests
 EXPIRES_AT = "ExpiresAt"  # the table's TTL attribute, set only once the product is terminated
 # A terminated product's record outlives every retry of its Delete (CloudFormation waits 1 h at most).
 TERMINATED_RETENTION_SECONDS = 2 * 3600
@@ -64,6 +69,14 @@ class OwnerRegistry(Protocol):
 
     def terminated(self, provisioned_product_id: str, owner: Owner) -> None:
         """The product is gone: let its record expire (after any retry of the Delete could ask)."""
+        ...
+
+    def spec_applied(self, provisioned_product_id: str, owner: Owner, digest: str) -> None:
+        """The owner's product now runs the spec with this digest (spec mode)."""
+        ...
+
+    def applied_specs(self, provisioned_product_id: str) -> frozenset[str]:
+        """Digests of every spec ever applied to the product; empty when none is on record."""
         ...
 
 
@@ -123,6 +136,36 @@ class DynamoDBOwnerRegistry:
         except ClientError as error:
             raise OwnershipUnavailableError(str(error)) from error
 
+    def spec_applied(self, provisioned_product_id: str, owner: Owner, digest: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": provisioned_product_id}},
+                UpdateExpression="ADD #specs :digest",
+                ConditionExpression="#stack = :stack AND #logical = :logical",
+                ExpressionAttributeNames={"#specs": APPLIED_SPECS, "#stack": STACK_ID, "#logical": LOGICAL_RESOURCE_ID},
+                ExpressionAttributeValues={
+                    ":digest": {"SS": [digest]},
+                    ":stack": {"S": owner.stack_id},
+                    ":logical": {"S": owner.logical_resource_id},
+                },
+            )
+        except ClientError as error:
+            raise OwnershipUnavailableError(str(error)) from error
+
+    def applied_specs(self, provisioned_product_id: str) -> frozenset[str]:
+        try:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={KEY: {"S": provisioned_product_id}},
+                ConsistentRead=True,
+                ProjectionExpression="#specs",
+                ExpressionAttributeNames={"#specs": APPLIED_SPECS},
+            ).get("Item", {})
+        except ClientError as error:
+            raise OwnershipUnavailableError(str(error)) from error
+        return frozenset(item.get(APPLIED_SPECS, {}).get("SS", []))
+
     def _recorded(self, provisioned_product_id: str) -> Owner:
         try:
             item = self._client.get_item(
@@ -140,6 +183,7 @@ class InProcessOwnerRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._owners: dict[str, Owner] = {}
+        self._applied: dict[str, set[str]] = {}
 
     def claim(self, provisioned_product_id: str, owner: Owner) -> Owner:
         with self._lock:
@@ -147,6 +191,15 @@ class InProcessOwnerRegistry:
 
     def terminated(self, provisioned_product_id: str, owner: Owner) -> None:
         """Kept: a product id is never reused."""
+
+    def spec_applied(self, provisioned_product_id: str, owner: Owner, digest: str) -> None:
+        with self._lock:
+            if self._owners.get(provisioned_product_id) == owner:
+                self._applied.setdefault(provisioned_product_id, set()).add(digest)
+
+    def applied_specs(self, provisioned_product_id: str) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._applied.get(provisioned_product_id, ()))
 
 
 @cache

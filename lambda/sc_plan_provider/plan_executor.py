@@ -63,8 +63,26 @@ def ready_plan(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Plan:
     """The plan once it is no longer CREATE_IN_PROGRESS; a CREATE_FAILED or missing plan is a failure."""
+    plan = settled_plan(service_catalog, plan_id, policy=policy, deadline=deadline, sleep=sleep)
+    if plan.status == PLAN_CREATE_FAILED:
+        raise ResourceFailure(
+            f"PlanId {plan_id} is CREATE_FAILED: {plan.status_message or 'no status message'}. "
+            "Fix the product or parameters and create a new plan."
+        )
+    return plan
+
+
+def settled_plan(
+    service_catalog: ServiceCatalog,
+    plan_id: str,
+    *,
+    policy: PollingPolicy,
+    deadline: Deadline,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Plan:
+    """The plan once it is no longer CREATE_IN_PROGRESS, whatever it became (CREATE_FAILED too)."""
     try:
-        plan = wait_until(
+        return wait_until(
             lambda: service_catalog.describe_plan(plan_id),
             lambda plan: plan.status != PLAN_CREATE_IN_PROGRESS,
             describe=lambda plan: plan.status,
@@ -80,9 +98,3 @@ def ready_plan(
         ) from error
     except DeadlineExceededError as error:
         raise ResourceFailure(f"{error}: wait until the plan is CREATE_SUCCESS, then deploy again.") from error
-    if plan.status == PLAN_CREATE_FAILED:
-        raise ResourceFailure(
-            f"PlanId {plan_id} is CREATE_FAILED: {plan.status_message or 'no status message'}. "
-            "Fix the product or parameters and create a new plan."
-        )
-    return plan

@@ -8,8 +8,10 @@ time; limits are botocore's model's (CreateProvisionedProductPlan's input shapes
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +62,69 @@ class ProductSpec:
     tags: tuple[tuple[str, str], ...] = ()
     notification_arns: tuple[str, ...] = ()
 
+    @classmethod
+    def of(
+        cls,
+        *,
+        product_id: str,
+        provisioning_artifact_id: str,
+        provisioned_product_name: str,
+        parameters: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        notification_arns: Sequence[str] | None = None,
+        path_id: str | None = None,
+    ) -> ProductSpec:
+        """Build a spec from plain dicts (the construct's way in); values may be CDK tokens.
+
+        Nothing is validated here: `parse_product_spec` checks the properties this spec renders to.
+        """
+        return cls(
+            product_id=product_id,
+            provisioning_artifact_id=provisioning_artifact_id,
+            provisioned_product_name=provisioned_product_name,
+            path_id=path_id,
+            parameters=tuple((parameters or {}).items()),
+            tags=tuple((tags or {}).items()),
+            notification_arns=tuple(notification_arns or ()),
+        )
+
     def is_new_product_of(self, old: ProductSpec) -> bool:
         """A new name or product means another provisioned product (CloudFormation replaces)."""
         return (self.provisioned_product_name, self.product_id) != (old.provisioned_product_name, old.product_id)
+
+    def digest(self) -> str:
+        """A stable fingerprint of what reaches Service Catalog (order of parameters and tags aside).
+
+        Equal digests mean the same request to Service Catalog: the plan's idempotency token and the
+        owner record's applied specs (the restore rule) are keyed by it.
+        """
+        canonical = {
+            PRODUCT_ID: self.product_id,
+            PROVISIONING_ARTIFACT_ID: self.provisioning_artifact_id,
+            PATH_ID: self.path_id,
+            PROVISIONED_PRODUCT_NAME: self.provisioned_product_name,
+            PROVISIONING_PARAMETERS: sorted(self.parameters),
+            TAGS: sorted(self.tags),
+            NOTIFICATION_ARNS: sorted(self.notification_arns),
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+    def as_properties(self) -> dict[str, object]:
+        """The custom resource properties, in the native CloudFormationProvisionedProduct's shapes."""
+        properties: dict[str, object] = {
+            PRODUCT_ID: self.product_id,
+            PROVISIONING_ARTIFACT_ID: self.provisioning_artifact_id,
+            PROVISIONED_PRODUCT_NAME: self.provisioned_product_name,
+        }
+        if self.path_id is not None:
+            properties[PATH_ID] = self.path_id
+        if self.parameters:
+            properties[PROVISIONING_PARAMETERS] = [{"Key": k, "Value": v} for k, v in self.parameters]
+        if self.tags:
+            properties[TAGS] = [{"Key": k, "Value": v} for k, v in self.tags]
+        if self.notification_arns:
+            properties[NOTIFICATION_ARNS] = list(self.notification_arns)
+        return properties
 
 
 def declares_spec(raw: Mapping[str, Any]) -> bool:

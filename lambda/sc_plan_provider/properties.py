@@ -24,6 +24,13 @@ from sc_plan_provider.polling_policy import (
     MIN_INTERVAL_SECONDS,
     PollingPolicy,
 )
+from sc_plan_provider.product_spec import (
+    REQUIRED_SPEC_PROPERTIES,
+    SPEC_PROPERTIES,
+    ProductSpec,
+    declares_spec,
+    parse_product_spec,
+)
 from sc_plan_provider.property_values import InvalidPropertyError, shown
 
 PLAN_ID = "PlanId"
@@ -35,7 +42,7 @@ DEADLINE_SECONDS = "DeadlineSeconds"
 SERVICE_TIMEOUT = "ServiceTimeout"
 LEARNED_POLLING = "LearnedPolling"
 POLLING_PROPERTIES = (POLLING_INTERVAL_SECONDS, POLLING_BACKOFF_RATE, POLLING_MAX_INTERVAL_SECONDS)
-BOOLEANS = {"true": True, "false": False}
+NO_ECHO = "NoEcho"
 
 # Every property the provider reads (ServiceToken is CloudFormation's own). The README's property
 # table is tested against this list, and a request's other properties are logged as ignored, so
@@ -43,6 +50,7 @@ BOOLEANS = {"true": True, "false": False}
 SERVICE_TOKEN = "ServiceToken"  # noqa: S105 - a property name, not a secret
 KNOWN_PROPERTIES: tuple[str, ...] = (
     PLAN_ID,
+    *SPEC_PROPERTIES,
     ACCEPT_LANGUAGE,
     POLLING_INTERVAL_SECONDS,
     POLLING_BACKOFF_RATE,
@@ -52,6 +60,7 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
     ALLOW_REPLACEMENT,
     ALLOW_REMOVAL,
     LEARNED_POLLING,
+    NO_ECHO,
 )
 
 BOOLEANS = {"true": True, "false": False}
@@ -68,9 +77,9 @@ DEADLINE_MARGIN_SECONDS = 30
 
 @dataclass(frozen=True)
 class PlanProperties:
-    """What one custom resource asks for, after validation."""
+    """What one custom resource asks for, after validation: a plan id or a product spec, never both."""
 
-    plan_id: str
+    plan_id: str | None
     accept_language: str | None
     polling: PollingPolicy
     deadline_seconds: float
@@ -78,11 +87,16 @@ class PlanProperties:
     allow_replacement: bool = False  # the change gate lets replacements through (TRUE and CONDITIONAL)
     allow_removal: bool = False  # the change gate lets removals through
     learned_polling: bool = False  # poll records by the product's record history (learned_schedule.py)
+    spec: ProductSpec | None = None  # the product to plan from, instead of a plan id (spec mode)
+    no_echo: bool = False  # the answer asks CloudFormation to mask its Data (NoEcho)
 
 
 def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
-    """Validate `ResourceProperties`; unknown properties are ignored so templates can carry extras."""
-    plan_id = _plan_id(raw.get(PLAN_ID))
+    """Validate `ResourceProperties`; unknown properties are ignored so templates can carry extras.
+
+    Exactly one of `PlanId` or a product spec: both or neither is refused here, naming them.
+    """
+    plan_id, spec = _plan_or_spec(raw)
     accept_language = _accept_language(raw.get(ACCEPT_LANGUAGE))
     defaults = PollingPolicy()
     interval = _number(
@@ -114,6 +128,8 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         allow_replacement=_boolean(raw.get(ALLOW_REPLACEMENT), ALLOW_REPLACEMENT),
         allow_removal=_boolean(raw.get(ALLOW_REMOVAL), ALLOW_REMOVAL),
         learned_polling=learned_polling(raw),
+        spec=spec,
+        no_echo=_boolean(raw.get(NO_ECHO), NO_ECHO),
     )
 
 
@@ -122,6 +138,20 @@ def learned_polling(raw: Mapping[str, Any]) -> bool:
     properties win). With LearnedPolling true they are the policy the learned schedule builds on."""
     default = not any(raw.get(name) not in (None, "") for name in POLLING_PROPERTIES)
     return _boolean(raw.get(LEARNED_POLLING), LEARNED_POLLING, default=default)
+
+
+def _plan_or_spec(raw: Mapping[str, Any]) -> tuple[str | None, ProductSpec | None]:
+    has_plan_id = raw.get(PLAN_ID) not in (None, "")
+    has_spec = declares_spec(raw)
+    if has_plan_id and has_spec:
+        given = [name for name in SPEC_PROPERTIES if raw.get(name) not in (None, "", [])]
+        raise InvalidPropertyError(
+            f"{PLAN_ID} and a product spec ({', '.join(given)}) are both given: give exactly one. Keep "
+            f"{PLAN_ID} to execute a plan made elsewhere, or remove it to have the stack plan the spec."
+        )
+    if has_spec:
+        return None, parse_product_spec(raw)
+    return _plan_id(raw.get(PLAN_ID)), None
 
 
 def ignored_properties(raw: Mapping[str, Any]) -> list[str]:
@@ -138,7 +168,8 @@ def _plan_id(value: Any) -> str:
     if value is None or value == "":
         raise InvalidPropertyError(
             f"{PLAN_ID} is required: set it to the id of a Service Catalog provisioned product plan "
-            "(the PlanId that CreateProvisionedProductPlan returned, shown in the console's plan list)."
+            "(the PlanId that CreateProvisionedProductPlan returned, shown in the console's plan list), "
+            f"or give a product spec instead ({', '.join(REQUIRED_SPEC_PROPERTIES)}) to have the stack plan it."
         )
     if not isinstance(value, str) or not PLAN_ID_PATTERN.fullmatch(value):
         raise InvalidPropertyError(

@@ -112,6 +112,7 @@ class PlanResource(CfnResource):
             self._product_id = ""
             self._request = request
             self._continuing = False
+            self.NoEcho = False  # set by the answer (property NoEcho); a warm environment keeps attributes
             self.first_seen = arrival.first_seen
         super().__call__(event, context)
         if self._continuing:

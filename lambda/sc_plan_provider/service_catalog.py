@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from sc_plan_provider.aws_clients import client_config, history_client_config
 from sc_plan_provider.change_gate import ResourceChange
+from sc_plan_provider.product_spec import ProductSpec
 from sc_plan_provider.telemetry import tracer
 
 if TYPE_CHECKING:
@@ -92,6 +93,14 @@ class Plan:
     updated_time: float | None = None  # epoch seconds, Service Catalog's clock
     changes: tuple[ResourceChange, ...] = ()
     next_changes_token: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedPlan:
+    """What CreateProvisionedProductPlan answers: the plan and the product it plans for."""
+
+    plan_id: str
+    provisioned_product_id: str
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,42 @@ class ServiceCatalog:
             changes.extend(page.changes)
             token = page.next_changes_token
         return changes
+
+    @tracer.capture_method(capture_response=False)
+    def create_plan(self, spec: ProductSpec, plan_name: str, idempotency_token: str) -> CreatedPlan:
+        """Plan the spec (a plan for an existing name plans an update of that product).
+
+        The same IdempotencyToken returns the first call's plan, so a duplicate or a continuation
+        does not plan twice.
+        """
+        request: dict[str, Any] = {
+            "PlanName": plan_name,
+            "PlanType": "CLOUDFORMATION",
+            "ProductId": spec.product_id,
+            "ProvisioningArtifactId": spec.provisioning_artifact_id,
+            "ProvisionedProductName": spec.provisioned_product_name,
+            "ProvisioningParameters": [{"Key": key, "Value": value} for key, value in spec.parameters],
+            "IdempotencyToken": idempotency_token,
+            **self._language,
+        }
+        if spec.path_id:
+            request["PathId"] = spec.path_id
+        if spec.tags:
+            request["Tags"] = [{"Key": key, "Value": value} for key, value in spec.tags]
+        if spec.notification_arns:
+            request["NotificationArns"] = list(spec.notification_arns)
+        response = _call(
+            "CreateProvisionedProductPlan", lambda: self._client.create_provisioned_product_plan(**request)
+        )
+        return CreatedPlan(response["PlanId"], response["ProvisionProductId"])
+
+    @tracer.capture_method(capture_response=False)
+    def delete_plan(self, plan_id: str) -> None:
+        """Delete a plan; NotFoundError when it is already gone, InvalidStateError while it runs."""
+        _call(
+            "DeleteProvisionedProductPlan",
+            lambda: self._client.delete_provisioned_product_plan(PlanId=plan_id, **self._language),
+        )
 
     @tracer.capture_method(capture_response=False)
     def execute_plan(self, plan_id: str, idempotency_token: str) -> str:

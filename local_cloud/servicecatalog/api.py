@@ -61,7 +61,7 @@ class ServiceCatalogApi:
         self._throttle_every = 0
         self._throttle_operations: frozenset[str] | None = None
         self._throttle_counter = 0
-        self._denied: frozenset[str] = frozenset()
+        self._failures: dict[str, ServiceCatalogError] = {}
         self._handlers: dict[str, Callable[[Json], Json]] = {
             "CreateProvisionedProductPlan": self._create_plan,
             "DescribeProvisionedProductPlan": self._describe_plan,
@@ -97,10 +97,23 @@ class ServiceCatalogApi:
             self._throttle_operations = frozenset(operations) if operations is not None else None
             self._throttle_counter = 0
 
-    def deny(self, operations: Iterable[str]) -> None:
-        """Answer these operations with AccessDeniedException (as a role without the action); () stops."""
+    def inject_failure(self, operation: str, error: ServiceCatalogError | None) -> None:
+        """Answer every call of ``operation`` with ``error`` (not retried by botocore if a 4xx); None stops."""
         with self._lock:
-            self._denied = frozenset(operations)
+            if error is None:
+                self._failures.pop(operation, None)
+            else:
+                self._failures[operation] = error
+
+    def deny(self, operations: Iterable[str]) -> None:
+        """Answer these operations with AccessDeniedException, as for a role without the action."""
+        for operation in operations:
+            self.inject_failure(
+                operation,
+                AccessDeniedException(
+                    f"User is not authorized to perform: servicecatalog:{operation} (injected by the emulator)"
+                ),
+            )
 
     def _should_throttle(self, operation: str) -> bool:
         with self._lock:
@@ -127,10 +140,10 @@ class ServiceCatalogApi:
         try:
             if throttled:
                 raise ThrottlingException("Rate exceeded")
-            if operation in self._denied:
-                raise AccessDeniedException(
-                    f"User is not authorized to perform: servicecatalog:{operation} (injected by the emulator)"
-                )
+            with self._lock:
+                injected = self._failures.get(operation)
+            if injected is not None:
+                raise injected
             handler = self._handlers.get(operation)
             if handler is None:
                 raise UnknownOperationException(f"Operation {operation!r} is not supported by the emulator.")

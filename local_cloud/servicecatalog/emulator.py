@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from local_cloud.servicecatalog.api import Call, ServiceCatalogApi
+from local_cloud.servicecatalog.errors import ServiceCatalogError
 from local_cloud.servicecatalog.model import (
     Plan,
     ProductVersion,
@@ -244,6 +245,10 @@ class ServiceCatalogEmulator:
     def inject_throttling(self, every: int, operations: Iterable[str] | None = None) -> None:
         """Answer every Nth call (of ``operations`` only, if given) with ThrottlingException; 0 stops."""
         self.api.inject_throttling(every, operations)
+
+    def inject_failure(self, operation: str, error: ServiceCatalogError | None) -> None:
+        """Answer every call of ``operation`` with ``error`` (e.g. InvalidStateException); None stops."""
+        self.api.inject_failure(operation, error)
 
     def deny(self, operations: Iterable[str]) -> None:
         """Answer these operations with AccessDeniedException from now on; an empty list stops."""

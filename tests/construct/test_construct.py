@@ -19,6 +19,7 @@ from sc_plan_execution import (
     SERVICE_CATALOG_ACTIONS,
     InvalidPropertyError,
     PollingPolicy,
+    ProductSpec,
     ProvisionedProductPlanExecution,
 )
 
@@ -94,6 +95,8 @@ def test_iam_grants_exactly_the_handler_actions(make_stack: MakeStack) -> None:
         "servicecatalog:TerminateProvisionedProduct",
         "servicecatalog:UpdateProvisionedProduct",
         "servicecatalog:ListRecordHistory",
+        "servicecatalog:CreateProvisionedProductPlan",
+        "servicecatalog:DeleteProvisionedProductPlan",
     }
     # Least privilege overall: Service Catalog, the function's own log group, X-Ray, the request
     # ledger table and invoking itself (continuation). Nothing else.
@@ -382,3 +385,95 @@ def test_owner_records_are_durable_and_reachable_only_by_the_provider(make_stack
 def _logical_id(template: dict[str, Any], resource_type: str) -> str:
     (logical_id,) = [k for k, v in template["Resources"].items() if v["Type"] == resource_type]
     return logical_id
+
+
+SPEC = ProductSpec.of(
+    product_id="prod-abc123",
+    provisioning_artifact_id="pa-abc123",
+    provisioned_product_name="analytics-bucket",
+    parameters={"Size": "small", "Tier": "gold"},
+    tags={"team": "data"},
+    notification_arns=["arn:aws:sns:us-east-1:123456789012:events"],
+)
+
+
+def test_spec_is_emitted_in_the_native_resource_shapes(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "Execution", spec=SPEC, no_echo=True)
+    properties = _single(_template(stack), RESOURCE_TYPE)["Properties"]
+    assert "PlanId" not in properties
+    assert properties["ProductId"] == "prod-abc123"
+    assert properties["ProvisioningArtifactId"] == "pa-abc123"
+    assert properties["ProvisionedProductName"] == "analytics-bucket"
+    assert properties["ProvisioningParameters"] == [
+        {"Key": "Size", "Value": "small"},
+        {"Key": "Tier", "Value": "gold"},
+    ]
+    assert properties["Tags"] == [{"Key": "team", "Value": "data"}]
+    assert properties["NotificationArns"] == ["arn:aws:sns:us-east-1:123456789012:events"]
+    assert properties["NoEcho"] == "true"
+    assert "PathId" not in properties
+
+
+def test_no_echo_is_emitted_only_when_set(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN)
+    assert "NoEcho" not in _single(_template(stack), RESOURCE_TYPE)["Properties"]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"plan_id": PLAN, "spec": SPEC}], ids=["neither", "both"])
+def test_exactly_one_of_plan_id_and_spec(kwargs: dict[str, Any]) -> None:
+    stack = cdk.Stack(cdk.App(), "ValidationStack")
+    with pytest.raises(ValueError, match=r"exactly one of plan_id .* and spec"):
+        ProvisionedProductPlanExecution(stack, "Execution", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("spec", "named"),
+    [
+        (
+            ProductSpec.of(product_id="bad id!", provisioning_artifact_id="pa-1", provisioned_product_name="n"),
+            "ProductId",
+        ),
+        (
+            ProductSpec.of(product_id="prod-1", provisioning_artifact_id="pa-1", provisioned_product_name="-x"),
+            "ProvisionedProductName",
+        ),
+        (
+            ProductSpec.of(product_id="prod-1", provisioning_artifact_id="", provisioned_product_name="n"),
+            "ProvisioningArtifactId is missing",
+        ),
+        (
+            ProductSpec.of(
+                product_id="prod-1",
+                provisioning_artifact_id="pa-1",
+                provisioned_product_name="n",
+                notification_arns=["not-an-arn"],
+            ),
+            "NotificationArns",
+        ),
+    ],
+)
+def test_spec_is_validated_at_synth_time(spec: ProductSpec, named: str) -> None:
+    stack = cdk.Stack(cdk.App(), "ValidationStack")
+    with pytest.raises(InvalidPropertyError, match=named):
+        ProvisionedProductPlanExecution(stack, "Execution", spec=spec)
+
+
+def test_spec_tokens_are_passed_through_and_checked_at_deploy_time(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    product = cdk.CfnParameter(stack, "ProductId")
+    size = cdk.CfnParameter(stack, "Size")
+    topic = cdk.CfnParameter(stack, "Topic")
+    spec = ProductSpec.of(
+        product_id=product.value_as_string,
+        provisioning_artifact_id="pa-abc123",
+        provisioned_product_name=f"{cdk.Aws.STACK_NAME}-bucket",
+        parameters={"Size": size.value_as_string},
+        notification_arns=[topic.value_as_string],
+    )
+    ProvisionedProductPlanExecution(stack, "Execution", spec=spec)
+    properties = _single(_template(stack), RESOURCE_TYPE)["Properties"]
+    assert properties["ProductId"] == {"Ref": "ProductId"}
+    assert properties["ProvisioningParameters"] == [{"Key": "Size", "Value": {"Ref": "Size"}}]
+    assert properties["NotificationArns"] == [{"Ref": "Topic"}]

@@ -11,6 +11,7 @@ import pytest
 
 from sc_plan_execution import SERVICE_CATALOG_ACTIONS, ProvisionedProductPlanExecution
 from sc_plan_provider.change_gate import ChangeSummary
+from sc_plan_provider.product_spec import SPEC_PROPERTIES
 from sc_plan_provider.properties import KNOWN_PROPERTIES, parse_properties
 from sc_plan_provider.property_values import InvalidPropertyError
 from sc_plan_provider.response import answer_data
@@ -57,11 +58,15 @@ def test_properties_table_matches_what_the_handler_reads() -> None:
     assert documented == list(KNOWN_PROPERTIES)
 
 
+SPEC = {"ProductId": "prod-abc", "ProvisioningArtifactId": "pa-abc", "ProvisionedProductName": "pp-name"}
+
+
 @pytest.mark.parametrize("name", [n for n in KNOWN_PROPERTIES if n != "PlanId"])
-def test_every_documented_optional_property_is_validated_by_name(name: str) -> None:
+def test_every_documented_property_is_validated_by_name(name: str) -> None:
     # Proves the handler really reads each listed property: a bad value is refused, naming it.
+    base = dict(SPEC) if name in SPEC_PROPERTIES else {"PlanId": "plan-abc"}
     with pytest.raises(InvalidPropertyError, match=f"^{name} "):
-        parse_properties({"PlanId": "plan-abc", name: "not-a-valid-value-\u2603"})
+        parse_properties({**base, name: "not-a-valid-value-\u2603"})
 
 
 def test_attributes_table_matches_the_answer_data() -> None:

@@ -1,0 +1,150 @@
+"""Spec mode through the entry point (Stubber on Service Catalog) and its small pure rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.stub import ANY, Stubber
+
+from sc_plan_provider.ownership import InProcessOwnerRegistry, Owner
+from sc_plan_provider.product_spec import ProductSpec
+from sc_plan_provider.properties import parse_properties
+from sc_plan_provider.property_values import InvalidPropertyError
+from sc_plan_provider.service_catalog import Plan
+from sc_plan_provider.spec_mode import is_no_changes
+from support import sc_stubs as sc
+from support.cfn_requests import Answers, invoke, make_event
+
+FAST = {"PollingIntervalSeconds": "0.1", "PollingBackoffRate": "1", "PollingMaxIntervalSeconds": "0.1"}
+SPEC = {
+    "ProductId": sc.CATALOG_PRODUCT_ID,
+    "ProvisioningArtifactId": sc.ARTIFACT_ID,
+    "ProvisionedProductName": "bucket-pp",
+    "ProvisioningParameters": [{"Key": "Size", "Value": "small"}],
+}
+NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
+
+
+def create_plan(stub: Stubber) -> None:
+    stub.add_response(
+        "create_provisioned_product_plan",
+        {"PlanId": sc.PLAN_ID, "ProvisionProductId": sc.PRODUCT_ID},
+        {
+            "PlanName": ANY,
+            "PlanType": "CLOUDFORMATION",
+            "ProductId": sc.CATALOG_PRODUCT_ID,
+            "ProvisioningArtifactId": sc.ARTIFACT_ID,
+            "ProvisionedProductName": "bucket-pp",
+            "ProvisioningParameters": [{"Key": "Size", "Value": "small"}],
+            "IdempotencyToken": ANY,
+        },
+    )
+
+
+def delete_plan(stub: Stubber) -> None:
+    stub.add_response("delete_provisioned_product_plan", {}, {"PlanId": sc.PLAN_ID})
+
+
+def test_nothing_to_change_is_a_success_reporting_the_product_and_the_plan_is_deleted(
+    stub: Stubber, answers: Answers
+) -> None:
+    create_plan(stub)
+    sc.describe_plan(stub, "CREATE_FAILED", message=NO_CHANGES)
+    delete_plan(stub)
+    sc.describe_product(stub, "AVAILABLE")
+    sc.describe_record(stub, "SUCCEEDED", outputs={"Name": "bucket-1"})
+    invoke(make_event("Create", {**SPEC, **FAST, "NoEcho": "true"}))
+    body = answers.only
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["PhysicalResourceId"] == sc.PRODUCT_ID
+    assert body["Data"]["Outputs.Name"] == "bucket-1"
+    assert body["NoEcho"] is True
+
+
+def test_other_failed_plan_is_failed_with_its_message_and_a_failing_cleanup_is_not_fatal(
+    stub: Stubber, answers: Answers
+) -> None:
+    create_plan(stub)
+    sc.describe_plan(stub, "CREATE_FAILED", message="Parameter Size must be one of small, large")
+    sc.invalid_state(stub, "delete_provisioned_product_plan")
+    invoke(make_event("Create", {**SPEC, **FAST}))
+    body = answers.only
+    assert body["Status"] == "FAILED"
+    assert "CREATE_FAILED: Parameter Size must be one of small, large" in body["Reason"]
+    assert body["PhysicalResourceId"].startswith("not-provisioned-")
+
+
+@pytest.mark.parametrize(
+    ("properties", "reason"),
+    [
+        ({"PlanId": "plan-1", **SPEC}, "PlanId and a product spec (ProductId, ProvisioningArtifactId, "),
+        ({}, "PlanId is required"),
+        ({"ProductId": "prod-1"}, "ProvisioningArtifactId, ProvisionedProductName are missing"),
+        ({**SPEC, "NoEcho": "yes"}, 'NoEcho "yes" is not a boolean'),
+    ],
+    ids=["both", "neither", "incomplete", "no-echo"],
+)
+def test_bad_input_fails_before_any_call(
+    stub: Stubber, answers: Answers, properties: dict[str, Any], reason: str
+) -> None:
+    invoke(make_event("Create", properties))
+    assert answers.only["Status"] == "FAILED"
+    assert reason in answers.only["Reason"]
+
+
+def test_parse_properties_gives_a_spec_or_a_plan_id() -> None:
+    with_spec = parse_properties(SPEC)
+    assert with_spec.plan_id is None and with_spec.spec is not None
+    assert with_spec.spec.parameters == (("Size", "small"),)
+    with_plan = parse_properties({"PlanId": "plan-1"})
+    assert with_plan.spec is None and with_plan.plan_id == "plan-1" and not with_plan.no_echo
+    with pytest.raises(InvalidPropertyError, match=r"^The product spec is incomplete"):
+        parse_properties({"ProvisionedProductName": "x"})
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (NO_CHANGES, True),
+        ("The submitted information did not contain changes.", True),
+        ("The submitted information didn\u2019t contain any changes.", True),
+        ("Parameter Size is invalid", False),
+        ("", False),
+    ],
+)
+def test_no_changes_is_recognised_from_the_status_message(message: str, expected: bool) -> None:
+    plan = Plan(plan_id="plan-1", status="CREATE_FAILED", status_message=message, provisioned_product_id="pp-1")
+    assert is_no_changes(plan) is expected
+
+
+def test_spec_digest_ignores_order_but_not_values() -> None:
+    spec = ProductSpec.of(
+        product_id="prod-1",
+        provisioning_artifact_id="pa-1",
+        provisioned_product_name="n",
+        parameters={"A": "1", "B": "2"},
+    )
+    reordered = ProductSpec.of(
+        product_id="prod-1",
+        provisioning_artifact_id="pa-1",
+        provisioned_product_name="n",
+        parameters={"B": "2", "A": "1"},
+    )
+    changed = ProductSpec.of(
+        product_id="prod-1",
+        provisioning_artifact_id="pa-1",
+        provisioned_product_name="n",
+        parameters={"A": "1", "B": "3"},
+    )
+    assert spec.digest() == reordered.digest() != changed.digest()
+
+
+def test_in_process_registry_keeps_the_owners_applied_specs_only() -> None:
+    registry = InProcessOwnerRegistry()
+    owner, other = Owner("stack-a", "Bucket"), Owner("stack-b", "Bucket")
+    registry.claim("pp-1", owner)
+    registry.spec_applied("pp-1", owner, "digest-1")
+    registry.spec_applied("pp-1", other, "digest-2")  # not the owner: not recorded
+    assert registry.applied_specs("pp-1") == frozenset({"digest-1"})
+    assert registry.applied_specs("pp-2") == frozenset()
