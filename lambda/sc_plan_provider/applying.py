@@ -97,9 +97,13 @@ def pass_gate(
             "Plan refused by the change gate",
             extra={"plan_id": plan.plan_id, "refused": [r.describe() for r in decision.refused]},
         )
+        if properties.spec is None:
+            subject, list_all = f"{PLAN_ID} {plan.plan_id}", f"run `{REVIEW_COMMAND} {plan.plan_id}` to list them all"
+        else:  # the plan was made from the spec and is deleted after the refusal
+            subject = f"The plan for ProvisionedProductName {properties.spec.provisioned_product_name}"
+            list_all = "the provider function's log lists them all"
         raise ResourceFailure(
-            refusal_reason(plan.plan_id, decision, max_chars=MAX_REASON_CHARS, review_command=REVIEW_COMMAND),
-            failed_id,
+            refusal_reason(subject, decision, max_chars=MAX_REASON_CHARS, list_all=list_all), failed_id
         )
     if plan.provisioned_product_id != request.physical_resource_id:
         # Before anything changes, the plan's product must be this resource's (or become it).

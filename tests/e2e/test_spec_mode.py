@@ -244,6 +244,8 @@ def test_gate_refuses_a_spec_create_and_update_deletes_the_plan_and_executes_not
     assert result.status == "ROLLBACK_COMPLETE", result
     (create,) = result.by_phase("create")
     assert named in create.reason and f'set {flag}: "true"' in create.reason
+    # It names the spec's product, not the plan it made (deleted by now).
+    assert create.reason.startswith("The plan for ProvisionedProductName ")
     assert create.physical_resource_id is not None and create.physical_resource_id.startswith("not-provisioned-")
     assert sc.calls_to("ExecuteProvisionedProductPlan") == []
     assert len(sc.deleted_plans()) == 1 and plans_left(sc) == []

@@ -74,7 +74,9 @@ def test_a_plan_without_replacements_or_removals_passes() -> None:
 
 def test_reason_names_every_refused_resource_and_the_property_that_allows_it() -> None:
     decision = decide(PLAN, allow_replacement=False, allow_removal=False)
-    reason = refusal_reason("plan-1", decision, max_chars=1000, review_command=REVIEW)
+    reason = refusal_reason(
+        "PlanId plan-1", decision, max_chars=1000, list_all=f"run `{REVIEW} plan-1` to list them all"
+    )
     assert reason.startswith("PlanId plan-1 was refused by the change gate, nothing was executed: ")
     for name in ("Replaced", "Maybe", "Removed"):
         assert name in reason
@@ -84,7 +86,10 @@ def test_reason_names_every_refused_resource_and_the_property_that_allows_it() -
 def test_reason_too_long_names_what_fits_and_points_to_the_review_command() -> None:
     many = [change(f"Queue{i:03d}WithAVeryLongLogicalId", "REMOVE", "") for i in range(80)]
     reason = refusal_reason(
-        "plan-1", decide(many, allow_replacement=False, allow_removal=False), max_chars=1000, review_command=REVIEW
+        "PlanId plan-1",
+        decide(many, allow_replacement=False, allow_removal=False),
+        max_chars=1000,
+        list_all=f"run `{REVIEW} plan-1` to list them all",
     )
     assert len(reason) <= 1000
     assert "Queue000WithAVeryLongLogicalId" in reason

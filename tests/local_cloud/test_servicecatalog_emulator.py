@@ -11,7 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -28,35 +28,7 @@ from local_cloud.servicecatalog import (
     ServiceCatalogEmulator,
     validate_output,
 )
-
-
-class ManualClock:
-    """Stands in for time.time: moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def sc(clock: ManualClock) -> Iterator[ServiceCatalogEmulator]:
-    with ServiceCatalogEmulator(clock=clock) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(sc: ServiceCatalogEmulator) -> Any:
-    return sc.client(retries={"mode": "standard", "total_max_attempts": 1})
+from support.clock import ManualClock
 
 
 def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:

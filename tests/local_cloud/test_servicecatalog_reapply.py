@@ -5,8 +5,6 @@ Driven through an unmodified boto3 client against the running emulator, with a m
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,35 +16,7 @@ from local_cloud.servicecatalog import (
     SeededProduct,
     ServiceCatalogEmulator,
 )
-
-
-class ManualClock:
-    """Stands in for time.time: moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def sc(clock: ManualClock) -> Iterator[ServiceCatalogEmulator]:
-    with ServiceCatalogEmulator(clock=clock) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(sc: ServiceCatalogEmulator) -> Any:
-    return sc.client(retries={"mode": "standard", "total_max_attempts": 1})
+from support.clock import ManualClock
 
 
 def two_versions(sc: ServiceCatalogEmulator, v2: ProvisioningScript | None = None) -> SeededProduct:
