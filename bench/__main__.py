@@ -111,9 +111,9 @@ def goals(
         ),
         *learned_goals(lat),
         Goal(
-            "cold start, first request before its first SC call / floor",
+            f"cold start, first request before its first SC call / floor ({cold.ratio_basis})",
             f"<= {cold_start.GOAL_RATIO}x",
-            f"{cold.ratio:.2f}x",
+            f"{cold.ratio:.3f}x",
             cold.ratio <= cold_start.GOAL_RATIO,
         ),
         Goal(

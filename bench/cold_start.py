@@ -8,16 +8,25 @@ precompiled for the runtime would give), to show which part of the ratio is comp
 The interpreter runs with -S: on Lambda only the task root and the runtime are importable, never this
 machine's development packages (which the X-Ray SDK would otherwise find and patch). The variants
 alternate so drift in machine load hits all of them equally.
+
+On this shared two-core machine the medians of wall and CPU time move by several percent from one
+run to the next, as much as the goal itself, so every variant is also run once under valgrind's
+callgrind, which counts the instructions executed: the same count whatever else the machine does.
+The goal's ratio is taken from those counts (start-up of an empty interpreter subtracted); the
+times show the same ladder in milliseconds.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +42,10 @@ IMPORTTIME_RUNS = 3
 TOP_IMPORTS = 10
 GOAL_RATIO = 1.05  # issue 11: a first request adds <= 0.05x on top of the floor
 CHILD_TIMEOUT_S = 60.0
+# Under callgrind an interpreter runs ~50x slower: ~70 s for the handler on this machine.
+INSTRUCTIONS_TIMEOUT_S = 900.0
+INSTRUCTIONS_TOOL = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+EMPTY = "pass\n"
 
 CLIENT = "import boto3\nboto3.client('servicecatalog')\n"
 POWERTOOLS = (
@@ -43,18 +56,29 @@ TRACER = "Tracer(service='b', patch_modules=['botocore'])\n"
 DYNAMODB = "boto3.client('dynamodb')\n"
 DATA_CLASS = "from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent\n"
 # Everything a first request loads before its first Service Catalog call (deferred imports count:
-# the request reads its event and properties, arrives in the ledger, builds its client).
+# the request reads its event and properties, arrives in the ledger, builds its environment (the
+# owners registry, its deadline) and its Service Catalog edge).
 FIRST_REQUEST = (
-    "import sc_plan_provider.handler\n"
+    "import sc_plan_provider.handler as handler\n"
     "from sc_plan_provider.request import PlanRequest\n"
     "from sc_plan_provider.properties import parse_properties\n"
     "from sc_plan_provider.request_ledger import default_ledger\n"
-    "from sc_plan_provider.service_catalog import default_client\n"
+    "class Context:\n"
+    "    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:provider'\n"
+    "    def get_remaining_time_in_millis(self): return 900_000\n"
     "event = {'RequestType': 'Create', 'StackId': 's', 'RequestId': 'r', 'LogicalResourceId': 'l',\n"
     "         'ResourceProperties': {'PlanId': 'plan-x'}}\n"
     "parse_properties(PlanRequest.from_event(event).properties)\n"
     "default_ledger()\n"
-    "default_client()\n"
+    "handler._environment(Context())\n"
+    "handler._service_catalog(None)\n"
+)
+# What our own modules cost to compile alone (not run): the floor, then every source file of the
+# package compiled as an import would compile it.
+COMPILE_ONLY = (
+    "import pathlib\n"
+    "for path in sorted(pathlib.Path('sc_plan_provider').glob('*.py')):\n"
+    "    compile(path.read_bytes(), str(path), 'exec')\n"
 )
 # Wall and CPU time of the body, in seconds; CPU time is the steadier of the two on a busy machine.
 TIMED = (
@@ -107,6 +131,15 @@ class ColdStartResult:
     zipped_bytes: int
     unzipped_bytes: int
     files: int
+    # Instructions executed by each variant's whole process, plus "empty" (an interpreter running
+    # nothing) and "compile_only"; None when valgrind is not installed.
+    instructions: dict[str, int] | None = None
+
+    def instructions_over_floor(self, variant: str) -> float:
+        """A variant's instructions beyond interpreter start-up, over the floor's."""
+        assert self.instructions is not None
+        empty = self.instructions["empty"]
+        return (self.instructions[variant] - empty) / (self.instructions["floor"] - empty)
 
     def median_ms(self, variant: str, *, cpu: bool = False) -> float:
         return median((self.cpu_ms if cpu else self.wall_ms)[variant])
@@ -123,8 +156,15 @@ class ColdStartResult:
     @property
     def ratio(self) -> float:
         """The goal's figure (issue 11): a first request over the floor (crhelper, Logger, Metrics,
-        Tracer, the Service Catalog and DynamoDB clients), median wall time."""
+        Tracer, the Service Catalog and DynamoDB clients), in instructions executed (repeatable), or
+        in median wall time without valgrind."""
+        if self.instructions is not None:
+            return self.instructions_over_floor("handler")
         return self.median_ms("handler") / self.median_ms("floor")
+
+    @property
+    def ratio_basis(self) -> str:
+        return "instructions" if self.instructions is not None else "median wall time"
 
     def ratio_to_floor(self, variant: str, *, cpu: bool = False) -> float:
         return self.median_ms(variant, cpu=cpu) / self.median_ms("floor", cpu=cpu)
@@ -135,6 +175,8 @@ class ColdStartResult:
             "handler_init_ms_median": round(self.median_ms("handler"), 1),
             "boto3_init_ms_median": round(self.median_ms("boto3"), 1),
             "ratio": round(self.ratio, 3),
+            "ratio_basis": self.ratio_basis,
+            "instructions": self.instructions,
             "ratio_cpu": round(self.ratio_to_boto3("handler", cpu=True), 3),
             "variants": {
                 v.key: {
@@ -258,6 +300,34 @@ def asset_sizes(asset_dir: Path) -> tuple[int, int, int]:
     return len(buffer.getvalue()), unzipped, files
 
 
+def count_instructions(code: str, env: dict[str, str], cwd: Path) -> int:
+    """Instructions executed by one fresh interpreter running `code` (callgrind's total)."""
+    done = subprocess.run(  # noqa: S603 - valgrind on our own interpreter and code, no shell
+        [*INSTRUCTIONS_TOOL, sys.executable, "-S", "-c", code],
+        env={**env, "PYTHONHASHSEED": "0"},  # the same dict and set layouts in every run
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=INSTRUCTIONS_TIMEOUT_S,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise MeasurementError(f"callgrind child exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    return int(found.group(1))
+
+
+def measure_instructions(env: dict[str, str], cwd: Path) -> dict[str, int] | None:
+    """Every variant once under callgrind (two at a time: the machine's two cores)."""
+    if shutil.which(INSTRUCTIONS_TOOL[0]) is None:
+        return None
+    floor = next(v.code for v in VARIANTS if v.key == "floor")
+    codes = {"empty": EMPTY, **{v.key: v.code for v in VARIANTS}, "compile_only": floor + COMPILE_ONLY}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = pool.map(lambda code: count_instructions(code, env, cwd), codes.values())
+        return dict(zip(codes, counts, strict=True))
+
+
 def measure_cached(env: dict[str, str], cwd: Path, runs: int) -> dict[str, list[float]]:
     """The variants again with bytecode cached outside the asset (primed by one run of each)."""
     with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache:
@@ -276,4 +346,5 @@ def run(runs: int = RUNS_PER_VARIANT, cached_runs: int = CACHED_RUNS_PER_VARIANT
     cached = measure_cached(env, spec.asset_dir, cached_runs)
     top, packages = measure_imports(env, spec.asset_dir)
     zipped, unzipped, files = asset_sizes(spec.asset_dir)
-    return ColdStartResult(wall, cpu, process, cached, top, packages, zipped, unzipped, files)
+    instructions = measure_instructions(env, spec.asset_dir)
+    return ColdStartResult(wall, cpu, process, cached, top, packages, zipped, unzipped, files, instructions)

@@ -105,8 +105,9 @@ def latency_report(result: LatencyResult) -> str:
         table(headers, rows),
         f"Each cell: mean of {CELL_RUNS} provisionings spread evenly over one polling interval of that policy around",
         "the duration (at most +-10 %), so no policy gains by luck of phase (exact 60 s / 10 min sit on the 5 s and",
-        "60 s grids). latency = (CloudFormation received the answer PUT - record SUCCEEDED) / scale; model = the same",
-        "durations if every poll took no time (measured - model = time spent in calls, which delays later polls).",
+        "60 s grids). latency = (deciding DescribeRecord - record SUCCEEDED) / scale + (answer PUT received - deciding",
+        "DescribeRecord), the answer's work being the same at any scale; model = the same durations if every poll",
+        "took no time and the answer none (measured - model = what the calls and the answer cost).",
         "",
         table(
             ("baseline / defaults", "provision", "latency x", "model latency x", "calls x"),
@@ -208,9 +209,12 @@ def scaling_note(result: LatencyResult) -> str:
         limit = MAX_SCALING_ERROR_S if scale == result.scale else MAX_LONG_SCALING_ERROR_S
         judged = f"within {limit:g} s" if abs(error) <= limit else f"ABOVE {limit:g} s: use a larger scale"
         lines.append(f"  x{scale:g} ({used_for}): {result.sanity(scale):.2f} s late, error {error:+.2f} s, {judged}")
+    answers = sorted(r.answer_s for r in result.runs)
     lines.append(
-        "The error is what does not scale (the calls' round trips; DescribeProvisionedProduct and the HTTPS PUT "
-        f"after the deciding poll: ~{overhead_ms:.0f} ms unscaled) divided by the scale; every latency carries it."
+        f"Unscaled, the answer (deciding poll -> PUT received) takes ~{overhead_ms:.0f} ms beyond the model; "
+        f"over every run it took median {median(answers) * 1000:.0f} ms, max {answers[-1] * 1000:.0f} ms "
+        "(counted unscaled). The error left is the deciding poll's own delay (waking, its round trip), "
+        "divided by the scale."
     )
     return "\n".join(lines)
 
@@ -245,7 +249,9 @@ def cold_start_report(result: ColdStartResult) -> str:
                 for variant in VARIANTS
             ],
         ),
-        f"ratio first request / floor: {result.ratio:.2f}x wall, {result.ratio_to_floor('handler', cpu=True):.2f}x CPU "
+        *instruction_lines(result),
+        f"ratio first request / floor: {result.median_ms('handler') / result.median_ms('floor'):.2f}x wall, "
+        f"{result.ratio_to_floor('handler', cpu=True):.2f}x CPU "
         f"(medians of {runs} alternating runs each; process = the whole interpreter, start-up included). "
         "The indented rows add, one by one, what the handler must load before any code of ours. "
         f"cached = with bytecode caches primed ({len(result.cached_wall_ms['handler'])} runs each), as an asset "
@@ -264,6 +270,32 @@ def cold_start_report(result: ColdStartResult) -> str:
         f"{result.files} files",
     ]
     return "\n".join(parts)
+
+
+def instruction_lines(result: ColdStartResult) -> list[str]:
+    """The ladder in instructions executed (callgrind), when valgrind is installed."""
+    if result.instructions is None:
+        return ["(valgrind not installed: no instruction counts; the goal uses median wall time)"]
+    counts = result.instructions
+    compiled = counts["compile_only"] - counts["floor"]
+    ours = counts["handler"] - counts["floor"]
+    return [
+        "",
+        table(
+            ("init, one run under callgrind", "instructions M", "x floor (start-up subtracted)"),
+            [
+                ["empty interpreter (start-up)", counts["empty"] / 1e6, ""],
+                *[
+                    [variant.label, counts[variant.key] / 1e6, f"{result.instructions_over_floor(variant.key):.3f}"]
+                    for variant in VARIANTS
+                ],
+            ],
+        ),
+        f"ratio first request / floor: {result.ratio:.3f}x in instructions (the goal's figure: repeatable). Of the "
+        f"{ours / 1e6:.0f} M instructions the first request adds, compiling our package's source (no bytecode on "
+        f"Lambda's read-only task root) is {compiled / 1e6:.0f} M ({compiled / ours:.0%}).",
+        "",
+    ]
 
 
 def concurrency_report(result: ConcurrencyResult) -> str:
@@ -298,8 +330,9 @@ def summary(
         f"{median(latency.spread_latencies):.1f} s, max {max(latency.spread_latencies):.1f} s late",
         f"Cold start: first request up to its first SC call {cold.median_ms('handler'):.0f} ms vs the floor "
         f"(crhelper, Logger, Metrics, Tracer, SC + DynamoDB clients) {cold.median_ms('floor'):.0f} ms "
-        f"({cold.ratio:.2f}x; CPU {cold.ratio_to_floor('handler', cpu=True):.2f}x); floor / bare boto3 "
-        f"{cold.ratio_to_boto3('floor'):.2f}x; the data class would add "
+        f"({cold.median_ms('handler') / cold.median_ms('floor'):.2f}x; CPU "
+        f"{cold.ratio_to_floor('handler', cpu=True):.2f}x; {cold.ratio:.3f}x in {cold.ratio_basis}); floor / bare "
+        f"boto3 {cold.ratio_to_boto3('floor'):.2f}x; the data class would add "
         f"{cold.ratio_to_floor('data_class') - 1:+.2f}x; asset {cold.zipped_bytes / 1e6:.1f} MB zipped, "
         f"{cold.unzipped_bytes / 1e6:.1f} MB "
         "unzipped",

@@ -24,7 +24,8 @@ from sc_plan_provider.change_gate import (
     ResourceChange,
     decide,
 )
-from sc_plan_provider.properties import ACCEPT_LANGUAGES, PLAN_ID_PATTERN
+from sc_plan_provider.properties import ACCEPT_LANGUAGES
+from sc_plan_provider.property_values import is_id
 
 if TYPE_CHECKING:
     from sc_plan_provider.service_catalog import Plan
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     review.add_argument("--region", help="the plan's Region (default: the AWS SDK's)")
     review.add_argument("--accept-language", choices=ACCEPT_LANGUAGES, help="language of Service Catalog's messages")
     args = parser.parse_args(argv)
-    if not PLAN_ID_PATTERN.fullmatch(args.plan_id):
+    if not is_id(args.plan_id):
         print(f"error: {args.plan_id!r} is not a plan id (1-100 of letters, digits, '_' and '-')", file=sys.stderr)
         return EXIT_ERROR
     return _review(args.plan_id, args.allow_replacement, args.allow_removal, args.region, args.accept_language)

@@ -11,8 +11,8 @@ record's outcome and the product's outputs. Each function returns an `Answer` or
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from sc_plan_provider.change_gate import ChangeSummary, GateDecision, decide, refusal_reason
 from sc_plan_provider.deadline import Deadline
@@ -27,6 +27,7 @@ from sc_plan_provider.response import MAX_REASON_CHARS, answer_data
 from sc_plan_provider.restore import restore_plan
 from sc_plan_provider.service_catalog import NotFoundError, Plan, ServiceCatalog, ServiceCatalogError
 from sc_plan_provider.telemetry import logger, metrics
+from sc_plan_provider.value import Value
 
 # A product left in one of these after a SUCCEEDED record did not get what was asked (AWS-FACTS).
 FAILED_PRODUCT_STATUSES = frozenset({"TAINTED", "ERROR"})
@@ -37,24 +38,35 @@ EXECUTE = "execute"
 REVIEW_COMMAND = "python -m sc_plan_execution review"
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(Value):
     physical_resource_id: str
-    data: dict[str, str] = field(default_factory=dict)
+    data: Mapping[str, str] = MappingProxyType({})
     no_echo: bool = False  # CloudFormation masks `data` in stack events and DescribeStackResources
 
 
-@dataclass(frozen=True)
 class Environment:
-    """What a lifecycle operation needs from outside: the Service Catalog edge and time."""
+    """What a lifecycle operation needs from outside: the Service Catalog edge and time.
 
-    service_catalog: Callable[[str | None], ServiceCatalog]
-    function_deadline: Deadline
-    function_arn: str = ""  # the provider's own ARN: its account and Region are the only ones it serves
-    owners: OwnerRegistry = field(default_factory=InProcessOwnerRegistry)
-    first_seen: float = field(default_factory=time.time)  # epoch seconds of the request's first arrival
-    on_product: Callable[[str], None] = lambda _product_id: None
-    sleep: Callable[[float], None] = time.sleep
+    A plain class: it is built once per request, and defaults like `time.time()` must be taken then."""
+
+    def __init__(
+        self,
+        service_catalog: Callable[[str | None], ServiceCatalog],
+        function_deadline: Deadline,
+        *,
+        function_arn: str = "",  # the provider's own ARN: its account and Region are the only ones it serves
+        owners: OwnerRegistry | None = None,
+        first_seen: float | None = None,  # epoch seconds of the request's first arrival
+        on_product: Callable[[str], None] = lambda _product_id: None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.service_catalog = service_catalog
+        self.function_deadline = function_deadline
+        self.function_arn = function_arn
+        self.owners: OwnerRegistry = owners if owners is not None else InProcessOwnerRegistry()
+        self.first_seen = first_seen if first_seen is not None else time.time()
+        self.on_product = on_product
+        self.sleep = sleep
 
 
 def gated_plan(

@@ -13,7 +13,8 @@ replacement: the gate refuses what it cannot rule out.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from sc_plan_provider.value import Value
 
 ALLOW_REPLACEMENT = "AllowReplacement"
 ALLOW_REMOVAL = "AllowRemoval"
@@ -36,8 +37,7 @@ CHANGES_REPLACE = "Changes.Replace"
 SUMMARY_KEYS = (CHANGES_ADD, CHANGES_MODIFY, CHANGES_REMOVE, CHANGES_REPLACE)
 
 
-@dataclass(frozen=True)
-class ResourceChange:
+class ResourceChange(Value):
     """One entry of a plan's ResourceChanges (Service Catalog's ResourceChange shape)."""
 
     action: str
@@ -47,8 +47,7 @@ class ResourceChange:
     physical_resource_id: str = ""
 
 
-@dataclass(frozen=True)
-class ChangeSummary:
+class ChangeSummary(Value):
     """How many resources the plan adds, modifies, removes and replaces.
 
     Replace counts MODIFY changes with Replacement TRUE or CONDITIONAL; they are among Modify too.
@@ -68,8 +67,7 @@ class ChangeSummary:
         }
 
 
-@dataclass(frozen=True)
-class RefusedChange:
+class RefusedChange(Value):
     """A change the gate refuses: what would happen and the property that would allow it."""
 
     change: ResourceChange
@@ -80,8 +78,7 @@ class RefusedChange:
         return f"{self.change.logical_resource_id} ({self.change.resource_type}) {self.outcome}"
 
 
-@dataclass(frozen=True)
-class GateDecision:
+class GateDecision(Value):
     summary: ChangeSummary
     refused: tuple[RefusedChange, ...] = ()
 

@@ -10,26 +10,18 @@ simply resumes. The only permission needed is lambda:InvokeFunction on itself, g
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
-from sc_plan_provider.aws_clients import client_config
+from sc_plan_provider.aws_clients import lambda_client
 from sc_plan_provider.telemetry import logger, metrics
 
 if TYPE_CHECKING:
-    from mypy_boto3_lambda import LambdaClient
+    pass
 
 # Added to the event of a continuation; CloudFormation never sends it.
 CONTINUATION_KEY = "ServiceCatalogPlanContinuation"
 # A runaway guard: an hour of 15-minute invocations needs 5 hops; short test timeouts need more.
 MAX_HOPS = 200
-
-
-@cache
-def _lambda_client() -> LambdaClient:
-    return boto3.client("lambda", config=client_config())
 
 
 def hop(event: dict[str, Any]) -> int:
@@ -43,6 +35,6 @@ def continue_in_new_invocation(event: dict[str, Any], function_arn: str) -> None
     if next_hop > MAX_HOPS:
         raise RuntimeError(f"gave up after {MAX_HOPS} continuations")
     payload = {**event, CONTINUATION_KEY: {"Hop": next_hop}}
-    _lambda_client().invoke(FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(payload).encode())
+    lambda_client().invoke(FunctionName=function_arn, InvocationType="Event", Payload=json.dumps(payload).encode())
     metrics.add_metric(name="Continuations", unit="Count", value=1)
     logger.info("Request handed over to a new invocation", extra={"hop": next_hop})

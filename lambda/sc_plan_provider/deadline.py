@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+
+from sc_plan_provider.value import Value
 
 
-@dataclass(frozen=True)
-class Deadline:
+class Deadline(Value):
     """A point on `time.monotonic()`; `reason` completes "... was still IN_PROGRESS when <reason>".
 
     A `continuable` deadline is only this invocation's: the request goes on in a new invocation.

@@ -8,18 +8,16 @@ Two rules, both checked before the Service Catalog call they guard:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sc_plan_provider.errors import ResourceFailure
 from sc_plan_provider.ownership import Owner, OwnerRegistry, OwnershipUnavailableError
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.telemetry import logger
+from sc_plan_provider.value import Value
 
 ARN_PARTS = 6  # arn:partition:service:region:account:resource
 
 
-@dataclass(frozen=True)
-class Home:
+class Home(Value):
     """Partition, account and Region of an ARN."""
 
     partition: str

@@ -10,15 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-
 from sc_plan_provider import lifecycle
+from sc_plan_provider.aws_clients import service_catalog_client
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.ownership import default_registry
 from sc_plan_provider.protocol import PlanResource
 from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.service_catalog import ServiceCatalog, default_client, history_client
-from sc_plan_provider.telemetry import logger, metrics, tracer
+from sc_plan_provider.service_catalog import ServiceCatalog, history_client
+from sc_plan_provider.telemetry import logger, metrics, route_library_logs, tracer
 
 # Time kept back from the Lambda deadline to deliver the answer (with retries) after a wait ends.
 ANSWER_RESERVE_SECONDS = 20.0
@@ -28,13 +27,13 @@ ANSWER_RESERVE_FRACTION = 0.2
 ANSWER_RESERVE_MIN_SECONDS = 1.5
 
 helper = PlanResource()
-copy_config_to_registered_loggers(source_logger=logger, include={"crhelper"})
+route_library_logs("crhelper")
 
 Operation = Callable[[PlanRequest, lifecycle.Environment], lifecycle.Answer]
 
 
 def _service_catalog(accept_language: str | None) -> ServiceCatalog:
-    return ServiceCatalog(default_client(), accept_language, history_client=history_client)
+    return ServiceCatalog(service_catalog_client(), accept_language, history_client=history_client)
 
 
 def _environment(context: Any) -> lifecycle.Environment:

@@ -10,8 +10,6 @@ layer turns either into the one response CloudFormation gets.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from sc_plan_provider import plan_mode, spec_mode
 from sc_plan_provider.applying import Answer, Environment, terminate
 from sc_plan_provider.deadline import Deadline
@@ -28,6 +26,7 @@ from sc_plan_provider.properties import (
 from sc_plan_provider.property_values import InvalidPropertyError
 from sc_plan_provider.request import PlanRequest, is_product_id
 from sc_plan_provider.telemetry import logger
+from sc_plan_provider.value import replace
 
 __all__ = ["Answer", "Environment", "create", "delete", "update"]
 

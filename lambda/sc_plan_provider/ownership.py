@@ -20,15 +20,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
-import boto3
 from botocore.exceptions import ClientError
 
-from sc_plan_provider.aws_clients import client_config
+from sc_plan_provider.aws_clients import dynamodb_client
 from sc_plan_provider.request import PlanRequest
+from sc_plan_provider.value import Value
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,8 +44,7 @@ EXPIRES_AT = "ExpiresAt"  # the table's TTL attribute, set only once the product
 TERMINATED_RETENTION_SECONDS = 2 * 3600
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(Value):
     stack_id: str
     logical_resource_id: str
 
@@ -207,4 +205,4 @@ def default_registry() -> OwnerRegistry:
     table = os.environ.get(TABLE_ENV_VAR)
     if not table:
         return InProcessOwnerRegistry()
-    return DynamoDBOwnerRegistry(boto3.client("dynamodb", config=client_config()), table)
+    return DynamoDBOwnerRegistry(dynamodb_client(), table)

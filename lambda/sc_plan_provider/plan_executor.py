@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
 from sc_plan_provider.polling_policy import PollingPolicy
 from sc_plan_provider.service_catalog import InvalidStateError, NotFoundError, Plan, ServiceCatalog
 from sc_plan_provider.telemetry import logger
+from sc_plan_provider.value import Value
 from sc_plan_provider.waiter import wait_until
 
 PLAN_CREATE_IN_PROGRESS = "CREATE_IN_PROGRESS"
@@ -23,8 +23,7 @@ PLAN_CREATE_SUCCESS = "CREATE_SUCCESS"
 PLAN_EXECUTED_STATUSES = frozenset({"EXECUTE_IN_PROGRESS", "EXECUTE_SUCCESS", "EXECUTE_FAILED"})
 
 
-@dataclass(frozen=True)
-class Execution:
+class Execution(Value):
     """A plan's execution: the record to wait for and the product it changes."""
 
     plan_id: str

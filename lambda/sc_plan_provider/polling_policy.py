@@ -7,7 +7,8 @@ when it validates its props at synth time.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from sc_plan_provider.value import Value
 
 # Defaults chosen so that (with the waiter's deadline) a provisioning of up to a minute is reported
 # within ~2 s median and never more than 10 s late (the interval at 60 s is ~7 s), while a
@@ -23,8 +24,7 @@ MAX_BACKOFF_RATE = 10.0
 MAX_MAX_INTERVAL_SECONDS = 900.0
 
 
-@dataclass(frozen=True)
-class PollingPolicy:
+class PollingPolicy(Value):
     """First interval, backoff rate and maximum interval, as in a Step Functions `Retry` block."""
 
     interval_seconds: float = DEFAULT_INTERVAL_SECONDS

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sc_plan_provider.property_values import InvalidPropertyError, shown
+from sc_plan_provider.property_values import InvalidPropertyError, is_arn, is_id, is_name, shown
+from sc_plan_provider.value import Value
 
 PRODUCT_ID = "ProductId"
 PROVISIONING_ARTIFACT_ID = "ProvisioningArtifactId"
@@ -36,11 +35,6 @@ SPEC_PROPERTIES = (
     NOTIFICATION_ARNS,
 )
 
-ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,100}$")
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$")
-NOTIFICATION_ARN_PATTERN = re.compile(
-    r"^arn:[a-z0-9-.]{1,63}:[a-z0-9-.]{0,63}:[a-z0-9-.]{0,63}:[a-z0-9-.]{0,63}:[^/].{0,1023}$"
-)
 TAG_PUNCTUATION = frozenset("_.:/=+-@")
 MAX_PARAMETER_KEY = 1000
 MAX_PARAMETER_VALUE = 4096
@@ -50,8 +44,7 @@ MAX_TAG_VALUE = 256
 MAX_NOTIFICATION_ARNS = 5
 
 
-@dataclass(frozen=True)
-class ProductSpec:
+class ProductSpec(Value):
     """What to provision: product, version, launch path, name, parameters, tags, notifications."""
 
     product_id: str
@@ -157,7 +150,7 @@ def _given(value: Any) -> bool:
 
 def _id(raw: Mapping[str, Any], name: str) -> str:
     value = raw[name]
-    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+    if not is_id(value):
         raise InvalidPropertyError(
             f"{name} {shown(value)} is not a Service Catalog id: use 1-100 letters, digits, '_' or '-' "
             "(for example prod-abc123 or pa-abc123, from the product's page in the console)."
@@ -166,7 +159,7 @@ def _id(raw: Mapping[str, Any], name: str) -> str:
 
 
 def _name(value: Any) -> str:
-    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+    if not is_name(value):
         raise InvalidPropertyError(
             f"{PROVISIONED_PRODUCT_NAME} {shown(value)} is not allowed: use 1-128 letters, digits, '.', '_' "
             "or '-', starting with a letter or digit; it must be unique in the account."
@@ -235,6 +228,6 @@ def _notification_arns(value: Any) -> tuple[str, ...]:
             f"{NOTIFICATION_ARNS} must be a list of at most {MAX_NOTIFICATION_ARNS} SNS topic ARNs."
         )
     for arn in value:
-        if not isinstance(arn, str) or not NOTIFICATION_ARN_PATTERN.fullmatch(arn):
+        if not is_arn(arn):
             raise InvalidPropertyError(f"{NOTIFICATION_ARNS}: {shown(arn)} is not an SNS topic ARN.")
     return tuple(value)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sc_plan_provider.change_gate import ALLOW_REMOVAL, ALLOW_REPLACEMENT
@@ -31,7 +29,8 @@ from sc_plan_provider.product_spec import (
     declares_spec,
     parse_product_spec,
 )
-from sc_plan_provider.property_values import InvalidPropertyError, shown
+from sc_plan_provider.property_values import InvalidPropertyError, is_id, shown
+from sc_plan_provider.value import Value
 
 PLAN_ID = "PlanId"
 ACCEPT_LANGUAGE = "AcceptLanguage"
@@ -65,7 +64,6 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
 
 BOOLEANS = {"true": True, "false": False}
 
-PLAN_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,100}$")
 ACCEPT_LANGUAGES = ("en", "jp", "zh")
 
 # CloudFormation waits at most an hour for a custom resource (ServiceTimeout 1-3600 s).
@@ -75,8 +73,7 @@ MAX_SERVICE_TIMEOUT_SECONDS = 3600
 DEADLINE_MARGIN_SECONDS = 30
 
 
-@dataclass(frozen=True)
-class PlanProperties:
+class PlanProperties(Value):
     """What one custom resource asks for, after validation: a plan id or a product spec, never both."""
 
     plan_id: str | None
@@ -171,7 +168,7 @@ def _plan_id(value: Any) -> str:
             "(the PlanId that CreateProvisionedProductPlan returned, shown in the console's plan list), "
             f"or give a product spec instead ({', '.join(REQUIRED_SPEC_PROPERTIES)}) to have the stack plan it."
         )
-    if not isinstance(value, str) or not PLAN_ID_PATTERN.fullmatch(value):
+    if not is_id(value):
         raise InvalidPropertyError(
             f"{PLAN_ID} {shown(value)} is not a plan id: use 1-100 characters of letters, digits, "
             "'_' and '-', as returned by CreateProvisionedProductPlan."

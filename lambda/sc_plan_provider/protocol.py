@@ -42,7 +42,8 @@ DELIVERY_WINDOW_SECONDS = 60.0
 BUSY_RECHECK_SECONDS = 1.0
 REQUIRED_EVENT_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
 
-# crhelper logs the whole event (with the ResponseURL) at DEBUG: never let that level through.
+# crhelper logs the whole event (with the ResponseURL) at DEBUG: never let that level through
+# (telemetry.route_library_logs keeps it so when the handler routes crhelper's logs).
 logging.getLogger("crhelper").setLevel(logging.INFO)
 
 

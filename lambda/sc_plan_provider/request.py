@@ -8,8 +8,9 @@ Service Catalog answers with the same record instead of executing again.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
+
+from sc_plan_provider.value import Value
 
 # Service Catalog's provisioned product ids look like "pp-abcdefghijklm". Any other physical id
 # was never a product: it marks a Create that failed before execution.
@@ -17,8 +18,7 @@ PRODUCT_ID_PREFIX = "pp-"
 NOT_PROVISIONED_PREFIX = "not-provisioned-"
 
 
-@dataclass(frozen=True)
-class PlanRequest:
+class PlanRequest(Value):
     """One custom resource request; never holds the ResponseURL (a credential)."""
 
     request_type: str

@@ -13,15 +13,14 @@ import hashlib
 import os
 import threading
 import time
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
-import boto3
 from botocore.exceptions import ClientError
 
-from sc_plan_provider.aws_clients import client_config
+from sc_plan_provider.aws_clients import dynamodb_client
 from sc_plan_provider.request import PlanRequest
+from sc_plan_provider.value import Value
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -38,8 +37,7 @@ SENT = "SENT"
 RETENTION_SECONDS = 2 * 3600
 
 
-@dataclass(frozen=True)
-class Arrival:
+class Arrival(Value):
     first_seen: float  # epoch seconds of the request's first arrival
     answered: bool
 
@@ -174,8 +172,7 @@ def default_ledger() -> Ledger:
     table = os.environ.get(TABLE_ENV_VAR)
     if not table:
         return InProcessLedger()
-    client = boto3.client("dynamodb", config=client_config())
-    return DynamoDBLedger(client, table)
+    return DynamoDBLedger(dynamodb_client(), table)
 
 
 def _number(value: float) -> dict[str, str]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
@@ -32,13 +31,13 @@ from sc_plan_provider.record_waiter import wait_for_record
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.service_catalog import Plan, ProvisionedProduct, ServiceCatalog
 from sc_plan_provider.telemetry import logger
+from sc_plan_provider.value import Value
 
 RESTORE = "restore"
 PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
 
 
-@dataclass(frozen=True)
-class Restoration:
+class Restoration(Value):
     """The product to report and, when the plan was re-applied, the update to wait for."""
 
     provisioned_product_id: str

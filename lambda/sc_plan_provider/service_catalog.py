@@ -7,7 +7,6 @@ this edge (a Stubber on the client, or the local emulator) and IAM lists exactly
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,10 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import boto3
 from botocore.exceptions import ClientError
 
-from sc_plan_provider.aws_clients import client_config, history_client_config
+from sc_plan_provider.aws_clients import history_client_config
 from sc_plan_provider.change_gate import ResourceChange
 from sc_plan_provider.product_spec import ProductSpec
 from sc_plan_provider.telemetry import tracer
+from sc_plan_provider.value import Value
 
 if TYPE_CHECKING:
     from mypy_boto3_servicecatalog import ServiceCatalogClient
@@ -57,20 +57,13 @@ THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyReque
 
 
 @cache
-def default_client() -> ServiceCatalogClient:
-    """One client per execution environment, reused while Lambda keeps it warm."""
-    return boto3.client("servicecatalog", config=client_config())
-
-
-@cache
 def history_client() -> ServiceCatalogClient:
     """The client for ListRecordHistory: bounded in time (short timeouts, one retry), so a slow or
     throttled look-up costs seconds at most and falls back to the polling policy."""
     return boto3.client("servicecatalog", config=history_client_config())
 
 
-@dataclass(frozen=True)
-class ProvisioningParameter:
+class ProvisioningParameter(Value):
     """One of a plan's ProvisioningParameters, as submitted (UsePreviousValue kept, not resolved)."""
 
     key: str
@@ -78,8 +71,7 @@ class ProvisioningParameter:
     use_previous_value: bool = False
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Value):
     """A plan's details and its first page of resource changes (`resource_changes` reads them all)."""
 
     plan_id: str
@@ -95,22 +87,19 @@ class Plan:
     next_changes_token: str | None = None
 
 
-@dataclass(frozen=True)
-class CreatedPlan:
+class CreatedPlan(Value):
     """What CreateProvisionedProductPlan answers: the plan and the product it plans for."""
 
     plan_id: str
     provisioned_product_id: str
 
 
-@dataclass(frozen=True)
-class RecordError:
+class RecordError(Value):
     code: str
     description: str
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(Value):
     record_id: str
     status: str
     record_type: str
@@ -122,8 +111,7 @@ class Record:
     created_time: float | None = None  # epoch seconds, Service Catalog's clock
 
 
-@dataclass(frozen=True)
-class PastRecord:
+class PastRecord(Value):
     """One entry of a product's record history."""
 
     record_id: str
@@ -137,8 +125,7 @@ class PastRecord:
         return self.updated_time - self.created_time
 
 
-@dataclass(frozen=True)
-class ProvisionedProduct:
+class ProvisionedProduct(Value):
     provisioned_product_id: str
     status: str
     status_message: str
@@ -149,8 +136,6 @@ class ProvisionedProduct:
 
 class ServiceCatalog:
     """The Service Catalog calls the function (and the review command) make."""
-
-    """The six Service Catalog calls the function makes."""
 
     def __init__(
         self,

@@ -21,8 +21,6 @@ cleanup that fails is logged and never fails the answer.
 
 from __future__ import annotations
 
-import re
-
 from sc_plan_provider.applying import (
     Answer,
     Environment,
@@ -62,7 +60,9 @@ PLAN_NAME_LOGICAL_ID_CHARS = 60
 PLAN_NAME_TOKEN_CHARS = 12
 # "The submitted information didn't contain changes. Submit different information to create a
 # change set." (AWS-FACTS); matched loosely so a reworded or typographic apostrophe still counts.
-NO_CHANGES = re.compile(r"did(?:n['\u2019]?t| not) contain (?:any )?changes", re.IGNORECASE)
+NO_CHANGES = tuple(
+    f"{did_not} contain{any_} changes" for did_not in ("didn't", "didnt", "did not") for any_ in ("", " any")
+)
 
 
 def create(request: PlanRequest, properties: PlanProperties, spec: ProductSpec, env: Environment) -> Answer:
@@ -88,7 +88,9 @@ def update(request: PlanRequest, properties: PlanProperties, spec: ProductSpec, 
 
 def is_no_changes(plan: Plan) -> bool:
     """Service Catalog's way of saying a plan has nothing to change: CREATE_FAILED with this message."""
-    return plan.status == PLAN_CREATE_FAILED and bool(NO_CHANGES.search(plan.status_message))
+    return plan.status == PLAN_CREATE_FAILED and any(
+        phrase in plan.status_message.lower().replace("\u2019", "'") for phrase in NO_CHANGES
+    )
 
 
 def plan_name(request: PlanRequest, token: str) -> str:

@@ -90,17 +90,27 @@ def test_asset_keeps_only_the_botocore_models_the_function_calls(example: Any, c
 
 
 def test_every_client_the_handler_creates_is_for_a_kept_service() -> None:
-    """A boto3.client for a service outside SERVICES would fail on Lambda: its model is not bundled."""
+    """A boto3.client for a service outside SERVICES would fail on Lambda: its model is not bundled.
+    Clients are made by boto3.client("<service>", ...) or aws_clients._client("<service>"); the one
+    boto3.client call with a variable service is _client's own."""
     created: set[str] = set()
+    variable: list[str] = []
     for source in (Path(app.__file__).parent / "lambda" / "sc_plan_provider").glob("*.py"):
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
+            if not isinstance(node, ast.Call):
+                continue
+            boto3_client = (
+                isinstance(node.func, ast.Attribute)
                 and node.func.attr == "client"
                 and isinstance(node.func.value, ast.Name)
                 and node.func.value.id == "boto3"
-            ):
-                (service,) = [arg.value for arg in node.args[:1] if isinstance(arg, ast.Constant)]
-                created.add(service)
+            )
+            shared_client = isinstance(node.func, ast.Name) and node.func.id == "_client"
+            if boto3_client or shared_client:
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant):
+                    created.add(first.value)
+                else:
+                    variable.append(source.name)
+    assert variable == ["aws_clients.py"]
     assert created == set(SERVICES)
