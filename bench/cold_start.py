@@ -7,7 +7,7 @@ A second, shorter series runs the same variants with bytecode caches primed (wha
 precompiled for the runtime would give), to show which part of the ratio is compilation.
 The interpreter runs with -S: on Lambda only the task root and the runtime are importable, never this
 machine's development packages (which the X-Ray SDK would otherwise find and patch). The variants
-alternate so drift in machine load hits all of them equally.
+alternate, in a new order every round, so drift in machine load hits all of them equally.
 
 On this shared two-core machine the medians of wall and CPU time move by several percent from one
 run to the next, as much as the goal itself, so every variant is also run once under valgrind's
@@ -19,6 +19,7 @@ times show the same ladder in milliseconds.
 from __future__ import annotations
 
 import io
+import random
 import re
 import shutil
 import subprocess
@@ -42,6 +43,7 @@ IMPORTTIME_RUNS = 3
 TOP_IMPORTS = 10
 GOAL_RATIO = 1.05  # issue 11: a first request adds <= 0.05x on top of the floor
 CHILD_TIMEOUT_S = 60.0
+RUN_ORDER_SEED = 11
 # Under callgrind an interpreter runs ~50x slower: ~70 s for the handler on this machine.
 INSTRUCTIONS_TIMEOUT_S = 900.0
 INSTRUCTIONS_TOOL = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
@@ -231,8 +233,10 @@ def measure_init(
     wall: dict[str, list[float]] = {v.key: [] for v in VARIANTS}
     cpu: dict[str, list[float]] = {v.key: [] for v in VARIANTS}
     process: dict[str, list[float]] = {v.key: [] for v in VARIANTS}
+    order = random.Random(RUN_ORDER_SEED)  # noqa: S311 - an order of runs, not a secret
     for _ in range(runs):
-        for variant in VARIANTS:
+        # A new order every round: no variant always runs right after the same other one.
+        for variant in order.sample(VARIANTS, len(VARIANTS)):
             stdout, _stderr, wall_ms = run_child(TIMED.format(body=variant.code), env, cwd)
             try:
                 wall_s, cpu_s = (float(x) for x in stdout.strip().splitlines()[-1].split())

@@ -358,10 +358,16 @@ def measure(cloud: LocalCloud, run: Run, plan_id: str) -> RunResult:
     if record.status != "SUCCEEDED" or not succeeded:
         raise MeasurementError(f"{run.name}: record {record.id} is {record.status}")
     polls = [c for c in sc.calls_to("DescribeRecord") if c.params.get("Id") == record.id]
-    deciding = next((c.received_at for c in polls if c.received_at >= succeeded[0] and not c.throttled), None)
     answered = accepted[0].received_at.timestamp()
-    if deciding is None or deciding > answered:
-        raise MeasurementError(f"{run.name}: no DescribeRecord of {record.id} after it SUCCEEDED and before the answer")
+    # The deciding poll is the waiter's last: it stops at the status SUCCEEDED (later calls of the
+    # record only page its outputs, with a PageToken). Its arrival may precede the SUCCEEDED moment
+    # by the instant the emulator takes to answer it.
+    status_polls = [
+        c.received_at for c in polls if not c.throttled and "PageToken" not in c.params and c.received_at <= answered
+    ]
+    if not status_polls:
+        raise MeasurementError(f"{run.name}: no DescribeRecord of {record.id} before the answer")
+    deciding = status_polls[-1]
     # Detection scales with the schedule; the work after the deciding poll (outputs, ownership, the
     # PUT) takes the same wall time at any scale, so it is counted as measured, not divided.
     latency = (deciding - succeeded[0]) / run.scale + (answered - deciding)

@@ -252,10 +252,11 @@ def cold_start_report(result: ColdStartResult) -> str:
         *instruction_lines(result),
         f"ratio first request / floor: {result.median_ms('handler') / result.median_ms('floor'):.2f}x wall, "
         f"{result.ratio_to_floor('handler', cpu=True):.2f}x CPU "
-        f"(medians of {runs} alternating runs each; process = the whole interpreter, start-up included). "
+        f"(medians of {runs} runs each, variants shuffled every round; process = the whole interpreter, "
+        "start-up included). "
         "The indented rows add, one by one, what the handler must load before any code of ours. "
         f"cached = with bytecode caches primed ({len(result.cached_wall_ms['handler'])} runs each), as an asset "
-        "precompiled for the runtime would load: compilation is not what makes the ratio.",
+        "precompiled for the runtime would load (dependencies too: the floor shrinks more than our part).",
         "",
         "Top imports by cumulative time (python -X importtime, median of 3 runs; depth = nesting):",
         table(
