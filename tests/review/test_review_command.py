@@ -100,3 +100,16 @@ def test_unknown_plan_and_bad_id_exit_two_with_a_message(sc: ServiceCatalogEmula
     assert bad.returncode == 2
     assert "is not a plan id" in bad.stderr
     assert len(sc.calls) == 1  # the bad id never reached Service Catalog
+
+
+def test_the_command_starts_without_aws_cdk_and_the_package_still_exports_everything() -> None:
+    """A pipeline step runs the review command: it must not start aws_cdk and its Node.js runtime.
+    The construct library's exports are loaded when first used."""
+    probe = (
+        "import sys, sc_plan_execution.review\n"
+        "print('aws_cdk' in sys.modules)\n"
+        "import sc_plan_execution as package\n"
+        "print(all(getattr(package, name) is not None for name in package.__all__))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.split() == ["False", "True"]
