@@ -36,7 +36,7 @@ class Value:
         # The class's own annotations, as written (strings under `from __future__ import annotations`);
         # inspect is loaded by botocore and Powertools already.
         annotations = inspect.get_annotations(cls)
-        own = [name for name, annotation in annotations.items() if not str(annotation).startswith("ClassVar")]
+        own = [name for name, annotation in annotations.items() if not _is_class_var(annotation)]
         cls._fields = (*cls._fields, *own)
         cls._defaults = {**cls._defaults, **{name: cls.__dict__[name] for name in own if name in cls.__dict__}}
 
@@ -73,6 +73,12 @@ class Value:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+def _is_class_var(annotation: object) -> bool:
+    """`ClassVar[...]` as a string (postponed annotations) or as the typing object itself."""
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return text.removeprefix("typing.").startswith("ClassVar")
 
 
 def replace(value: V, **changes: Any) -> V:

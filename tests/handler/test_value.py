@@ -59,3 +59,15 @@ def test_values_are_immutable_and_replace_copies() -> None:
         del point.y
     moved = replace(point, y=5)
     assert (point.y, moved.y, moved.x) == (0, 5, 1)
+
+
+def test_class_variables_are_not_fields_with_evaluated_annotations_too() -> None:
+    """Without postponed annotations (as Python 3.14 evaluates them on request) ClassVar is still
+    told apart from the fields."""
+    namespace: dict[str, object] = {"Value": Value}
+    exec(
+        "import typing\nclass Eager(Value):\n    LIMIT: typing.ClassVar[int] = 1\n    x: int\n    y: str = ''\n",
+        namespace,
+    )
+    eager = namespace["Eager"]
+    assert eager._fields == ("x", "y")  # type: ignore[attr-defined]
