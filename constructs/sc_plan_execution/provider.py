@@ -32,9 +32,11 @@ SERVICE_CATALOG_ACTIONS: tuple[str, ...] = (
     # Restoring an executed plan (rollbacks, returns to an earlier plan) re-applies its artifact.
     "servicecatalog:UpdateProvisionedProduct",
     "servicecatalog:ListRecordHistory",
-    # Spec mode plans the declared product on every deployment and deletes the plans it created.
+    # Spec mode plans the declared product on every deployment and deletes the plans it created,
+    # also those it left on the product earlier (one plan per provisioned product).
     "servicecatalog:CreateProvisionedProductPlan",
     "servicecatalog:DeleteProvisionedProductPlan",
+    "servicecatalog:ListProvisionedProductPlans",
 )
 
 ENVIRONMENT: dict[str, str] = {
@@ -101,11 +103,11 @@ class PlanExecutionProvider(Construct):
                 reason=(
                     "Service Catalog's DescribeProvisionedProductPlan, ExecuteProvisionedProductPlan, "
                     "DescribeRecord, DescribeProvisionedProduct, TerminateProvisionedProduct, "
-                    "UpdateProvisionedProduct, CreateProvisionedProductPlan, DeleteProvisionedProductPlan and "
-                    "ListRecordHistory act on plans, records and provisioned products that are not known at synth "
-                    "time (they come from the plan ids and product specs deployed) and that Service Catalog scopes "
-                    "by portfolio access, not by resource ARN: Resource must be '*'. Only these nine actions are "
-                    "granted."
+                    "UpdateProvisionedProduct, CreateProvisionedProductPlan, DeleteProvisionedProductPlan, "
+                    "ListProvisionedProductPlans and ListRecordHistory act on plans, records and provisioned "
+                    "products that are not known at synth time (they come from the plan ids and product specs "
+                    "deployed) and that Service Catalog scopes by portfolio access, not by resource ARN: Resource "
+                    "must be '*'. Only these ten actions are granted."
                 ),
             )
         )
@@ -170,14 +172,32 @@ class PlanExecutionProvider(Construct):
                 OWNERS_TABLE_ENV_VAR: self.owners_table.table_name,
             },
         )
-        # Continuation: the function invokes itself when a request outlives one invocation. A
-        # separate policy (not the role's default one, which the function depends on) avoids a
+        # Continuation: the function invokes itself when a request outlives one invocation, by the
+        # ARN it was invoked with: qualified when a ServiceToken names an alias or a version, which
+        # the unqualified ARN does not cover (IAM: a qualified ARN needs its own resource entry).
+        # A separate policy (not the role's default one, which the function depends on) avoids a
         # dependency cycle; custom resources depend on it so it exists before the first request.
         self.self_invoke_policy = iam.Policy(
             self,
             "SelfInvoke",
             roles=[self.role],
-            statements=[iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"],
+                    resources=[self.function.function_arn, f"{self.function.function_arn}:*"],
+                )
+            ],
+        )
+        function_logical_id = Stack.of(self).get_logical_id(self.function.node.default_child)  # type: ignore[arg-type]
+        Validations.of(self.self_invoke_policy.node.default_child or self.self_invoke_policy).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{function_logical_id}.Arn>:*]",
+                reason=(
+                    "The function's own versions and aliases (its ARN followed by ':<qualifier>'): a ServiceToken "
+                    "naming an alias invokes the function by that qualified ARN, and its continuation must invoke "
+                    "the same qualified ARN, which the unqualified ARN does not cover. Nothing but this function."
+                ),
+            )
         )
         # Tracing.ACTIVE adds xray:PutTraceSegments/PutTelemetryRecords to the default policy.
         default_policy = self.role.node.try_find_child("DefaultPolicy")

@@ -63,6 +63,8 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
 )
 
 BOOLEANS = {"true": True, "false": False}
+# Stands in for a plan id a Delete does not need (lenient_properties).
+UNUSED_PLAN_ID = "unused-on-delete"
 
 ACCEPT_LANGUAGES = ("en", "jp", "zh")
 
@@ -86,6 +88,16 @@ class PlanProperties(Value):
     learned_polling: bool = False  # poll records by the product's record history (learned_schedule.py)
     spec: ProductSpec | None = None  # the product to plan from, instead of a plan id (spec mode)
     no_echo: bool = False  # the answer asks CloudFormation to mask its Data (NoEcho)
+    deadline_given: float | None = None  # a DeadlineSeconds above the cap, as given (deadline_seconds is the cap)
+
+    def deadline_reason(self) -> str:
+        """What the FAILED reason says ran out when DeadlineSeconds did."""
+        if self.deadline_given is None:
+            return f"{DEADLINE_SECONDS} ({self.deadline_seconds:g} s) ran out"
+        return (
+            f"{DEADLINE_SECONDS} ({self.deadline_given:g} s given, capped at {self.deadline_seconds:g} s to leave "
+            f"time to answer before {SERVICE_TIMEOUT} {self.service_timeout_seconds:g} s) ran out"
+        )
 
 
 def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
@@ -116,11 +128,15 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         service_timeout,
         hint=f" ({SERVICE_TIMEOUT} is {service_timeout:g} s: CloudFormation stops waiting then)",
     )
+    # The answer needs time after the deadline: a deadline up to ServiceTimeout itself would let
+    # CloudFormation give up first (and a Create's physical id never reach the stack).
+    cap = default_deadline_seconds(service_timeout)
     return PlanProperties(
         plan_id=plan_id,
         accept_language=accept_language,
         polling=PollingPolicy(interval, backoff_rate, max_interval),
-        deadline_seconds=deadline,
+        deadline_seconds=min(deadline, cap),
+        deadline_given=deadline if deadline > cap else None,
         service_timeout_seconds=service_timeout,
         allow_replacement=_boolean(raw.get(ALLOW_REPLACEMENT), ALLOW_REPLACEMENT),
         allow_removal=_boolean(raw.get(ALLOW_REMOVAL), ALLOW_REMOVAL),
@@ -135,6 +151,33 @@ def learned_polling(raw: Mapping[str, Any]) -> bool:
     properties win). With LearnedPolling true they are the policy the learned schedule builds on."""
     default = not any(raw.get(name) not in (None, "") for name in POLLING_PROPERTIES)
     return _boolean(raw.get(LEARNED_POLLING), LEARNED_POLLING, default=default)
+
+
+def lenient_properties(raw: Mapping[str, Any]) -> PlanProperties:
+    """For a Delete, which must not be blocked by properties that no longer validate: the valid
+    ones as parse_properties reads them, defaults for the rest (a Delete needs only the language,
+    the polling and ServiceTimeout, and the plan id or spec to find a product)."""
+    try:
+        return parse_properties(raw)
+    except InvalidPropertyError:
+        pass
+    usable: dict[str, Any] = {}
+    for name in (ACCEPT_LANGUAGE, SERVICE_TIMEOUT, *POLLING_PROPERTIES, PLAN_ID):
+        try:
+            parse_properties({PLAN_ID: UNUSED_PLAN_ID, **usable, name: raw.get(name)})
+        except InvalidPropertyError:
+            continue
+        if raw.get(name) not in (None, ""):
+            usable[name] = raw.get(name)
+    if declares_spec(raw) and PLAN_ID not in usable:
+        try:
+            spec = parse_product_spec(raw)
+        except InvalidPropertyError:
+            spec = None
+        if spec is not None:
+            return parse_properties({**usable, **spec.as_properties()})
+    usable.setdefault(PLAN_ID, UNUSED_PLAN_ID)
+    return parse_properties(usable)
 
 
 def _plan_or_spec(raw: Mapping[str, Any]) -> tuple[str | None, ProductSpec | None]:

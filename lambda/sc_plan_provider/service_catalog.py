@@ -12,7 +12,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from sc_plan_provider.aws_clients import history_client_config
 from sc_plan_provider.change_gate import ResourceChange
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 OUTPUTS_PAGE_SIZE = 20
 # DescribeProvisionedProductPlan returns at most 20 resource changes a page and has no paginator.
 CHANGES_PAGE_SIZE = 20
+# ListProvisionedProductPlans returns at most 20 plans a page.
+PLANS_PAGE_SIZE = 20
 # ListRecordHistory returns at most 20 records a page; one page is enough history.
 HISTORY_PAGE_SIZE = 20
 # The records the provider's role created (any of its sessions): the level it has without grants.
@@ -36,24 +39,39 @@ HISTORY_ACCESS_LEVEL: AccessLevelFilterTypeDef = {"Key": "Role", "Value": "self"
 T = TypeVar("T")
 
 
-class NotFoundError(Exception):
-    """Service Catalog answered ResourceNotFoundException."""
-
-
-class InvalidStateError(Exception):
-    """Service Catalog answered InvalidStateException (e.g. a plan that is not CREATE_SUCCESS)."""
-
-
 class ServiceCatalogError(Exception):
-    """Any other error; the message names the operation and AWS's code."""
+    """Any error of a Service Catalog call; the message names the operation and AWS's code.
+
+    `code` is AWS's error code (or the botocore exception's name for a call that got no answer).
+    """
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
-class ThrottledError(ServiceCatalogError):
-    """Still throttled after botocore's retries; a poll can simply try again later."""
+class NotFoundError(ServiceCatalogError):
+    """ResourceNotFoundException: gone, never there, not visible yet (eventual consistency), or not
+    visible to this role ("No launch paths found for resource")."""
+
+
+class InvalidStateError(ServiceCatalogError):
+    """InvalidStateException (e.g. a product still under change)."""
+
+
+class TransientError(ServiceCatalogError):
+    """Still failing after botocore's retries, but worth trying again later: throttling, a 5xx, a
+    timeout or a dropped connection. A poll simply tries again at its next moment."""
+
+
+class ThrottledError(TransientError):
+    """Still throttled after botocore's retries."""
 
 
 # botocore's standard retry mode treats these as throttling too.
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+# Service-side failures (HTTP 5xx) that botocore retries before giving up.
+SERVER_ERROR_CODES = frozenset({"InternalFailure", "InternalServerError", "ServiceUnavailable", "InternalError"})
 
 
 @cache
@@ -71,6 +89,18 @@ class ProvisioningParameter(Value):
     use_previous_value: bool = False
 
 
+class ProductVersion(Value):
+    """What a provisioned product is given: product, provisioning artifact, launch path, parameters.
+
+    The parameters are as submitted (UsePreviousValue kept): they may be secrets, never log them.
+    """
+
+    product_id: str
+    provisioning_artifact_id: str
+    path_id: str = ""
+    parameters: tuple[ProvisioningParameter, ...] = ()
+
+
 class Plan(Value):
     """A plan's details and its first page of resource changes (`resource_changes` reads them all)."""
 
@@ -85,6 +115,10 @@ class Plan(Value):
     updated_time: float | None = None  # epoch seconds, Service Catalog's clock
     changes: tuple[ResourceChange, ...] = ()
     next_changes_token: str | None = None
+
+    def version(self) -> ProductVersion:
+        """What executing (or re-applying) this plan gives its product."""
+        return ProductVersion(self.product_id, self.provisioning_artifact_id, self.path_id, self.parameters)
 
 
 class CreatedPlan(Value):
@@ -132,6 +166,17 @@ class ProvisionedProduct(Value):
     last_record_id: str
     last_successful_provisioning_record_id: str
     provisioning_artifact_id: str = ""
+    name: str = ""
+    product_id: str = ""
+    last_provisioning_record_id: str = ""
+
+
+class PlanSummary(Value):
+    """One entry of ListProvisionedProductPlans."""
+
+    plan_id: str
+    plan_name: str
+    provisioned_product_id: str
 
 
 class ServiceCatalog:
@@ -223,11 +268,41 @@ class ServiceCatalog:
 
     @tracer.capture_method(capture_response=False)
     def delete_plan(self, plan_id: str) -> None:
-        """Delete a plan; NotFoundError when it is already gone, InvalidStateError while it runs."""
+        """Delete a plan and its change set; NotFoundError when it is already gone.
+
+        Always with IgnoreErrors: the change set of a plan whose execution failed cannot be deleted
+        otherwise ("Cannot delete ChangeSet in execution status EXECUTE_FAILED", AWS-FACTS), and a
+        plan left behind blocks the product's next plan (one plan per provisioned product).
+        """
         _call(
             "DeleteProvisionedProductPlan",
-            lambda: self._client.delete_provisioned_product_plan(PlanId=plan_id, **self._language),
+            lambda: self._client.delete_provisioned_product_plan(PlanId=plan_id, IgnoreErrors=True, **self._language),
         )
+
+    @tracer.capture_method(capture_response=False)
+    def list_plans(self, provisioned_product_id: str) -> list[PlanSummary]:
+        """Every plan of a provisioned product that this role can see (all pages)."""
+        plans: list[PlanSummary] = []
+        token: str | None = None
+        while True:
+            paging: dict[str, Any] = {"PageToken": token} if token else {}
+            response = _call(
+                "ListProvisionedProductPlans",
+                lambda paging=paging: self._client.list_provisioned_product_plans(  # type: ignore[misc]
+                    ProvisionProductId=provisioned_product_id, PageSize=PLANS_PAGE_SIZE, **paging, **self._language
+                ),
+            )
+            plans.extend(
+                PlanSummary(
+                    plan_id=summary.get("PlanId", ""),
+                    plan_name=summary.get("PlanName", ""),
+                    provisioned_product_id=summary.get("ProvisionProductId", ""),
+                )
+                for summary in response.get("ProvisionedProductPlans", [])
+            )
+            token = response.get("NextPageToken") or None
+            if not token:
+                return plans
 
     @tracer.capture_method(capture_response=False)
     def execute_plan(self, plan_id: str, idempotency_token: str) -> str:
@@ -306,41 +381,52 @@ class ServiceCatalog:
 
     @tracer.capture_method(capture_response=False)
     def describe_product(self, provisioned_product_id: str) -> ProvisionedProduct | None:
-        """None when the product does not exist (any more)."""
+        """None when the product does not exist (any more, or not visible yet: see visibility.py)."""
+        return self._describe_product({"Id": provisioned_product_id})
+
+    @tracer.capture_method(capture_response=False)
+    def describe_product_by_name(self, name: str) -> ProvisionedProduct | None:
+        """The live product of that name; None when there is none (or it is not visible yet)."""
+        return self._describe_product({"Name": name})
+
+    def _describe_product(self, key: dict[str, str]) -> ProvisionedProduct | None:
         try:
             response = _call(
                 "DescribeProvisionedProduct",
-                lambda: self._client.describe_provisioned_product(Id=provisioned_product_id, **self._language),
+                lambda: self._client.describe_provisioned_product(**key, **self._language),
             )
         except NotFoundError:
             return None
         detail = response["ProvisionedProductDetail"]
         return ProvisionedProduct(
-            provisioned_product_id=provisioned_product_id,
+            provisioned_product_id=detail.get("Id", key.get("Id", "")),
             status=detail.get("Status", ""),
             status_message=detail.get("StatusMessage", ""),
             last_record_id=detail.get("LastRecordId", ""),
             last_successful_provisioning_record_id=detail.get("LastSuccessfulProvisioningRecordId", ""),
             provisioning_artifact_id=detail.get("ProvisioningArtifactId", ""),
+            name=detail.get("Name", ""),
+            product_id=detail.get("ProductId", ""),
+            last_provisioning_record_id=detail.get("LastProvisioningRecordId", ""),
         )
 
     @tracer.capture_method(capture_response=False)
-    def update_product(self, provisioned_product_id: str, plan: Plan, update_token: str) -> str:
-        """Re-apply a plan's product, artifact, path and parameters; return the update record id.
+    def update_product(self, provisioned_product_id: str, version: ProductVersion, update_token: str) -> str:
+        """Re-apply a product, artifact, path and parameters; return the update record id.
 
         The same UpdateToken returns the first update's record, so a duplicate or a continuation
         does not update twice.
         """
         request: dict[str, Any] = {
             "ProvisionedProductId": provisioned_product_id,
-            "ProductId": plan.product_id,
-            "ProvisioningArtifactId": plan.provisioning_artifact_id,
+            "ProductId": version.product_id,
+            "ProvisioningArtifactId": version.provisioning_artifact_id,
             "UpdateToken": update_token,
-            "ProvisioningParameters": [_update_parameter(p) for p in plan.parameters],
+            "ProvisioningParameters": [_update_parameter(p) for p in version.parameters],
             **self._language,
         }
-        if plan.path_id:
-            request["PathId"] = plan.path_id
+        if version.path_id:
+            request["PathId"] = version.path_id
         response = _call("UpdateProvisionedProduct", lambda: self._client.update_provisioned_product(**request))
         return response["RecordDetail"]["RecordId"]
 
@@ -370,16 +456,22 @@ def _epoch(value: object) -> float | None:
 
 
 def _call(operation: str, send: Callable[[], T]) -> T:
-    """Translate botocore's ClientError into this module's named errors."""
+    """Translate botocore's errors into this module's named errors (the message never holds a request)."""
     try:
         return send()
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "Unknown")
         message = error.response.get("Error", {}).get("Message", "")
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         if code == "ResourceNotFoundException":
-            raise NotFoundError(message) from error
+            raise NotFoundError(message, code) from error
         if code == "InvalidStateException":
-            raise InvalidStateError(message) from error
+            raise InvalidStateError(message, code) from error
         if code in THROTTLING_CODES:
-            raise ThrottledError(f"Service Catalog {operation} was throttled: {message}") from error
-        raise ServiceCatalogError(f"Service Catalog {operation} failed: {code}: {message}") from error
+            raise ThrottledError(f"Service Catalog {operation} was throttled: {message}", code) from error
+        if code in SERVER_ERROR_CODES or status >= 500:
+            raise TransientError(f"Service Catalog {operation} failed: {code}: {message}", code) from error
+        raise ServiceCatalogError(f"Service Catalog {operation} failed: {code}: {message}", code) from error
+    except (BotocoreConnectionError, HTTPClientError) as error:
+        # No answer at all (timeouts, dropped connections, after botocore's retries): try again later.
+        raise TransientError(f"Service Catalog {operation} got no answer: {error}", type(error).__name__) from error
