@@ -298,7 +298,9 @@ class DynamoDBOwnerRegistry:
                 ),
                 # Another request's intent without a record never executed (it failed before, or its
                 # execution was refused): the plan is still to execute, this request takes it over.
-                ConditionExpression="attribute_not_exists(#request) OR #request = :request OR attribute_not_exists(#record)",
+                ConditionExpression=(
+                    "attribute_not_exists(#request) OR #request = :request OR attribute_not_exists(#record)"
+                ),
                 ExpressionAttributeNames={**names, "#record": RECORD_ID},
                 ExpressionAttributeValues=values,
             )

@@ -40,7 +40,9 @@ def test_near_its_deadline_the_function_hands_over_without_answering(
     stub: Stubber, answers: Answers, durable: DurableLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     handed: list[tuple[dict[str, Any], str]] = []
-    monkeypatch.setattr(protocol, "continue_in_new_invocation", lambda event, arn, first_seen: handed.append((event, arn)))
+    monkeypatch.setattr(
+        protocol, "continue_in_new_invocation", lambda event, arn, first_seen: handed.append((event, arn))
+    )
     still_provisioning(stub)
     event = make_event("Create", {"PlanId": sc.PLAN_ID, **FAST})
     context = FakeContext(timeout_seconds=2.5)
