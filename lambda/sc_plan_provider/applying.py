@@ -17,35 +17,34 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from sc_plan_provider.change_gate import ChangeSummary, GateDecision, decide, refusal_reason
 from sc_plan_provider.deadline import Deadline
-from sc_plan_provider.deputy import product_terminated, require_owner
+from sc_plan_provider.deputy import require_owner
 from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError, ResourceFailure
 from sc_plan_provider.ownership import (
     AppliedPlan,
-    InProcessOwnerRegistry,
     Owner,
-    OwnerRegistry,
     OwnershipUnavailableError,
 )
 from sc_plan_provider.plan_executor import PLAN_CREATE_SUCCESS, Execution, execute_once
 from sc_plan_provider.properties import PLAN_ID, PlanProperties, default_deadline_seconds
 from sc_plan_provider.record_waiter import RECORD_FAILED, describe_errors, wait_for_record
 from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.request_ledger import InProcessLedger, Ledger, request_key
+from sc_plan_provider.request_ledger import request_key
 from sc_plan_provider.response import MAX_REASON_CHARS, answer_data
-from sc_plan_provider.restore import RestorePoint, restore_plan
-from sc_plan_provider.service_catalog import InvalidStateError, NotFoundError, Plan, Record, ServiceCatalog
+from sc_plan_provider.service_catalog import NotFoundError, Plan, ServiceCatalog
 from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.value import Value
-from sc_plan_provider.visibility import product_gone, visible_product
+from sc_plan_provider.visibility import visible_product
 from sc_plan_provider.waiter import call_until_answered
+
+if TYPE_CHECKING:
+    from sc_plan_provider.ports import Ledger, OwnerRegistry
 
 # A product left in one of these after a SUCCEEDED record did not get what was asked (AWS-FACTS).
 FAILED_PRODUCT_STATUSES = frozenset({"TAINTED", "ERROR"})
-PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
-TERMINATE = "terminate"
 EXECUTE = "execute"
 # What a refusal tells the reader to run to see every refused change (README: the review command).
 REVIEW_COMMAND = "python -m sc_plan_execution review"
@@ -78,8 +77,13 @@ class Environment:
         self.service_catalog = service_catalog
         self.function_deadline = function_deadline
         self.function_arn = function_arn
-        self.owners: OwnerRegistry = owners if owners is not None else InProcessOwnerRegistry()
-        self.ledger: Ledger = ledger if ledger is not None else InProcessLedger()
+        if owners is None or ledger is None:
+            from sc_plan_provider.in_process import InProcessLedger, InProcessOwnerRegistry
+
+            owners = owners if owners is not None else InProcessOwnerRegistry()
+            ledger = ledger if ledger is not None else InProcessLedger()
+        self.owners: OwnerRegistry = owners
+        self.ledger: Ledger = ledger
         self.first_seen = first_seen if first_seen is not None else time.time()
         self.on_product = on_product
         self._may_act = may_act
@@ -92,6 +96,15 @@ class Environment:
         if self._may_act is not None:
             return self._may_act(request)
         return self.ledger.may_act(request)
+
+    def superseded(self, request: PlanRequest) -> bool:
+        """Whether CloudFormation moved on from the request (a later request of the resource arrived);
+        an answer sent meanwhile (by a duplicate delivery) is no reason to undo anything."""
+        try:
+            return self.ledger.superseded(request)
+        except Exception:  # without the ledger nothing can be known: keep what was done
+            logger.exception("Request ledger unavailable; not checking for a later request")
+            return False
 
 
 def gate(
@@ -133,7 +146,7 @@ def plan_summary(plan_id: str, service_catalog: ServiceCatalog, env: Environment
     try:
         plan = service_catalog.describe_plan(plan_id)
     except NotFoundError:
-        applied = _applied_plan(env, plan_id)
+        applied = applied_plan_record(env, plan_id)
         if applied is not None:
             return applied.summary
         logger.warning("Plan no longer exists: its change summary is reported as 0", extra={"plan_id": plan_id})
@@ -148,13 +161,13 @@ def claim(request: PlanRequest, product_id: str, env: Environment, *, action: st
         env.new_claims.append(product_id)
 
 
-def release_new_claims(request: PlanRequest, env: Environment, keep: str | None) -> None:
+def release_new_claims(request: PlanRequest, env: Environment, keep: tuple[str, ...]) -> None:
     """A failed request never takes ownership: forget the owners it recorded, except of `keep`
-    (the failed answer's physical id: the product the stack now holds) and of products this request
+    (the failed answer's and the request's physical ids: the products the stack holds) and of products this request
     created but could not remove (the resource's next request removes them: `remove_abandoned`)."""
     owner = Owner.of(request)
     for product_id in env.new_claims:
-        if product_id == keep or product_id in env.abandoned:
+        if product_id in keep or product_id in env.abandoned:
             continue
         try:
             env.owners.release(product_id, owner, request_key(request))
@@ -174,12 +187,11 @@ def execute(
 ) -> Execution:
     """Execute once for this request (or resume its execution); ExecutedElsewhereError otherwise.
 
-    The plan's product is claimed for the resource just before the execution, unless it is the
-    resource's own product already (its physical id)."""
+    The plan's product is claimed for the resource just before the execution (a product with no
+    owner on record, even the resource's own physical id, is adopted then)."""
 
     def claim_product() -> None:
-        if plan.provisioned_product_id != request.physical_resource_id:
-            claim(request, plan.provisioned_product_id, env, action="provision", failed_id=failed_id)
+        claim(request, plan.provisioned_product_id, env, action="provision", failed_id=failed_id)
 
     execution = execute_once(
         service_catalog,
@@ -195,53 +207,6 @@ def execute(
     )
     metrics.add_metric(name="PlanExecutions", unit="Count", value=1)
     return execution
-
-
-def restore_point(plan_id: str, plan: Plan | None, env: Environment) -> RestorePoint | None:
-    """Where an executed plan put its product: the provider's record of it, else the plan itself."""
-    applied = _applied_plan(env, plan_id)
-    if applied is not None:
-        return RestorePoint(
-            plan_id, applied.provisioned_product_id, applied.version, applied.record_id, applied.executed_at
-        )
-    if plan is not None:
-        return RestorePoint(plan_id, plan.provisioned_product_id, plan.version(), executed_at=plan.updated_time)
-    return None
-
-
-def restore(
-    request: PlanRequest,
-    point: RestorePoint,
-    service_catalog: ServiceCatalog,
-    properties: PlanProperties,
-    *,
-    deadline: Deadline,
-    env: Environment,
-    summary: ChangeSummary,
-) -> Answer:
-    if point.provisioned_product_id != request.physical_resource_id:
-        claim(request, point.provisioned_product_id, env, action="re-apply", failed_id=None)
-    restoration = restore_plan(
-        request,
-        point,
-        service_catalog,
-        policy=properties.polling,
-        deadline=deadline,
-        may_act=lambda: env.may_act(request),
-        sleep=env.sleep,
-    )
-    if restoration.update is None:
-        return current(restoration.provisioned_product_id, service_catalog, summary, env=env, deadline=deadline)
-    env.on_product(restoration.provisioned_product_id)
-    metrics.add_metric(name="Restores", unit="Count", value=1)
-    try:
-        return finish(restoration.update, service_catalog, properties, deadline=deadline, env=env, summary=summary)
-    except ResourceFailure as failure:
-        raise ResourceFailure(
-            f"Restoring {PLAN_ID} {point.plan_id} (UpdateProvisionedProduct with its artifact and parameters) "
-            f"failed: {failure.reason}",
-            failure.physical_resource_id,
-        ) from failure
 
 
 def finish(
@@ -323,7 +288,11 @@ def finish_or_remove(
     """
     product_id = execution.provisioned_product_id
     if new_product and env.ledger.cleanup_of(request) == product_id:
-        raise _removed(request, product_id, service_catalog, properties, env, why="the replacement failed earlier")
+        from sc_plan_provider.cleanup import removal_failure
+
+        raise removal_failure(
+            request, product_id, service_catalog, properties, env, why="the replacement failed earlier"
+        )
     try:
         answer = finish(execution, service_catalog, properties, deadline=deadline, env=env, summary=summary)
     except ContinuationNeeded:
@@ -331,12 +300,16 @@ def finish_or_remove(
     except Exception as error:
         if not new_product:
             raise
+        from sc_plan_provider.cleanup import removal_failure
+
         reason = error.reason if isinstance(error, ResourceFailure) else f"{type(error).__name__}: {error}"
         env.ledger.start_cleanup(request, product_id)
-        raise _removed(request, product_id, service_catalog, properties, env, why=reason) from error
-    if not env.may_act(request) and (new_product or is_create(request)):
+        raise removal_failure(request, product_id, service_catalog, properties, env, why=reason) from error
+    if (new_product or is_create(request)) and env.superseded(request):
+        from sc_plan_provider.cleanup import removal_failure
+
         logger.warning("Request superseded after its execution: removing the product it created")
-        raise _removed(
+        raise removal_failure(
             request, product_id, service_catalog, properties, env, why="CloudFormation moved on from this request"
         )
     return answer
@@ -344,85 +317,6 @@ def finish_or_remove(
 
 def is_create(request: PlanRequest) -> bool:
     return request.request_type == "Create"
-
-
-def _removed(
-    request: PlanRequest,
-    product_id: str,
-    service_catalog: ServiceCatalog,
-    properties: PlanProperties,
-    env: Environment,
-    *,
-    why: str,
-) -> ResourceFailure:
-    """Remove a product this request created; the failure to answer, keeping the id the stack holds."""
-    kept = request.physical_resource_id if not is_create(request) else request.not_provisioned_id()
-    removed = remove_product(request, product_id, service_catalog, properties, env)
-    outcome = (
-        f"provisioned product {product_id} it created was terminated"
-        if removed
-        else f"provisioned product {product_id} it created could not be terminated yet: the resource's next "
-        "request retries"
-    )
-    return ResourceFailure(f"{why}; the {outcome}.", kept)
-
-
-def remove_product(
-    request: PlanRequest,
-    product_id: str,
-    service_catalog: ServiceCatalog,
-    properties: PlanProperties,
-    env: Environment,
-) -> bool:
-    """Terminate a product this resource created but the stack does not hold, with a Delete's
-    patience; True once it is gone. If that fails, the resource's next request retries (abandoned)."""
-    try:
-        terminate(
-            request,
-            product_id,
-            service_catalog,
-            properties=properties,
-            deadline=patience_deadline(properties, env),
-            env=env,
-            guarded=False,
-        )
-    except ContinuationNeeded:
-        raise
-    except Exception as error:
-        logger.error(
-            "Could not remove a product this resource created", extra={"product": product_id, "error": str(error)}
-        )
-        env.abandoned.add(product_id)
-        _abandon(env, Owner.of(request), product_id)
-        return False
-    return True
-
-
-def remove_abandoned(
-    request: PlanRequest, service_catalog: ServiceCatalog, properties: PlanProperties, env: Environment
-) -> None:
-    """Before anything else, a resource's request removes what its earlier requests could not."""
-    owner = Owner.of(request)
-    try:
-        abandoned = env.owners.abandoned(owner)
-    except OwnershipUnavailableError as error:
-        logger.warning("Could not read the products left to remove", extra={"error": str(error)})
-        return
-    for product_id in sorted(abandoned):
-        if product_id == request.physical_resource_id:
-            continue
-        if remove_product(request, product_id, service_catalog, properties, env):
-            try:
-                env.owners.forget_abandoned(owner, product_id)
-            except OwnershipUnavailableError as error:
-                logger.warning("Could not forget a removed product", extra={"error": str(error)})
-
-
-def _abandon(env: Environment, owner: Owner, product_id: str) -> None:
-    try:
-        env.owners.abandon(owner, product_id)
-    except OwnershipUnavailableError as error:
-        logger.error("Could not record a product left to remove", extra={"product": product_id, "error": str(error)})
 
 
 def current(
@@ -452,89 +346,7 @@ def current(
     return Answer(product_id, answer_data(product_id, record_id, outputs, summary.as_data()))
 
 
-def terminate(
-    request: PlanRequest,
-    product_id: str,
-    service_catalog: ServiceCatalog,
-    *,
-    properties: PlanProperties,
-    deadline: Deadline,
-    env: Environment,
-    guarded: bool = True,
-) -> None:
-    """Terminate and wait. The product is gone only when TerminateProvisionedProduct says so, its
-    terminate record succeeds, or reads at least two seconds apart do not find it (visibility.py):
-    a read that cannot find it right now is never taken for a terminated product."""
-    while True:
-        product = call_until_answered(
-            lambda: service_catalog.describe_product(product_id),
-            what=f"provisioned product {product_id}",
-            deadline=deadline,
-            sleep=env.sleep,
-        )
-        if product is None:
-            if product_gone(service_catalog, product_id, sleep=env.sleep):
-                logger.info("Provisioned product already gone", extra={"provisioned_product_id": product_id})
-                product_terminated(env.owners, product_id, request)
-                return
-            continue  # a later read found it: it was only not visible for a moment
-        try:
-            if product.status == PRODUCT_UNDER_CHANGE and product.last_record_id:
-                # Terminate is refused while another record runs (e.g. a Create that ran out of time).
-                _wait(service_catalog, product.last_record_id, properties, deadline, env)
-            if guarded and not env.may_act(request):
-                raise ResourceFailure(
-                    f"Provisioned product {product_id} was not terminated: CloudFormation has moved on from "
-                    "this request, so it changes nothing.",
-                    product_id,
-                )
-            record_id = call_until_answered(
-                lambda: service_catalog.terminate_product(product_id, request.token(TERMINATE, product_id)),
-                what=f"terminating provisioned product {product_id}",
-                deadline=deadline,
-                sleep=env.sleep,
-            )
-        except NotFoundError:
-            logger.info("Provisioned product already gone", extra={"provisioned_product_id": product_id})
-            product_terminated(env.owners, product_id, request)
-            return
-        except InvalidStateError as error:
-            # Another record started on it meanwhile (another request's terminate, say): wait, look again.
-            logger.info("Terminate refused for now; waiting", extra={"error": str(error)})
-            _pause(deadline, env, f"terminating provisioned product {product_id}")
-            continue
-        record = _wait(service_catalog, record_id, properties, deadline, env)
-        if record.status == RECORD_FAILED:
-            raise ResourceFailure(
-                f"Terminating provisioned product {product_id} FAILED (record {record_id}): {describe_errors(record)}",
-                product_id,
-            )
-        metrics.add_metric(name="Terminations", unit="Count", value=1)
-        product_terminated(env.owners, product_id, request)
-        return
-
-
-def _wait(
-    service_catalog: ServiceCatalog, record_id: str, properties: PlanProperties, deadline: Deadline, env: Environment
-) -> Record:
-    try:
-        return wait_for_record(
-            service_catalog, record_id, policy=properties.polling, deadline=deadline, sleep=env.sleep
-        )
-    except DeadlineExceededError as error:
-        raise ResourceFailure(f"Terminating: {error}") from error
-
-
-def _pause(deadline: Deadline, env: Environment, what: str) -> None:
-    interval = 2.0
-    if deadline.remaining() <= interval:
-        if deadline.continuable:
-            raise ContinuationNeeded(what, "waiting for another record")
-        raise ResourceFailure(f"{what}: another record kept running until {deadline.reason}")
-    env.sleep(interval)
-
-
-def _applied_plan(env: Environment, plan_id: str) -> AppliedPlan | None:
+def applied_plan_record(env: Environment, plan_id: str) -> AppliedPlan | None:
     try:
         return env.owners.applied_plan(plan_id)
     except OwnershipUnavailableError as error:

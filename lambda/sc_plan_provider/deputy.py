@@ -9,12 +9,17 @@ Two rules, both checked before the Service Catalog call they guard:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sc_plan_provider.errors import ResourceFailure
-from sc_plan_provider.ownership import Owner, OwnerRegistry, OwnershipUnavailableError
+from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.request_ledger import request_key
 from sc_plan_provider.telemetry import logger
 from sc_plan_provider.value import Value
+
+if TYPE_CHECKING:
+    from sc_plan_provider.ports import OwnerRegistry
 
 ARN_PARTS = 6  # arn:partition:service:region:account:resource
 

@@ -17,29 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sc_plan_provider import plan_mode, spec_mode
-from sc_plan_provider.applying import (
-    Answer,
-    Environment,
-    patience_deadline,
-    release_new_claims,
-    remove_abandoned,
-    terminate,
-)
+from sc_plan_provider import plan_mode
+from sc_plan_provider.applying import Answer, Environment, release_new_claims
 from sc_plan_provider.deputy import check_owner, require_same_home
 from sc_plan_provider.errors import ResourceFailure
-from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
-from sc_plan_provider.plan_executor import PLAN_EXECUTED_STATUSES
 from sc_plan_provider.properties import (
-    UNUSED_PLAN_ID,
     PlanProperties,
     ignored_properties,
-    lenient_properties,
     parse_properties,
 )
 from sc_plan_provider.property_values import InvalidPropertyError
-from sc_plan_provider.request import NOT_PROVISIONED_PREFIX, PlanRequest, is_product_id
-from sc_plan_provider.service_catalog import NotFoundError, ServiceCatalog, ServiceCatalogError
+from sc_plan_provider.request import PlanRequest, is_product_id
 from sc_plan_provider.telemetry import logger
 from sc_plan_provider.value import replace
 
@@ -50,6 +38,8 @@ def create(request: PlanRequest, env: Environment) -> Answer:
     require_same_home(request, env.function_arn, request.not_provisioned_id())
     properties = _validated(request, failed_id=request.not_provisioned_id())
     if properties.spec is not None:
+        from sc_plan_provider import spec_mode  # each way in loads when it is used
+
         spec = properties.spec
         answer = _releasing(request, env, lambda: spec_mode.create(request, properties, spec, env))
     else:
@@ -63,8 +53,12 @@ def update(request: PlanRequest, env: Environment) -> Answer:
     properties = _validated(request, failed_id=None)
     if is_product_id(request.physical_resource_id):
         check_owner(env.owners, request.physical_resource_id, request, action="update", failed_id=None)
+    from sc_plan_provider.cleanup import remove_abandoned
+
     remove_abandoned(request, env.service_catalog(properties.accept_language), properties, env)
     if properties.spec is not None:
+        from sc_plan_provider import spec_mode
+
         spec = properties.spec
         answer = _releasing(request, env, lambda: spec_mode.update(request, properties, spec, env))
     else:
@@ -74,65 +68,10 @@ def update(request: PlanRequest, env: Environment) -> Answer:
 
 
 def delete(request: PlanRequest, env: Environment) -> Answer:
-    physical_id = request.physical_resource_id
-    if physical_id.startswith(NOT_PROVISIONED_PREFIX):
-        # This provider's own marker: its Create answered FAILED before any product existed, and an
-        # answered request never acts again.
-        logger.info("Physical id was never a provisioned product: nothing to delete")
-        return Answer(physical_id)
-    require_same_home(request, env.function_arn, physical_id)
-    properties = lenient_properties(request.properties)
-    service_catalog = env.service_catalog(properties.accept_language)
-    remove_abandoned(request, service_catalog, properties, env)
-    product_id = (
-        physical_id if is_product_id(physical_id) else _created_unanswered(request, properties, service_catalog, env)
-    )
-    if product_id is None:
-        logger.info("Physical id was never a provisioned product, and the resource owns none: nothing to delete")
-        return Answer(physical_id)
-    check_owner(env.owners, product_id, request, action="terminate", failed_id=physical_id)
-    # Deleting must succeed for the stack to end clean (it is also every rollback's cleanup), so
-    # it waits as long as CloudFormation does, not just DeadlineSeconds.
-    terminate(
-        request,
-        product_id,
-        service_catalog,
-        properties=properties,
-        deadline=patience_deadline(properties, env),
-        env=env,
-    )
-    return Answer(physical_id)
+    """Terminate the product (cleanup.py: loaded by Deletes and rollbacks, not by a Create)."""
+    from sc_plan_provider import cleanup
 
-
-def _created_unanswered(
-    request: PlanRequest, properties: PlanProperties, service_catalog: ServiceCatalog, env: Environment
-) -> str | None:
-    """The product this resource's Create made although CloudFormation never got its answer (it
-    gave up, then sent this Delete with an id of its own): found from the plan or the spec's name,
-    and only if the owner records say it is this resource's."""
-    me = Owner.of(request)
-    try:
-        if properties.spec is not None:
-            product = service_catalog.describe_product_by_name(properties.spec.provisioned_product_name)
-            candidate = product.provisioned_product_id if product is not None else None
-        elif properties.plan_id not in (None, UNUSED_PLAN_ID):
-            assert properties.plan_id is not None
-            plan = service_catalog.describe_plan(properties.plan_id)
-            executed = plan.status in PLAN_EXECUTED_STATUSES
-            candidate = plan.provisioned_product_id if executed else None
-        else:
-            candidate = None
-        if candidate is None or env.owners.owner(candidate) != me:
-            return None
-    except NotFoundError:
-        return None
-    except (ServiceCatalogError, OwnershipUnavailableError) as error:
-        raise ResourceFailure(
-            f"Could not find out whether this resource's Create left a product ({error}); retry the deletion.",
-            request.physical_resource_id,
-        ) from error
-    logger.info("Found the product of a Create that never answered", extra={"provisioned_product_id": candidate})
-    return candidate
+    return cleanup.delete(request, env)
 
 
 def _releasing(request: PlanRequest, env: Environment, operation: Callable[[], Answer]) -> Answer:
@@ -141,7 +80,7 @@ def _releasing(request: PlanRequest, env: Environment, operation: Callable[[], A
     try:
         return operation()
     except ResourceFailure as failure:
-        release_new_claims(request, env, keep=failure.physical_resource_id or request.physical_resource_id)
+        release_new_claims(request, env, keep=(failure.physical_resource_id or "", request.physical_resource_id))
         raise
 
 

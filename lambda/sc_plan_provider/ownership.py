@@ -17,7 +17,7 @@ Three kinds of items share the owners table (partition key `ProvisionedProductId
   successfully applied to the product (`AppliedSpecs`, spec mode): CloudFormation does not mark a
   rollback Update, so an Update back to a spec the product already had is restored ungated;
 - `plan#<plan id>`: what executing that plan gave its product (product, artifact, path, parameters,
-  change summary), which request executed it and its record, written before the plan executes.
+  change summary, as JSON), which request executed it and its record, written before it executes.
   A restore uses it when the plan itself is gone: on the real service an executed plan must be
   deleted before the product's next plan can be created (one plan per provisioned product). The
   parameters may be secrets: the table is encrypted at rest and nothing here is ever logged;
@@ -28,11 +28,11 @@ Three kinds of items share the owners table (partition key `ProvisionedProductId
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import threading
 import time
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -44,6 +44,8 @@ from sc_plan_provider.value import Value
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from sc_plan_provider.ports import OwnerRegistry
 
 TABLE_ENV_VAR = "OWNERS_TABLE_NAME"
 KEY = "ProvisionedProductId"
@@ -59,13 +61,9 @@ TERMINATED_RETENTION_SECONDS = 2 * 3600
 
 PLAN_KEY_PREFIX = "plan#"
 RESOURCE_KEY_PREFIX = "resource#"
-PLAN_ID = "PlanId"
-PRODUCT = "ProductId"
-ARTIFACT = "ProvisioningArtifactId"
-PATH = "PathId"
-PARAMETERS = "ProvisioningParameters"
-SUMMARY = "Changes"
-PLANNED_PRODUCT = "PlannedProductId"  # the plan's provisioned product (the key holds the plan)
+# What the plan gives its product, as JSON: product, artifact, path, parameters (as submitted, never
+# logged), change summary, and the plan's provisioned product (the key holds the plan id).
+APPLIED = "Applied"
 EXECUTING_REQUEST = "ExecutingRequest"
 RECORD_ID = "RecordId"
 EXECUTED_AT = "ExecutedAt"
@@ -106,60 +104,6 @@ class AppliedPlan(Value):
 
 class OwnershipUnavailableError(Exception):
     """The records could not be read or written; nothing may be touched without them."""
-
-
-class OwnerRegistry(Protocol):
-    def owner(self, provisioned_product_id: str) -> Owner | None:
-        """The owner on record, None when the product has none."""
-        ...
-
-    def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> Claim:
-        """Record `owner` unless another owner is on record; the owner on record after the call."""
-        ...
-
-    def release(self, provisioned_product_id: str, owner: Owner, request_key: str) -> None:
-        """Forget an owner that the request `request_key` recorded (and nothing else)."""
-        ...
-
-    def terminated(self, provisioned_product_id: str, owner: Owner) -> None:
-        """The product is gone: let its record expire (after any retry of the Delete could ask)."""
-        ...
-
-    def spec_applied(self, provisioned_product_id: str, owner: Owner, digest: str) -> None:
-        """The owner's product now runs the spec with this digest (spec mode)."""
-        ...
-
-    def applied_specs(self, provisioned_product_id: str) -> frozenset[str]:
-        """Digests of every spec ever applied to the product; empty when none is on record."""
-        ...
-
-    def intend_to_execute(self, applied: AppliedPlan) -> AppliedPlan:
-        """Record, before executing, what the plan gives its product and who executes it.
-
-        Returns the record on file after the call: `applied` itself, or the record of the request
-        that executed the plan already (an intent without a record is taken over: it never executed).
-        """
-        ...
-
-    def executed(self, plan_id: str, request_key: str, record_id: str, executed_at: float | None) -> None:
-        """The execution's record, once ExecuteProvisionedProductPlan answered."""
-        ...
-
-    def applied_plan(self, plan_id: str) -> AppliedPlan | None:
-        """The record of a plan's execution, None when the provider never executed it."""
-        ...
-
-    def abandon(self, owner: Owner, provisioned_product_id: str) -> None:
-        """`owner` created the product but could not remove it: its next request retries."""
-        ...
-
-    def abandoned(self, owner: Owner) -> frozenset[str]:
-        """Products `owner` still has to remove."""
-        ...
-
-    def forget_abandoned(self, owner: Owner, provisioned_product_id: str) -> None:
-        """The product was removed after all."""
-        ...
 
 
 def resource_key(owner: Owner) -> str:
@@ -262,47 +206,29 @@ class DynamoDBOwnerRegistry:
         return frozenset(self._get(provisioned_product_id).get(APPLIED_SPECS, {}).get("SS", []))
 
     def intend_to_execute(self, applied: AppliedPlan) -> AppliedPlan:
-        version = applied.version
-        values: dict[str, Any] = {
-            ":plan": {"S": applied.plan_id},
-            ":product_id": {"S": applied.provisioned_product_id},
-            ":product": {"S": version.product_id},
-            ":artifact": {"S": version.provisioning_artifact_id},
-            ":path": {"S": version.path_id},
-            ":parameters": {"L": [_parameter_item(p) for p in version.parameters]},
-            ":summary": {"M": {name: {"N": str(count)} for name, count in _summary_counts(applied.summary).items()}},
-            ":stack": {"S": applied.owner.stack_id},
-            ":logical": {"S": applied.owner.logical_resource_id},
-            ":request": {"S": applied.executing_request},
-        }
-        names = {
-            "#plan": PLAN_ID,
-            "#product_id": PLANNED_PRODUCT,
-            "#product": PRODUCT,
-            "#artifact": ARTIFACT,
-            "#path": PATH,
-            "#parameters": PARAMETERS,
-            "#summary": SUMMARY,
-            "#stack": STACK_ID,
-            "#logical": LOGICAL_RESOURCE_ID,
-            "#request": EXECUTING_REQUEST,
-        }
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={KEY: {"S": plan_key(applied.plan_id)}},
-                UpdateExpression=(
-                    "SET #plan = :plan, #product_id = :product_id, #product = :product, #artifact = :artifact, "
-                    "#path = :path, #parameters = :parameters, #summary = :summary, #stack = :stack, "
-                    "#logical = :logical, #request = :request"
-                ),
+                UpdateExpression="SET #applied = :applied, #stack = :stack, #logical = :logical, #request = :request",
                 # Another request's intent without a record never executed (it failed before, or its
                 # execution was refused): the plan is still to execute, this request takes it over.
                 ConditionExpression=(
                     "attribute_not_exists(#request) OR #request = :request OR attribute_not_exists(#record)"
                 ),
-                ExpressionAttributeNames={**names, "#record": RECORD_ID},
-                ExpressionAttributeValues=values,
+                ExpressionAttributeNames={
+                    "#applied": APPLIED,
+                    "#stack": STACK_ID,
+                    "#logical": LOGICAL_RESOURCE_ID,
+                    "#request": EXECUTING_REQUEST,
+                    "#record": RECORD_ID,
+                },
+                ExpressionAttributeValues={
+                    ":applied": {"S": _encode_applied(applied)},
+                    ":stack": {"S": applied.owner.stack_id},
+                    ":logical": {"S": applied.owner.logical_resource_id},
+                    ":request": {"S": applied.executing_request},
+                },
             )
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
@@ -314,35 +240,27 @@ class DynamoDBOwnerRegistry:
         return applied
 
     def executed(self, plan_id: str, request_key: str, record_id: str, executed_at: float | None) -> None:
-        values: dict[str, Any] = {":record": {"S": record_id}, ":request": {"S": request_key}}
-        expression = "SET #record = :record"
-        if executed_at is not None:
-            expression += ", #at = :at"
-            values[":at"] = {"N": repr(float(executed_at))}
         self._update(
             plan_key(plan_id),
-            expression,
+            "SET #record = :record, #at = :at",
             "#request = :request",
-            {"#record": RECORD_ID, "#request": EXECUTING_REQUEST, **({"#at": EXECUTED_AT} if executed_at else {})},
-            values,
+            {"#record": RECORD_ID, "#request": EXECUTING_REQUEST, "#at": EXECUTED_AT},
+            {
+                ":record": {"S": record_id},
+                ":request": {"S": request_key},
+                ":at": {"N": repr(float(executed_at if executed_at is not None else time.time()))},
+            },
         )
 
     def applied_plan(self, plan_id: str) -> AppliedPlan | None:
         item = self._get(plan_key(plan_id))
-        if EXECUTING_REQUEST not in item:
+        if EXECUTING_REQUEST not in item or APPLIED not in item:
             return None
-        return AppliedPlan(
-            plan_id=plan_id,
-            provisioned_product_id=_text(item, PLANNED_PRODUCT),
-            version=ProductVersion(
-                product_id=_text(item, PRODUCT),
-                provisioning_artifact_id=_text(item, ARTIFACT),
-                path_id=_text(item, PATH),
-                parameters=tuple(_parameter(entry.get("M", {})) for entry in item.get(PARAMETERS, {}).get("L", [])),
-            ),
+        return _decode_applied(
+            plan_id,
+            item[APPLIED]["S"],
             owner=Owner(_text(item, STACK_ID), _text(item, LOGICAL_RESOURCE_ID)),
             executing_request=_text(item, EXECUTING_REQUEST),
-            summary=_summary(item.get(SUMMARY, {}).get("M", {})),
             record_id=_text(item, RECORD_ID),
             executed_at=float(item[EXECUTED_AT]["N"]) if EXECUTED_AT in item else None,
         )
@@ -408,85 +326,12 @@ class DynamoDBOwnerRegistry:
             raise OwnershipUnavailableError(str(error)) from error
 
 
-class InProcessOwnerRegistry:
-    """Without the table (a provider deployed by hand): records live within one warm execution
-    environment only. The construct and the packaged template always create the table."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._owners: dict[str, tuple[Owner, str]] = {}
-        self._applied: dict[str, set[str]] = {}
-        self._plans: dict[str, AppliedPlan] = {}
-        self._abandoned: dict[Owner, set[str]] = {}
-
-    def owner(self, provisioned_product_id: str) -> Owner | None:
-        with self._lock:
-            found = self._owners.get(provisioned_product_id)
-            return found[0] if found else None
-
-    def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> Claim:
-        with self._lock:
-            found = self._owners.get(provisioned_product_id)
-            if found is None:
-                self._owners[provisioned_product_id] = (owner, request_key)
-                return Claim(owner, new=True)
-            return Claim(found[0])
-
-    def release(self, provisioned_product_id: str, owner: Owner, request_key: str) -> None:
-        with self._lock:
-            if self._owners.get(provisioned_product_id) == (owner, request_key):
-                del self._owners[provisioned_product_id]
-
-    def terminated(self, provisioned_product_id: str, owner: Owner) -> None:
-        """Kept: a product id is never reused."""
-
-    def spec_applied(self, provisioned_product_id: str, owner: Owner, digest: str) -> None:
-        with self._lock:
-            found = self._owners.get(provisioned_product_id)
-            if found is not None and found[0] == owner:
-                self._applied.setdefault(provisioned_product_id, set()).add(digest)
-
-    def applied_specs(self, provisioned_product_id: str) -> frozenset[str]:
-        with self._lock:
-            return frozenset(self._applied.get(provisioned_product_id, ()))
-
-    def intend_to_execute(self, applied: AppliedPlan) -> AppliedPlan:
-        with self._lock:
-            found = self._plans.get(applied.plan_id)
-            if found is None or found.executing_request == applied.executing_request or not found.record_id:
-                self._plans[applied.plan_id] = applied
-                return applied
-            return found
-
-    def executed(self, plan_id: str, request_key: str, record_id: str, executed_at: float | None) -> None:
-        from sc_plan_provider.value import replace
-
-        with self._lock:
-            found = self._plans.get(plan_id)
-            if found is not None and found.executing_request == request_key:
-                self._plans[plan_id] = replace(found, record_id=record_id, executed_at=executed_at)
-
-    def applied_plan(self, plan_id: str) -> AppliedPlan | None:
-        with self._lock:
-            return self._plans.get(plan_id)
-
-    def abandon(self, owner: Owner, provisioned_product_id: str) -> None:
-        with self._lock:
-            self._abandoned.setdefault(owner, set()).add(provisioned_product_id)
-
-    def abandoned(self, owner: Owner) -> frozenset[str]:
-        with self._lock:
-            return frozenset(self._abandoned.get(owner, ()))
-
-    def forget_abandoned(self, owner: Owner, provisioned_product_id: str) -> None:
-        with self._lock:
-            self._abandoned.get(owner, set()).discard(provisioned_product_id)
-
-
 @cache
 def default_registry() -> OwnerRegistry:
     table = os.environ.get(TABLE_ENV_VAR)
     if not table:
+        from sc_plan_provider.in_process import InProcessOwnerRegistry
+
         return InProcessOwnerRegistry()
     return DynamoDBOwnerRegistry(dynamodb_client(), table)
 
@@ -499,30 +344,38 @@ def _text(item: dict[str, Any], name: str) -> str:
     return str(item.get(name, {}).get("S", ""))
 
 
-def _parameter_item(parameter: ProvisioningParameter) -> dict[str, Any]:
-    entry: dict[str, Any] = {"Key": {"S": parameter.key}}
-    if parameter.value is not None:
-        entry["Value"] = {"S": parameter.value}
-    if parameter.use_previous_value:
-        entry["UsePreviousValue"] = {"BOOL": True}
-    return {"M": entry}
-
-
-def _parameter(entry: dict[str, Any]) -> ProvisioningParameter:
-    value = entry.get("Value", {}).get("S")
-    return ProvisioningParameter(
-        key=str(entry.get("Key", {}).get("S", "")),
-        value=None if value is None else str(value),
-        use_previous_value=bool(entry.get("UsePreviousValue", {}).get("BOOL", False)),
+def _encode_applied(applied: AppliedPlan) -> str:
+    version, summary = applied.version, applied.summary
+    return json.dumps(
+        {
+            "ProvisionedProductId": applied.provisioned_product_id,
+            "ProductId": version.product_id,
+            "ProvisioningArtifactId": version.provisioning_artifact_id,
+            "PathId": version.path_id,
+            "ProvisioningParameters": [[p.key, p.value, p.use_previous_value] for p in version.parameters],
+            "Changes": [summary.add, summary.modify, summary.remove, summary.replace],
+        },
+        separators=(",", ":"),
     )
 
 
-def _summary_counts(summary: ChangeSummary) -> dict[str, int]:
-    return {"Add": summary.add, "Modify": summary.modify, "Remove": summary.remove, "Replace": summary.replace}
-
-
-def _summary(counts: dict[str, Any]) -> ChangeSummary:
-    def count(name: str) -> int:
-        return int(counts.get(name, {}).get("N", "0"))
-
-    return ChangeSummary(add=count("Add"), modify=count("Modify"), remove=count("Remove"), replace=count("Replace"))
+def _decode_applied(
+    plan_id: str, text: str, *, owner: Owner, executing_request: str, record_id: str, executed_at: float | None
+) -> AppliedPlan:
+    data = json.loads(text)
+    add, modify, remove, replace = data["Changes"]
+    return AppliedPlan(
+        plan_id=plan_id,
+        provisioned_product_id=data["ProvisionedProductId"],
+        version=ProductVersion(
+            product_id=data["ProductId"],
+            provisioning_artifact_id=data["ProvisioningArtifactId"],
+            path_id=data["PathId"],
+            parameters=tuple(ProvisioningParameter(*entry) for entry in data["ProvisioningParameters"]),
+        ),
+        owner=owner,
+        executing_request=executing_request,
+        summary=ChangeSummary(add=add, modify=modify, remove=remove, replace=replace),
+        record_id=record_id,
+        executed_at=executed_at,
+    )

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sc_plan_provider.change_gate import ChangeSummary
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
-from sc_plan_provider.ownership import AppliedPlan, Owner, OwnerRegistry, OwnershipUnavailableError
+from sc_plan_provider.ownership import AppliedPlan, Owner, OwnershipUnavailableError
 from sc_plan_provider.polling_policy import PollingPolicy
 from sc_plan_provider.service_catalog import (
     NotFoundError,
@@ -28,6 +29,9 @@ from sc_plan_provider.telemetry import logger
 from sc_plan_provider.value import Value
 from sc_plan_provider.visibility import NotVisibleYetError, fresh, visible_product
 from sc_plan_provider.waiter import wait_until
+
+if TYPE_CHECKING:
+    from sc_plan_provider.ports import OwnerRegistry
 
 PLAN_CREATE_IN_PROGRESS = "CREATE_IN_PROGRESS"
 PLAN_CREATE_FAILED = "CREATE_FAILED"

@@ -19,8 +19,6 @@ from sc_plan_provider.applying import (
     gate,
     plan_summary,
     request_deadline,
-    restore,
-    restore_point,
 )
 from sc_plan_provider.change_gate import ChangeSummary
 from sc_plan_provider.deadline import Deadline
@@ -128,6 +126,8 @@ def _restore(
     env: Environment,
     summary: ChangeSummary | None = None,
 ) -> Answer:
+    from sc_plan_provider.restore import restore, restore_point  # rollbacks only: not on a Create's path
+
     point = restore_point(plan_id, plan, env)
     if point is None:
         raise ResourceFailure(

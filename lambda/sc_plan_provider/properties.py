@@ -153,33 +153,6 @@ def learned_polling(raw: Mapping[str, Any]) -> bool:
     return _boolean(raw.get(LEARNED_POLLING), LEARNED_POLLING, default=default)
 
 
-def lenient_properties(raw: Mapping[str, Any]) -> PlanProperties:
-    """For a Delete, which must not be blocked by properties that no longer validate: the valid
-    ones as parse_properties reads them, defaults for the rest (a Delete needs only the language,
-    the polling and ServiceTimeout, and the plan id or spec to find a product)."""
-    try:
-        return parse_properties(raw)
-    except InvalidPropertyError:
-        pass
-    usable: dict[str, Any] = {}
-    for name in (ACCEPT_LANGUAGE, SERVICE_TIMEOUT, *POLLING_PROPERTIES, PLAN_ID):
-        try:
-            parse_properties({PLAN_ID: UNUSED_PLAN_ID, **usable, name: raw.get(name)})
-        except InvalidPropertyError:
-            continue
-        if raw.get(name) not in (None, ""):
-            usable[name] = raw.get(name)
-    if declares_spec(raw) and PLAN_ID not in usable:
-        try:
-            spec = parse_product_spec(raw)
-        except InvalidPropertyError:
-            spec = None
-        if spec is not None:
-            return parse_properties({**usable, **spec.as_properties()})
-    usable.setdefault(PLAN_ID, UNUSED_PLAN_ID)
-    return parse_properties(usable)
-
-
 def _plan_or_spec(raw: Mapping[str, Any]) -> tuple[str | None, ProductSpec | None]:
     has_plan_id = raw.get(PLAN_ID) not in (None, "")
     has_spec = declares_spec(raw)

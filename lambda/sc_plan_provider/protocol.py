@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crhelper import CfnResource
 
@@ -31,9 +31,12 @@ from sc_plan_provider.continuation import carried_first_seen, continue_in_new_in
 from sc_plan_provider.delivery import DeliveryError, put_response
 from sc_plan_provider.errors import ContinuationNeeded, ResourceFailure
 from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.request_ledger import Arrival, Claim, Ledger, default_ledger
+from sc_plan_provider.request_ledger import Arrival, Claim, default_ledger
 from sc_plan_provider.response import encode, fit_response
 from sc_plan_provider.telemetry import logger
+
+if TYPE_CHECKING:
+    from sc_plan_provider.ports import Ledger
 
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"

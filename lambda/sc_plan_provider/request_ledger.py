@@ -21,10 +21,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import os
-import threading
 import time
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -34,6 +33,8 @@ from sc_plan_provider.value import Value
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from sc_plan_provider.ports import Ledger
 
 TABLE_ENV_VAR = "REQUESTS_TABLE_NAME"
 KEY = "RequestKey"
@@ -61,28 +62,6 @@ class Claim(enum.Enum):
     GRANTED = "granted"  # this invocation answers now
     ANSWERED = "answered"  # another invocation already answered
     BUSY = "busy"  # another invocation is answering (it, or Lambda's retry of it, will finish)
-
-
-class Ledger(Protocol):
-    durable: bool
-
-    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None) -> Arrival:
-        """Record the request's arrival; `first_seen` is what a continuation carries (the anchor)."""
-        ...
-
-    def claim_answer(self, request: PlanRequest, holder: str) -> Claim: ...
-
-    def answered(self, request: PlanRequest) -> None: ...
-
-    def release(self, request: PlanRequest) -> None: ...
-
-    def may_act(self, request: PlanRequest) -> bool:
-        """Not answered (nor being answered), and still the latest request of its resource."""
-        ...
-
-    def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None: ...
-
-    def cleanup_of(self, request: PlanRequest) -> str | None: ...
 
 
 def request_key(request: PlanRequest) -> str:
@@ -179,8 +158,11 @@ class DynamoDBLedger:
     def may_act(self, request: PlanRequest) -> bool:
         if ANSWER in self._get(request_key(request)):
             return False
+        return not self.superseded(request)
+
+    def superseded(self, request: PlanRequest) -> bool:
         latest = self._get(resource_key(request)).get(LATEST, {}).get("S")
-        return latest in (None, request_key(request))
+        return latest not in (None, request_key(request))
 
     def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None:
         self._client.update_item(
@@ -202,70 +184,12 @@ class DynamoDBLedger:
         return item
 
 
-class InProcessLedger:
-    """Without the table (a provider deployed by hand): dedupes within one warm environment only,
-    and cannot carry a request across invocations, so continuation is off."""
-
-    durable = False
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._first_seen: dict[str, float] = {}
-        self._answers: dict[str, tuple[str, str]] = {}  # request key -> (state, holder)
-        self._latest: dict[str, tuple[str, float]] = {}  # resource key -> (request key, first seen)
-        self._cleanups: dict[str, str] = {}
-
-    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None) -> Arrival:
-        with self._lock:
-            key = request_key(request)
-            now = time.time()
-            first = min(self._first_seen.setdefault(key, now), now if first_seen is None else first_seen)
-            latest = self._latest.get(resource_key(request))
-            superseded = latest is not None and latest[0] != key and latest[1] >= first
-            if not superseded:
-                self._latest[resource_key(request)] = (key, first)
-            state = self._answers.get(key)
-            answered = state is not None and (state[0] == SENT or state[1] != holder)
-            return Arrival(first, answered, superseded)
-
-    def claim_answer(self, request: PlanRequest, holder: str) -> Claim:
-        with self._lock:
-            key = request_key(request)
-            state = self._answers.get(key)
-            if state is not None and state[0] == SENT:
-                return Claim.ANSWERED
-            if state is not None and state[1] != holder:
-                return Claim.BUSY
-            self._answers[key] = (SENDING, holder)
-            return Claim.GRANTED
-
-    def answered(self, request: PlanRequest) -> None:
-        with self._lock:
-            key = request_key(request)
-            self._answers[key] = (SENT, self._answers.get(key, ("", ""))[1])
-
-    def release(self, request: PlanRequest) -> None:
-        with self._lock:
-            self._answers.pop(request_key(request), None)
-
-    def may_act(self, request: PlanRequest) -> bool:
-        with self._lock:
-            latest = self._latest.get(resource_key(request))
-            return request_key(request) not in self._answers and (latest is None or latest[0] == request_key(request))
-
-    def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None:
-        with self._lock:
-            self._cleanups[request_key(request)] = provisioned_product_id
-
-    def cleanup_of(self, request: PlanRequest) -> str | None:
-        with self._lock:
-            return self._cleanups.get(request_key(request))
-
-
 @cache
 def default_ledger() -> Ledger:
     table = os.environ.get(TABLE_ENV_VAR)
     if not table:
+        from sc_plan_provider.in_process import InProcessLedger
+
         return InProcessLedger()
     return DynamoDBLedger(dynamodb_client(), table)
 

@@ -1,5 +1,7 @@
 """Restoring a plan that already ran: the product ends on that plan's artifact and parameters.
 
+Loaded when an Update names a plan that already ran (every rollback), not on a Create's path.
+
 An Update whose PlanId names an executed plan is a rollback (CloudFormation sends the old
 properties back) or a deliberate return to an earlier plan. A plan executes once, so the plan's
 product, provisioning artifact, path and parameters are re-applied with UpdateProvisionedProduct
@@ -26,14 +28,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sc_plan_provider.applying import Answer, Environment, applied_plan_record, claim, current, finish
+from sc_plan_provider.change_gate import ChangeSummary
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
 from sc_plan_provider.plan_executor import Execution
 from sc_plan_provider.polling_policy import PollingPolicy
+from sc_plan_provider.properties import PLAN_ID, PlanProperties
 from sc_plan_provider.record_waiter import wait_for_record
 from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.service_catalog import ProductVersion, ProvisionedProduct, ServiceCatalog
-from sc_plan_provider.telemetry import logger
+from sc_plan_provider.service_catalog import Plan, ProductVersion, ProvisionedProduct, ServiceCatalog
+from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.value import Value
 from sc_plan_provider.visibility import fresh, visible_product
 
@@ -136,3 +141,50 @@ def _product(product_id: str, service_catalog: ServiceCatalog, sleep: Callable[[
     if product is None:
         raise ResourceFailure(f"Provisioned product {product_id} no longer exists in Service Catalog.")
     return product
+
+
+def restore_point(plan_id: str, plan: Plan | None, env: Environment) -> RestorePoint | None:
+    """Where an executed plan put its product: the provider's record of it, else the plan itself."""
+    applied = applied_plan_record(env, plan_id)
+    if applied is not None:
+        return RestorePoint(
+            plan_id, applied.provisioned_product_id, applied.version, applied.record_id, applied.executed_at
+        )
+    if plan is not None:
+        return RestorePoint(plan_id, plan.provisioned_product_id, plan.version(), executed_at=plan.updated_time)
+    return None
+
+
+def restore(
+    request: PlanRequest,
+    point: RestorePoint,
+    service_catalog: ServiceCatalog,
+    properties: PlanProperties,
+    *,
+    deadline: Deadline,
+    env: Environment,
+    summary: ChangeSummary,
+) -> Answer:
+    if point.provisioned_product_id != request.physical_resource_id:
+        claim(request, point.provisioned_product_id, env, action="re-apply", failed_id=None)
+    restoration = restore_plan(
+        request,
+        point,
+        service_catalog,
+        policy=properties.polling,
+        deadline=deadline,
+        may_act=lambda: env.may_act(request),
+        sleep=env.sleep,
+    )
+    if restoration.update is None:
+        return current(restoration.provisioned_product_id, service_catalog, summary, env=env, deadline=deadline)
+    env.on_product(restoration.provisioned_product_id)
+    metrics.add_metric(name="Restores", unit="Count", value=1)
+    try:
+        return finish(restoration.update, service_catalog, properties, deadline=deadline, env=env, summary=summary)
+    except ResourceFailure as failure:
+        raise ResourceFailure(
+            f"Restoring {PLAN_ID} {point.plan_id} (UpdateProvisionedProduct with its artifact and parameters) "
+            f"failed: {failure.reason}",
+            failure.physical_resource_id,
+        ) from failure

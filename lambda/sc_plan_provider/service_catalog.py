@@ -17,7 +17,6 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from sc_plan_provider.aws_clients import history_client_config
 from sc_plan_provider.change_gate import ResourceChange
-from sc_plan_provider.product_spec import ProductSpec
 from sc_plan_provider.telemetry import tracer
 from sc_plan_provider.value import Value
 
@@ -29,14 +28,13 @@ if TYPE_CHECKING:
 OUTPUTS_PAGE_SIZE = 20
 # DescribeProvisionedProductPlan returns at most 20 resource changes a page and has no paginator.
 CHANGES_PAGE_SIZE = 20
-# ListProvisionedProductPlans returns at most 20 plans a page.
-PLANS_PAGE_SIZE = 20
 # ListRecordHistory returns at most 20 records a page; one page is enough history.
 HISTORY_PAGE_SIZE = 20
 # The records the provider's role created (any of its sessions): the level it has without grants.
 HISTORY_ACCESS_LEVEL: AccessLevelFilterTypeDef = {"Key": "Role", "Value": "self"}
 
 T = TypeVar("T")
+E = TypeVar("E", bound="ServiceCatalog")
 
 
 class ServiceCatalogError(Exception):
@@ -121,13 +119,6 @@ class Plan(Value):
         return ProductVersion(self.product_id, self.provisioning_artifact_id, self.path_id, self.parameters)
 
 
-class CreatedPlan(Value):
-    """What CreateProvisionedProductPlan answers: the plan and the product it plans for."""
-
-    plan_id: str
-    provisioned_product_id: str
-
-
 class RecordError(Value):
     code: str
     description: str
@@ -171,16 +162,9 @@ class ProvisionedProduct(Value):
     last_provisioning_record_id: str = ""
 
 
-class PlanSummary(Value):
-    """One entry of ListProvisionedProductPlans."""
-
-    plan_id: str
-    plan_name: str
-    provisioned_product_id: str
-
-
 class ServiceCatalog:
-    """The Service Catalog calls the function (and the review command) make."""
+    """The Service Catalog calls the function (and the review command) make; spec mode's plan-making
+    calls extend it (service_catalog_plans.py)."""
 
     def __init__(
         self,
@@ -189,13 +173,18 @@ class ServiceCatalog:
         history_client: Callable[[], ServiceCatalogClient] | None = None,
     ) -> None:
         self._client = client
+        self._accept_language = accept_language
         self._language: dict[str, Any] = {"AcceptLanguage": accept_language} if accept_language else {}
         self._history_client = history_client or (lambda: client)
+
+    def extended(self, edge: type[E]) -> E:
+        """The same edge (client, language, history client) with the calls of a subclass."""
+        return self if isinstance(self, edge) else edge(self._client, self._accept_language, self._history_client)
 
     @tracer.capture_method(capture_response=False)
     def describe_plan(self, plan_id: str, page_token: str | None = None) -> Plan:
         paging: dict[str, Any] = {"PageToken": page_token} if page_token else {}
-        response = _call(
+        response = translated_call(
             "DescribeProvisionedProductPlan",
             lambda: self._client.describe_provisioned_product_plan(
                 PlanId=plan_id, PageSize=CHANGES_PAGE_SIZE, **paging, **self._language
@@ -239,75 +228,9 @@ class ServiceCatalog:
         return changes
 
     @tracer.capture_method(capture_response=False)
-    def create_plan(self, spec: ProductSpec, plan_name: str, idempotency_token: str) -> CreatedPlan:
-        """Plan the spec (a plan for an existing name plans an update of that product).
-
-        The same IdempotencyToken returns the first call's plan, so a duplicate or a continuation
-        does not plan twice.
-        """
-        request: dict[str, Any] = {
-            "PlanName": plan_name,
-            "PlanType": "CLOUDFORMATION",
-            "ProductId": spec.product_id,
-            "ProvisioningArtifactId": spec.provisioning_artifact_id,
-            "ProvisionedProductName": spec.provisioned_product_name,
-            "ProvisioningParameters": [{"Key": key, "Value": value} for key, value in spec.parameters],
-            "IdempotencyToken": idempotency_token,
-            **self._language,
-        }
-        if spec.path_id:
-            request["PathId"] = spec.path_id
-        if spec.tags:
-            request["Tags"] = [{"Key": key, "Value": value} for key, value in spec.tags]
-        if spec.notification_arns:
-            request["NotificationArns"] = list(spec.notification_arns)
-        response = _call(
-            "CreateProvisionedProductPlan", lambda: self._client.create_provisioned_product_plan(**request)
-        )
-        return CreatedPlan(response["PlanId"], response["ProvisionProductId"])
-
-    @tracer.capture_method(capture_response=False)
-    def delete_plan(self, plan_id: str) -> None:
-        """Delete a plan and its change set; NotFoundError when it is already gone.
-
-        Always with IgnoreErrors: the change set of a plan whose execution failed cannot be deleted
-        otherwise ("Cannot delete ChangeSet in execution status EXECUTE_FAILED", AWS-FACTS), and a
-        plan left behind blocks the product's next plan (one plan per provisioned product).
-        """
-        _call(
-            "DeleteProvisionedProductPlan",
-            lambda: self._client.delete_provisioned_product_plan(PlanId=plan_id, IgnoreErrors=True, **self._language),
-        )
-
-    @tracer.capture_method(capture_response=False)
-    def list_plans(self, provisioned_product_id: str) -> list[PlanSummary]:
-        """Every plan of a provisioned product that this role can see (all pages)."""
-        plans: list[PlanSummary] = []
-        token: str | None = None
-        while True:
-            paging: dict[str, Any] = {"PageToken": token} if token else {}
-            response = _call(
-                "ListProvisionedProductPlans",
-                lambda paging=paging: self._client.list_provisioned_product_plans(  # type: ignore[misc]
-                    ProvisionProductId=provisioned_product_id, PageSize=PLANS_PAGE_SIZE, **paging, **self._language
-                ),
-            )
-            plans.extend(
-                PlanSummary(
-                    plan_id=summary.get("PlanId", ""),
-                    plan_name=summary.get("PlanName", ""),
-                    provisioned_product_id=summary.get("ProvisionProductId", ""),
-                )
-                for summary in response.get("ProvisionedProductPlans", [])
-            )
-            token = response.get("NextPageToken") or None
-            if not token:
-                return plans
-
-    @tracer.capture_method(capture_response=False)
     def execute_plan(self, plan_id: str, idempotency_token: str) -> str:
         """Return the record id of the plan's execution."""
-        response = _call(
+        response = translated_call(
             "ExecuteProvisionedProductPlan",
             lambda: self._client.execute_provisioned_product_plan(
                 PlanId=plan_id, IdempotencyToken=idempotency_token, **self._language
@@ -318,7 +241,7 @@ class ServiceCatalog:
     @tracer.capture_method(capture_response=False)
     def describe_record(self, record_id: str, page_token: str | None = None) -> Record:
         paging: dict[str, Any] = {"PageToken": page_token} if page_token else {}
-        response = _call(
+        response = translated_call(
             "DescribeRecord",
             lambda: self._client.describe_record(Id=record_id, PageSize=OUTPUTS_PAGE_SIZE, **paging, **self._language),
         )
@@ -345,7 +268,7 @@ class ServiceCatalog:
     def list_record_history(self, search_key: str, search_value: str) -> list[PastRecord]:
         """One page (newest first) of the records of a `provisionedproduct` or `product`, on the
         history client (short timeouts, one retry: the history is an optimisation, never a wait)."""
-        response = _call(
+        response = translated_call(
             "ListRecordHistory",
             lambda: self._history_client().list_record_history(
                 SearchFilter={"Key": search_key, "Value": search_value},
@@ -384,14 +307,9 @@ class ServiceCatalog:
         """None when the product does not exist (any more, or not visible yet: see visibility.py)."""
         return self._describe_product({"Id": provisioned_product_id})
 
-    @tracer.capture_method(capture_response=False)
-    def describe_product_by_name(self, name: str) -> ProvisionedProduct | None:
-        """The live product of that name; None when there is none (or it is not visible yet)."""
-        return self._describe_product({"Name": name})
-
     def _describe_product(self, key: dict[str, str]) -> ProvisionedProduct | None:
         try:
-            response = _call(
+            response = translated_call(
                 "DescribeProvisionedProduct",
                 lambda: self._client.describe_provisioned_product(**key, **self._language),
             )
@@ -427,13 +345,15 @@ class ServiceCatalog:
         }
         if version.path_id:
             request["PathId"] = version.path_id
-        response = _call("UpdateProvisionedProduct", lambda: self._client.update_provisioned_product(**request))
+        response = translated_call(
+            "UpdateProvisionedProduct", lambda: self._client.update_provisioned_product(**request)
+        )
         return response["RecordDetail"]["RecordId"]
 
     @tracer.capture_method(capture_response=False)
     def terminate_product(self, provisioned_product_id: str, terminate_token: str) -> str:
         """Return the terminate record id; NotFoundError when the product is already gone."""
-        response = _call(
+        response = translated_call(
             "TerminateProvisionedProduct",
             lambda: self._client.terminate_provisioned_product(
                 ProvisionedProductId=provisioned_product_id, TerminateToken=terminate_token, **self._language
@@ -455,7 +375,7 @@ def _epoch(value: object) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else None
 
 
-def _call(operation: str, send: Callable[[], T]) -> T:
+def translated_call(operation: str, send: Callable[[], T]) -> T:
     """Translate botocore's errors into this module's named errors (the message never holds a request)."""
     try:
         return send()

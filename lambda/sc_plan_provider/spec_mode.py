@@ -36,10 +36,10 @@ from sc_plan_provider.applying import (
     execute,
     finish_or_remove,
     gate,
-    remove_product,
     request_deadline,
 )
 from sc_plan_provider.change_gate import ChangeSummary
+from sc_plan_provider.cleanup import remove_product
 from sc_plan_provider.deputy import check_owner
 from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
 from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
@@ -55,13 +55,12 @@ from sc_plan_provider.property_values import InvalidPropertyError
 from sc_plan_provider.record_waiter import wait_for_record
 from sc_plan_provider.request import PlanRequest, is_product_id
 from sc_plan_provider.service_catalog import (
-    CreatedPlan,
     NotFoundError,
     Plan,
     ProvisionedProduct,
-    ServiceCatalog,
     ServiceCatalogError,
 )
+from sc_plan_provider.service_catalog_plans import CreatedPlan, PlanningCatalog
 from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.visibility import visible_product
 
@@ -156,7 +155,7 @@ class _Planning:
         self.spec = spec
         self.env = env
         self.failed_id = failed_id
-        self.service_catalog = env.service_catalog(properties.accept_language)
+        self.service_catalog = env.service_catalog(properties.accept_language).extended(PlanningCatalog)
         self.deadline = request_deadline(properties, env)
         self.digest = spec.digest()
         self.token = request.token(PLAN, self.digest)
@@ -367,7 +366,7 @@ def _spec_applied(env: Environment, request: PlanRequest, product_id: str, diges
         logger.warning("Could not record the applied spec", extra={"product": product_id, "error": str(error)})
 
 
-def _delete_plan(service_catalog: ServiceCatalog, plan_id: str) -> None:
+def _delete_plan(service_catalog: PlanningCatalog, plan_id: str) -> None:
     """Delete a plan this provider created; a failure is logged (ids and error only), never raised."""
     try:
         service_catalog.delete_plan(plan_id)

@@ -21,9 +21,6 @@ T = TypeVar("T")
 
 # Waits between attempts of a read that must find what was just written (7.5 s in all).
 RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0, 4.0)
-# A product is gone when this many reads, this far apart, do not find it.
-GONE_READS = 3
-GONE_READ_INTERVAL_SECONDS = 2.0
 
 
 class NotVisibleYetError(TransientError):
@@ -54,7 +51,7 @@ def visible_product(
     delays: tuple[float, ...] = RETRY_DELAYS_SECONDS,
 ) -> ProvisionedProduct | None:
     """The product, looked for a few times (just created or changed, it may not be visible yet);
-    None when it is still not found. Never a proof that it is gone: see `product_gone`."""
+    None when it is still not found. Never a proof that it is gone: see `cleanup.product_gone`."""
 
     def read() -> ProvisionedProduct:
         product = service_catalog.describe_product(provisioned_product_id)
@@ -66,23 +63,3 @@ def visible_product(
         return fresh(read, sleep=sleep, delays=delays)
     except NotFoundError:
         return None
-
-
-def product_gone(
-    service_catalog: ServiceCatalog, provisioned_product_id: str, *, sleep: Callable[[float], None] = time.sleep
-) -> bool:
-    """True only when GONE_READS reads, GONE_READ_INTERVAL_SECONDS apart, all find no product."""
-    for attempt in range(GONE_READS):
-        if attempt:
-            sleep(GONE_READ_INTERVAL_SECONDS)
-        if _readable(service_catalog, provisioned_product_id):
-            return False
-    return True
-
-
-def _readable(service_catalog: ServiceCatalog, provisioned_product_id: str) -> bool:
-    """Whether one read finds the product; a read that gets no answer counts as finding it (not gone)."""
-    try:
-        return service_catalog.describe_product(provisioned_product_id) is not None
-    except TransientError:
-        return True

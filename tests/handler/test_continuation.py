@@ -9,7 +9,7 @@ from botocore.stub import Stubber
 
 from sc_plan_provider import handler, protocol
 from sc_plan_provider.continuation import CONTINUATION_KEY, hop
-from sc_plan_provider.request_ledger import InProcessLedger
+from sc_plan_provider.in_process import InProcessLedger
 from support import sc_stubs as sc
 from support.cfn_requests import Answers, FakeContext, invoke, make_event
 

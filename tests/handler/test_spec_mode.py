@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from sc_plan_provider.ownership import InProcessOwnerRegistry, Owner
+from sc_plan_provider.in_process import InProcessOwnerRegistry
+from sc_plan_provider.ownership import Owner
 from sc_plan_provider.product_spec import ProductSpec
 from sc_plan_provider.properties import parse_properties
 from sc_plan_provider.property_values import InvalidPropertyError

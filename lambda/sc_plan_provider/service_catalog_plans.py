@@ -1,0 +1,106 @@
+"""The Service Catalog calls that make and remove plans, and find a product by its name: spec mode's
+(and a Delete's, for a Create that never answered). Loaded only by them, so a plan-mode Create does
+not compile them; the rest of the edge is service_catalog.py, whose client and errors these share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sc_plan_provider.product_spec import ProductSpec
+from sc_plan_provider.service_catalog import ProvisionedProduct, ServiceCatalog, translated_call
+from sc_plan_provider.telemetry import tracer
+from sc_plan_provider.value import Value
+
+# ListProvisionedProductPlans returns at most 20 plans a page.
+PLANS_PAGE_SIZE = 20
+
+
+class CreatedPlan(Value):
+    """What CreateProvisionedProductPlan answers: the plan and the product it plans for."""
+
+    plan_id: str
+    provisioned_product_id: str
+
+
+class PlanSummary(Value):
+    """One entry of ListProvisionedProductPlans."""
+
+    plan_id: str
+    plan_name: str
+    provisioned_product_id: str
+
+
+class PlanningCatalog(ServiceCatalog):
+    """The edge with spec mode's calls (`service_catalog.extended(PlanningCatalog)`)."""
+
+    @tracer.capture_method(capture_response=False)
+    def create_plan(self, spec: ProductSpec, plan_name: str, idempotency_token: str) -> CreatedPlan:
+        """Plan the spec (a plan for an existing name plans an update of that product).
+
+        The same IdempotencyToken returns the first call's plan, so a duplicate or a continuation
+        does not plan twice.
+        """
+        request: dict[str, Any] = {
+            "PlanName": plan_name,
+            "PlanType": "CLOUDFORMATION",
+            "ProductId": spec.product_id,
+            "ProvisioningArtifactId": spec.provisioning_artifact_id,
+            "ProvisionedProductName": spec.provisioned_product_name,
+            "ProvisioningParameters": [{"Key": key, "Value": value} for key, value in spec.parameters],
+            "IdempotencyToken": idempotency_token,
+            **self._language,
+        }
+        if spec.path_id:
+            request["PathId"] = spec.path_id
+        if spec.tags:
+            request["Tags"] = [{"Key": key, "Value": value} for key, value in spec.tags]
+        if spec.notification_arns:
+            request["NotificationArns"] = list(spec.notification_arns)
+        response = translated_call(
+            "CreateProvisionedProductPlan", lambda: self._client.create_provisioned_product_plan(**request)
+        )
+        return CreatedPlan(response["PlanId"], response["ProvisionProductId"])
+
+    @tracer.capture_method(capture_response=False)
+    def delete_plan(self, plan_id: str) -> None:
+        """Delete a plan and its change set; NotFoundError when it is already gone.
+
+        Always with IgnoreErrors: the change set of a plan whose execution failed cannot be deleted
+        otherwise ("Cannot delete ChangeSet in execution status EXECUTE_FAILED", AWS-FACTS), and a
+        plan left behind blocks the product's next plan (one plan per provisioned product).
+        """
+        translated_call(
+            "DeleteProvisionedProductPlan",
+            lambda: self._client.delete_provisioned_product_plan(PlanId=plan_id, IgnoreErrors=True, **self._language),
+        )
+
+    @tracer.capture_method(capture_response=False)
+    def list_plans(self, provisioned_product_id: str) -> list[PlanSummary]:
+        """Every plan of a provisioned product that this role can see (all pages)."""
+        plans: list[PlanSummary] = []
+        token: str | None = None
+        while True:
+            paging: dict[str, Any] = {"PageToken": token} if token else {}
+            response = translated_call(
+                "ListProvisionedProductPlans",
+                lambda paging=paging: self._client.list_provisioned_product_plans(  # type: ignore[misc]
+                    ProvisionProductId=provisioned_product_id, PageSize=PLANS_PAGE_SIZE, **paging, **self._language
+                ),
+            )
+            plans.extend(
+                PlanSummary(
+                    plan_id=summary.get("PlanId", ""),
+                    plan_name=summary.get("PlanName", ""),
+                    provisioned_product_id=summary.get("ProvisionProductId", ""),
+                )
+                for summary in response.get("ProvisionedProductPlans", [])
+            )
+            token = response.get("NextPageToken") or None
+            if not token:
+                return plans
+
+    @tracer.capture_method(capture_response=False)
+    def describe_product_by_name(self, name: str) -> ProvisionedProduct | None:
+        """The live product of that name; None when there is none (or it is not visible yet)."""
+        return self._describe_product({"Name": name})
