@@ -1,8 +1,10 @@
 """Validate JSON values against botocore's Service Catalog shapes.
 
 The server must check requests itself: callers may bypass botocore's client-side validation, which
-checks required members, types and minimums but not maximums, patterns or enums. The same checker
-validates the emulator's own responses in the tests, with unknown members rejected.
+checks required members, types and minimums but not maximums, patterns or enums. Each broken
+constraint is a ``Violation`` that reads in AWS's wording (``ValidationException``, rules.py rule 7)
+or in the emulator's older one (the lenient profile's InvalidParametersException). The same
+checker validates the emulator's own responses in the tests, with unknown members rejected.
 """
 
 from __future__ import annotations
