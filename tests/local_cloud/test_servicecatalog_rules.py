@@ -359,12 +359,15 @@ def test_a_new_name_can_be_planned_once(make: Factory) -> None:
     assert code_of(excinfo) == "InvalidStateException"
 
 
-def test_a_plan_needs_the_product_available_or_tainted(make: Factory) -> None:
-    sc, client = make()
-    failing = ProvisioningScript(errors=[RecordError("UPDATE_FAILED", "Bad property")])
-    product, pp_id = provisioned_web(sc, ProvisioningScript(duration=10), v2=failing)
+@pytest.mark.parametrize("needs_available", [True, False])
+def test_product_under_change_cannot_be_planned(make: Factory, needs_available: bool) -> None:
+    sc, client = make(plan_needs_available_product=needs_available)
+    product, pp_id = provisioned_web(sc, ProvisioningScript(duration=10), v2=ProvisioningScript())
 
     client.update_provisioned_product(ProvisionedProductId=pp_id, UpdateToken="u1")  # UNDER_CHANGE for 10 s
+    if not needs_available:
+        assert create_plan(client, product, "web", "v2")["ProvisionProductId"] == pp_id
+        return
     with pytest.raises(ClientError) as excinfo:
         create_plan(client, product, "web", "v2")
     assert code_of(excinfo) == "InvalidStateException"
