@@ -22,7 +22,7 @@ from local_cloud.dynamodb import LocalDynamoDB
 from local_cloud.lambda_runtime import FunctionSpec, LambdaInvokeApi, LocalLambdaRuntime
 from local_cloud.lambda_runtime.assembly import stack_names_in_assembly
 from local_cloud.lambda_runtime.invoke_api import ENDPOINT_ENV_VAR as LAMBDA_ENDPOINT_ENV_VAR
-from local_cloud.servicecatalog import ENDPOINT_ENV_VAR, ServiceCatalogEmulator
+from local_cloud.servicecatalog import ENDPOINT_ENV_VAR, ServiceCatalogEmulator, ServiceRules
 from local_cloud.tls import create_tls_material
 from local_cloud.xray import DAEMON_ADDRESS_ENV_VAR, LocalXRayDaemon
 
@@ -46,6 +46,9 @@ class LocalCloud:
 
     The function comes from `cdk_out` (the provider of `stack_name`, see `provider_spec`) or, for
     a template deployed without CDK, from a ready `spec` (`FunctionSpec.from_template`).
+
+    `sc_rules` is the Service Catalog emulator's rules profile; without one, the profile file named
+    by `LOCAL_CLOUD_SC_PROFILE` if set, else (for now) `ServiceRules.lenient()`.
     """
 
     def __init__(
@@ -61,12 +64,15 @@ class LocalCloud:
         progress: ProgressHook | None = None,
         echo_logs: bool = False,
         init_timeout: float = 30.0,
+        sc_rules: ServiceRules | None = None,
     ) -> None:
         """`init_timeout` is Lambda's INIT limit (10 s there); looser by default because a 2-core
         machine running parallel suites can take longer than that to import the asset."""
         self._workdir = tempfile.TemporaryDirectory(prefix="local-cloud-")
         self.tls = create_tls_material(Path(self._workdir.name))
-        self.servicecatalog = ServiceCatalogEmulator()
+        self.servicecatalog = ServiceCatalogEmulator(
+            rules=sc_rules or ServiceRules.from_environment(ServiceRules.lenient())
+        )
         self.servicecatalog.time_scale = time_scale
         if spec is None:
             if cdk_out is None:
