@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from local_cloud.gate import RequestGate
 from local_cloud.servicecatalog.api import Call, ServiceCatalogApi
 from local_cloud.servicecatalog.errors import ServiceCatalogError
 from local_cloud.servicecatalog.model import (
@@ -50,10 +51,12 @@ class ServiceCatalogEmulator:
         region: str = "us-east-1",
         account_id: str = "123456789012",
         port: int = 0,
+        gate: RequestGate | None = None,
     ) -> None:
+        """``gate``: IAM, planned faults and the call log in front of every operation (``local_cloud.gate``)."""
         self.state = ServiceCatalogState(time_scale=time_scale, clock=clock, region=region, account_id=account_id)
         self.api = ServiceCatalogApi(self.state)
-        self._server = ServiceCatalogHttpServer(self.api, port=port)
+        self._server = ServiceCatalogHttpServer(self.api, port=port, gate=gate)
         self.region = region
 
     # ----------------------------------------------------------------- lifecycle
