@@ -1,9 +1,10 @@
 """Faults the real services produce, planned by position: "the k-th call of X gets F, n times running".
 
 A ``FaultPlan`` holds rules; each rule counts the function's calls it matches (one service and
-operation, one service, or every service) and gives its fault to the ``at``-th and the following
-``times - 1`` of them. Every retry is a call of its own, so ``times`` larger than the client's
-attempts (10 for the function: ``sc_plan_provider/aws_clients.py``) makes the failure reach the code.
+operation, one service, or every service) from the moment it is added, and gives its fault to the
+``at``-th and the following ``times - 1`` of them. Every retry is a call of its own: the function's
+clients (``sc_plan_provider/aws_clients.py``: standard mode, ``max_attempts`` 10, which botocore
+counts as retries, so 11 attempts) see the failure itself only when ``times`` is 11 or more.
 
 What each kind looks like on the wire, per service (the error codes botocore parses):
 

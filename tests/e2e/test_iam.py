@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from local_cloud.cloud import PROVIDER_HANDLER, LocalCloud, provider_spec
+from local_cloud.cloudformation.references import stack_references
 from local_cloud.gate import CallRecord
+from local_cloud.iam.role import read_execution_role
 from local_cloud.lambda_runtime import FunctionSpec
 from support.scenarios import executions, plan, product, resource
 
@@ -162,3 +164,26 @@ def test_a_continuation_of_an_alias_invocation_is_outside_the_synthesized_self_i
     assert outcome.status == "FAILED"
     assert "AccessDeniedException" in outcome.reason
     assert {(c.operation, c.resources) for c in refused} == {("Invoke", (f"{cloud.spec.function_arn}:live",))}
+
+
+def test_the_synthesized_provider_role_is_read_from_cdk_out(cdk_out: Path) -> None:
+    spec = provider_spec(cdk_out)
+    assert spec.template_path is not None
+    tmpl = json.loads(spec.template_path.read_text())
+    references = stack_references(
+        tmpl, stack_name="s", region=spec.region, account_id=spec.account_id, physical_names={spec.logical_id: "fn"}
+    )
+    role = read_execution_role(tmpl, spec.logical_id, references, account_id=spec.account_id)
+    function_arn = f"arn:aws:lambda:{spec.region}:{spec.account_id}:function:fn"
+    evaluate = role.policies.evaluate
+    assert evaluate("servicecatalog:ExecuteProvisionedProductPlan", ["*"]).allowed
+    assert not evaluate("servicecatalog:DescribeProduct", ["*"]).allowed
+    assert evaluate("lambda:InvokeFunction", [function_arn]).allowed
+    assert not evaluate("lambda:InvokeFunction", [f"{function_arn}:live"]).allowed
+    tables = [
+        references.attributes[f"{k}.Arn"] for k, v in tmpl["Resources"].items() if v["Type"] == "AWS::DynamoDB::Table"
+    ]
+    assert len(tables) == 2
+    for table in tables:
+        assert evaluate("dynamodb:UpdateItem", [table]).allowed
+        assert not evaluate("dynamodb:DeleteItem", [table]).allowed
