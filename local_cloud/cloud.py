@@ -26,7 +26,7 @@ from local_cloud.cloudformation.references import StackReferences, stack_referen
 from local_cloud.dynamodb import ENDPOINT_ENV_VAR as DYNAMODB_ENDPOINT_ENV_VAR
 from local_cloud.dynamodb import LocalDynamoDB
 from local_cloud.gate import CallRecord, FaultPlan, Principal, RequestGate, role_credentials
-from local_cloud.iam.role import read_execution_role
+from local_cloud.iam.role import read_execution_role, role_logical_id
 from local_cloud.lambda_runtime import FunctionSpec, LambdaInvokeApi, LocalLambdaRuntime
 from local_cloud.lambda_runtime.assembly import stack_names_in_assembly
 from local_cloud.lambda_runtime.invoke_api import ENDPOINT_ENV_VAR as LAMBDA_ENDPOINT_ENV_VAR
@@ -168,7 +168,7 @@ class LocalCloud:
     def _principal(self, template: Mapping[str, Any]) -> Principal:
         """The function as a caller: credentials of its role and, with ``iam``, the role's policies."""
         spec = self.spec
-        role_id = _role_logical_id(template, spec.logical_id)
+        role_id = role_logical_id(template, spec.logical_id)
         credentials = role_credentials(f"{spec.account_id}/{spec.stack_name}/{role_id or spec.logical_id}")
         if not self.iam:
             return Principal(spec.function_name, spec.function_arn, credentials)
@@ -261,11 +261,3 @@ class LocalCloud:
 
     def stack(self, name: str, **options: Any) -> Stack:
         return Stack(self.cloudformation, name, **options)
-
-
-def _role_logical_id(template: Mapping[str, Any], function_logical_id: str) -> str | None:
-    """The role of ``Role: {"Fn::GetAtt": [<Role>, "Arn"]}``, whose logical id seeds the credentials."""
-    role = template.get("Resources", {}).get(function_logical_id, {}).get("Properties", {}).get("Role")
-    if isinstance(role, dict) and isinstance(role.get("Fn::GetAtt"), list) and role["Fn::GetAtt"]:
-        return str(role["Fn::GetAtt"][0])
-    return None

@@ -184,9 +184,10 @@ def fault_answer(fault: Fault, request: ServiceRequest) -> ErrorAnswer | None:
 class FaultRule:
     """Give ``fault`` to the ``at``-th (1-based) and the next ``times - 1`` matching calls.
 
-    ``service=None`` matches every service; ``operation=None`` every operation of ``service``. A call
-    matches only if its service can produce the fault (``supports``). ``seen`` counts matched calls,
-    ``applied`` the calls that got the fault.
+    ``service=None`` matches every service; ``operation=None`` every operation of ``service``. Every
+    matching call counts, so ``at`` is a position in the call log; a call whose service cannot
+    produce the fault (``supports``: the ResponseURL has no not-found) passes unharmed. ``seen``
+    counts matched calls, ``applied`` the calls that got the fault.
     """
 
     fault: Fault
@@ -206,15 +207,9 @@ class FaultRule:
             raise ValueError(f"{self.service} has no {self.fault.kind} fault")
 
     def matches(self, request: ServiceRequest) -> bool:
-        return (
-            (self.service is None or self.service == request.service)
-            and (self.operation is None or self.operation == request.operation)
-            and supports(request.service, self.fault.kind)
+        return (self.service is None or self.service == request.service) and (
+            self.operation is None or self.operation == request.operation
         )
-
-    @property
-    def exhausted(self) -> bool:
-        return self.seen >= self.at + self.times - 1
 
 
 class FaultPlan:
@@ -257,7 +252,8 @@ class FaultPlan:
                 if not rule.matches(request):
                     continue
                 rule.seen += 1
-                if chosen is None and rule.at <= rule.seen < rule.at + rule.times:
+                due = rule.at <= rule.seen < rule.at + rule.times
+                if chosen is None and due and supports(request.service, rule.fault.kind):
                     rule.applied += 1
                     chosen = rule.fault
         return chosen

@@ -22,7 +22,7 @@ from local_cloud.cloudformation.references import StackReferences
 from local_cloud.cloudformation.template import UnresolvableError
 from local_cloud.iam.policy import PolicyError, PolicySet
 
-__all__ = ["ExecutionRole", "RoleError", "read_execution_role"]
+__all__ = ["ExecutionRole", "RoleError", "read_execution_role", "role_logical_id"]
 
 _ROLE = "AWS::IAM::Role"
 _POLICY = "AWS::IAM::Policy"
@@ -61,7 +61,12 @@ def read_execution_role(
     function = resources.get(function_logical_id)
     if not isinstance(function, dict):
         raise RoleError(f"{function_logical_id} is not a resource of the template")
-    role_id = _role_logical_id(function.get("Properties", {}).get("Role"), resources, function_logical_id)
+    role_id = role_logical_id(template, function_logical_id)
+    if role_id is None:
+        raise RoleError(
+            f"{function_logical_id}: Role {function.get('Properties', {}).get('Role')!r} is not a role declared "
+            "in this template; its policies are unknown locally"
+        )
     role = resources[role_id]
     role_props: Mapping[str, Any] = role.get("Properties", {})
     if "PermissionsBoundary" in role_props:
@@ -78,19 +83,18 @@ def read_execution_role(
     return ExecutionRole(logical_id=role_id, name=name, arn=arn, account_id=account_id, policies=policies)
 
 
-def _role_logical_id(value: Any, resources: Mapping[str, Any], function_id: str) -> str:
-    """``Role`` must be ``Fn::GetAtt [<Role>, Arn]`` of a role in this template."""
-    target: Any = None
-    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
-        argument = value["Fn::GetAtt"]
-        parts = argument if isinstance(argument, list) else str(argument).split(".", 1)
-        if len(parts) == 2 and parts[1] == "Arn":
-            target = parts[0]
-    if not isinstance(target, str) or resources.get(target, {}).get("Type") != _ROLE:
-        raise RoleError(
-            f"{function_id}: Role {value!r} is not a role declared in this template; its policies are unknown locally"
-        )
-    return target
+def role_logical_id(template: Mapping[str, Any], function_logical_id: str) -> str | None:
+    """The role of ``Role: {"Fn::GetAtt": [<Role>, "Arn"]}`` when it is an ``AWS::IAM::Role`` of the template."""
+    resources: Mapping[str, Any] = template.get("Resources", {})
+    value = resources.get(function_logical_id, {}).get("Properties", {}).get("Role")
+    if not (isinstance(value, dict) and set(value) == {"Fn::GetAtt"}):
+        return None
+    argument = value["Fn::GetAtt"]
+    parts = argument if isinstance(argument, list) else str(argument).split(".", 1)
+    if len(parts) != 2 or parts[1] != "Arn" or not isinstance(parts[0], str):
+        return None
+    target = resources.get(parts[0])
+    return parts[0] if isinstance(target, dict) and target.get("Type") == _ROLE else None
 
 
 def _documents(

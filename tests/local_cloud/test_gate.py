@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutE
 
 from local_cloud.cloudformation.response_server import ResponseServer
 from local_cloud.dynamodb import LocalDynamoDB
-from local_cloud.gate import Fault, Principal, RequestGate, role_credentials
+from local_cloud.gate import Fault, FaultPlan, Principal, RequestGate, ServiceRequest, role_credentials
 from local_cloud.iam.policy import PolicySet
 from local_cloud.lambda_runtime import FunctionSpec, LambdaInvokeApi, LocalLambdaRuntime
 from local_cloud.servicecatalog import ServiceCatalogEmulator
@@ -460,3 +460,22 @@ def test_a_throttle_longer_than_the_clients_attempts_reaches_the_caller(services
         "ThrottlingException"
     ] * 3
     assert seen(services) == 1
+
+
+def test_a_rule_over_every_service_counts_positions_in_the_call_log() -> None:
+    plan = FaultPlan()
+    rule = plan.add(Fault.not_found(), at=2, times=2)
+    trace = [
+        ("dynamodb", "UpdateItem"),
+        ("s3", "PutObject"),
+        ("lambda", "Invoke"),
+        ("servicecatalog", "DescribeRecord"),
+    ]
+    chosen = [plan.choose(ServiceRequest(service, operation, f"{service}:{operation}")) for service, operation in trace]
+    # the 2nd call is the ResponseURL, which has no not-found: it passes, and the 3rd gets the fault
+    assert [fault.kind if fault else None for fault in chosen] == [None, None, "not_found", None]
+    assert (rule.seen, rule.applied) == (4, 1)
+    with pytest.raises(ValueError, match="an operation needs its service"):
+        plan.add(Fault.throttle(), operation="UpdateItem")
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        Fault("explode")  # type: ignore[arg-type]
