@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from local_cloud.gate import RequestGate
 from local_cloud.servicecatalog.api import Call, ServiceCatalogApi
 from local_cloud.servicecatalog.errors import ServiceCatalogError
 from local_cloud.servicecatalog.model import (
@@ -54,13 +55,15 @@ class ServiceCatalogEmulator:
         account_id: str = "123456789012",
         port: int = 0,
         rules: ServiceRules | None = None,
+        gate: RequestGate | None = None,
     ) -> None:
+        """``gate``: IAM, planned faults and the call log in front of every operation (``local_cloud.gate``)."""
         chosen = rules or ServiceRules.from_environment(ServiceRules.real())
         self.state = ServiceCatalogState(
             time_scale=time_scale, clock=clock, region=region, account_id=account_id, rules=chosen
         )
         self.api = ServiceCatalogApi(self.state)
-        self._server = ServiceCatalogHttpServer(self.api, port=port)
+        self._server = ServiceCatalogHttpServer(self.api, port=port, gate=gate)
         self.region = region
 
     # ----------------------------------------------------------------- lifecycle
