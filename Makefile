@@ -12,7 +12,7 @@ PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pypr
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
 SOURCES := $(shell find app.py cdk.json lambda constructs -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: setup synth package lint test demo bench live-test clean
+.PHONY: setup synth package lint test demo bench live-test live-probe clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -57,6 +57,13 @@ bench: synth
 # Opt-in, against a real account (see tests/live/test_live_aws.py): deploys and destroys the example.
 live-test: setup
 	pytest -p no:xdist -rs tests/live
+
+# Opt-in, against a real account (see local_cloud/servicecatalog/probe.py): settles the Service
+# Catalog emulator's uncertain rules and writes them as a profile (SC_PROBE_OUT, default
+# sc-profile.json). Needs SC_PROBE_PRODUCT_ID and SC_PROBE_ARTIFACT_ID (SC_PROBE_PATH_ID,
+# SC_PROBE_PARAMETERS="K=V ...", SC_PROBE_FAILING_PARAMETERS optional); skipped without them or credentials.
+live-probe: setup
+	python -m local_cloud.servicecatalog.probe
 
 clean:
 	rm -rf cdk.out dist .pytest_cache .mypy_cache .ruff_cache

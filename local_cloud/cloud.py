@@ -5,6 +5,11 @@ stack's tables, an X-Ray daemon for its traces, and CloudFormation's driver wire
 Tests, the demo and the benchmark all start it the same way, so what they prove is the same
 thing: CloudFormation's requests reaching the synthesized asset, which talks to Service Catalog
 over the real wire protocol and answers on an HTTPS ResponseURL.
+
+Every service asks one ``RequestGate`` about each request: the function signs with credentials of
+its execution role, which the gate authorizes against the role's policies as the template grants
+them (``iam=True``); ``faults`` plans the errors real services produce; ``calls()`` lists what the
+function called, in order.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from local_cloud.cloudformation import CloudFormationDriver, ProgressHook, Stack, UnresolvableError, resolve_intrinsics
+from local_cloud.cloudformation import CloudFormationDriver, ProgressHook, Stack, UnresolvableError
+from local_cloud.cloudformation.references import StackReferences, stack_references
 from local_cloud.dynamodb import ENDPOINT_ENV_VAR as DYNAMODB_ENDPOINT_ENV_VAR
 from local_cloud.dynamodb import LocalDynamoDB
+from local_cloud.gate import CallRecord, FaultPlan, Principal, RequestGate, role_credentials
+from local_cloud.iam.role import read_execution_role, role_logical_id
 from local_cloud.lambda_runtime import FunctionSpec, LambdaInvokeApi, LocalLambdaRuntime
 from local_cloud.lambda_runtime.assembly import stack_names_in_assembly
 from local_cloud.lambda_runtime.invoke_api import ENDPOINT_ENV_VAR as LAMBDA_ENDPOINT_ENV_VAR
-from local_cloud.servicecatalog import ENDPOINT_ENV_VAR, ServiceCatalogEmulator
+from local_cloud.servicecatalog import ENDPOINT_ENV_VAR, ServiceCatalogEmulator, ServiceRules
 from local_cloud.tls import create_tls_material
 from local_cloud.xray import DAEMON_ADDRESS_ENV_VAR, LocalXRayDaemon
 
@@ -46,6 +54,9 @@ class LocalCloud:
 
     The function comes from `cdk_out` (the provider of `stack_name`, see `provider_spec`) or, for
     a template deployed without CDK, from a ready `spec` (`FunctionSpec.from_template`).
+
+    `sc_rules` is the Service Catalog emulator's rules profile; without one, the profile file named
+    by `LOCAL_CLOUD_SC_PROFILE` if set, else (for now) `ServiceRules.lenient()`.
     """
 
     def __init__(
@@ -61,13 +72,19 @@ class LocalCloud:
         progress: ProgressHook | None = None,
         echo_logs: bool = False,
         init_timeout: float = 30.0,
+        sc_rules: ServiceRules | None = None,
+        iam: bool = True,
+        service_token_qualifier: str | None = None,
     ) -> None:
         """`init_timeout` is Lambda's INIT limit (10 s there); looser by default because a 2-core
-        machine running parallel suites can take longer than that to import the asset."""
-        self._workdir = tempfile.TemporaryDirectory(prefix="local-cloud-")
-        self.tls = create_tls_material(Path(self._workdir.name))
-        self.servicecatalog = ServiceCatalogEmulator()
-        self.servicecatalog.time_scale = time_scale
+        machine running parallel suites can take longer than that to import the asset.
+
+        `sc_rules` is the Service Catalog profile (servicecatalog/rules.py; default: the file named by
+        LOCAL_CLOUD_SC_PROFILE, else lenient). `iam` enforces the execution role's policies on the
+        function's calls (it fails at start when the role cannot be read exactly from the template).
+        `service_token_qualifier` makes CloudFormation invoke an alias of that name (created at start,
+        pointing at ``$LATEST``).
+        """
         if spec is None:
             if cdk_out is None:
                 raise ValueError("LocalCloud needs a cloud assembly (cdk_out) or a function spec")
@@ -75,18 +92,38 @@ class LocalCloud:
         elif cdk_out is not None or stack_name is not None:
             raise ValueError("give either cdk_out (and stack_name) or spec, not both")
         self.spec = spec
-        self.lambda_api = LambdaInvokeApi()
-        self.dynamodb = LocalDynamoDB(region=self.spec.region)
+        self._workdir = tempfile.TemporaryDirectory(prefix="local-cloud-")
+        self.tls = create_tls_material(Path(self._workdir.name))
+        self.gate = RequestGate(account_id=spec.account_id, region=spec.region)
+        self.servicecatalog = ServiceCatalogEmulator(
+            gate=self.gate, rules=sc_rules or ServiceRules.from_environment(ServiceRules.lenient())
+        )
+        self.servicecatalog.time_scale = time_scale
+        self.lambda_api = LambdaInvokeApi(gate=self.gate, region=spec.region, account_id=spec.account_id)
+        self.dynamodb = LocalDynamoDB(region=spec.region, account_id=spec.account_id, gate=self.gate)
         self.xray = LocalXRayDaemon()
         self.tables: dict[str, str] = {}  # logical id -> local table name
+        self.references = StackReferences()
+        self.iam = iam
+        self._service_token_qualifier = service_token_qualifier
         self._function_timeout = function_timeout
         self._function_env = dict(function_env or {})
         self._retry_delays = retry_delays
         self._progress = progress
         self._echo_logs = echo_logs
         self._init_timeout = init_timeout
+        self.principal: Principal
         self.function: LocalLambdaRuntime
         self.cloudformation: CloudFormationDriver
+
+    @property
+    def faults(self) -> FaultPlan:
+        """Faults planned for the function's calls: ``cloud.faults.add(Fault.throttle(), service=..., ...)``."""
+        return self.gate.faults
+
+    def calls(self) -> list[CallRecord]:
+        """Every call the function made so far (Service Catalog, DynamoDB, Lambda, ResponseURL), in order."""
+        return self.gate.calls()
 
     def __enter__(self) -> LocalCloud:
         try:
@@ -97,11 +134,15 @@ class LocalCloud:
         return self
 
     def _start(self) -> None:
+        template = self._template()
         self.servicecatalog.start()
         self.lambda_api.start()
         self.dynamodb.start()
         self.xray.start()
-        self.tables = self.dynamodb.create_tables_from_template(self._template(), self.spec.stack_name or "local")
+        self.tables = self.dynamodb.create_tables_from_template(template, self.spec.stack_name or "local")
+        self.references = self._stack_references(template)
+        self.principal = self._principal(template)  # a role it cannot read exactly fails the start
+        self.gate.add_principal(self.principal)
         self.function = LocalLambdaRuntime(
             self.spec,
             timeout=self._function_timeout,
@@ -111,6 +152,7 @@ class LocalCloud:
                 DYNAMODB_ENDPOINT_ENV_VAR: self.dynamodb.endpoint_url,
                 DAEMON_ADDRESS_ENV_VAR: self.xray.address,
                 "SSL_CERT_FILE": str(self.tls.ca_file),
+                **self.principal.credentials,
                 **self._table_references(),
                 **self._function_env,
             },
@@ -118,12 +160,39 @@ class LocalCloud:
             echo_logs=self._echo_logs,
             init_timeout=self._init_timeout,
         )
+        self.gate.kill_caller = self.function.kill_caller
         self.lambda_api.register(self.function)
+        service_token = self.spec.function_arn
+        if self._service_token_qualifier is not None:
+            service_token = self.lambda_api.add_alias(self.spec.function_name, self._service_token_qualifier)
         self.cloudformation = CloudFormationDriver(
             self._invoke_async,
             tls=self.tls,
-            service_token=self.spec.function_arn,
+            service_token=service_token,
             progress=self._progress,
+            gate=self.gate,
+        )
+
+    def _principal(self, template: Mapping[str, Any]) -> Principal:
+        """The function as a caller: credentials of its role and, with ``iam``, the role's policies."""
+        spec = self.spec
+        role_id = role_logical_id(template, spec.logical_id)
+        credentials = role_credentials(f"{spec.account_id}/{spec.stack_name}/{role_id or spec.logical_id}")
+        if not self.iam:
+            return Principal(spec.function_name, spec.function_arn, credentials)
+        if spec.template_path is None:
+            raise ValueError("iam=True needs the function's template (spec.template_path) to read its role")
+        role = read_execution_role(template, spec.logical_id, self.references, account_id=spec.account_id)
+        return Principal(
+            name=spec.function_name,
+            arn=role.session_arn(spec.function_name),
+            credentials=credentials,
+            policies=role.policies,
+            condition_keys={
+                "aws:PrincipalArn": role.arn,
+                "aws:PrincipalAccount": spec.account_id,
+                "lambda:SourceFunctionArn": spec.function_arn,
+            },
         )
 
     def _template(self) -> dict[str, Any]:
@@ -133,35 +202,28 @@ class LocalCloud:
         template: dict[str, Any] = json.loads(self.spec.template_path.read_text(encoding="utf-8"))
         return template
 
+    def _stack_references(self, template: Mapping[str, Any]) -> StackReferences:
+        """Refs and attributes of the function's stack: the local tables and function, generated names else."""
+        return stack_references(
+            template,
+            stack_name=self.spec.stack_name or "local",
+            region=self.spec.region,
+            account_id=self.spec.account_id,
+            physical_names={**self.tables, self.spec.logical_id: self.spec.function_name},
+        )
+
     @property
     def exports(self) -> dict[str, str]:
         """The function stack's exports (``Outputs.*.Export``) that resolve locally: export name ->
         value, e.g. the shared provider's ServiceToken under its export name. Parameters take their
         defaults; the function's ``Ref`` and ``Arn`` are the local function's."""
-        template = self._template()
-        refs = {
-            name: str(parameter["Default"])
-            for name, parameter in template.get("Parameters", {}).items()
-            if isinstance(parameter, dict) and "Default" in parameter
-        }
-        refs.update(
-            {
-                "AWS::Region": self.spec.region,
-                "AWS::AccountId": self.spec.account_id,
-                "AWS::Partition": "aws",
-                "AWS::StackName": self.spec.stack_name or "local",
-                self.spec.logical_id: self.spec.function_name,
-                **self.tables,
-            }
-        )
-        attributes = {f"{self.spec.logical_id}.Arn": self.spec.function_arn}
         exports: dict[str, str] = {}
-        for output in template.get("Outputs", {}).values():
+        for output in self._template().get("Outputs", {}).values():
             if not isinstance(output, dict) or "Export" not in output:
                 continue
             try:
-                name = resolve_intrinsics(output["Export"].get("Name"), refs=refs)
-                value = resolve_intrinsics(output.get("Value"), refs=refs, attributes=attributes)
+                name = self.references.resolve(output["Export"].get("Name"))
+                value = self.references.resolve(output.get("Value"))
             except UnresolvableError:
                 continue
             exports[str(name)] = str(value)
@@ -200,8 +262,10 @@ class LocalCloud:
                 continue
 
     def _invoke_async(self, event: dict[str, Any]) -> None:
-        """CloudFormation invokes the provider with InvocationType Event."""
-        self.function.invoke_async(event)
+        """CloudFormation invokes the ServiceToken (the function, or a version or alias of it) with
+        InvocationType Event, as the deploying principal: not the function's role, so no IAM here."""
+        target = self.lambda_api.target(str(event.get("ServiceToken", self.spec.function_arn)))
+        target.runtime.invoke_async(event, invoked_function_arn=target.invoked_arn)
 
     def stack(self, name: str, **options: Any) -> Stack:
         return Stack(self.cloudformation, name, **options)

@@ -11,14 +11,21 @@ must see exactly one winner); and the request log goes to ``logging`` at debug i
 
 moto keeps its data per process, shared by every server in it, so tables get CloudFormation-style
 unique names (``<stack>-<LogicalId>-<SUFFIX>``) and are deleted again on ``stop()``.
+
+With a ``RequestGate`` every request first passes IAM and the planned faults (``_Gated``), outside
+the serializing lock, so a held answer never holds up other callers. Refusals are rendered as
+DynamoDB does (JSON 1.0: HTTP 400/500, a namespaced ``__type``, ``x-amz-crc32`` of the body).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import logging
-import secrets
-import string
+import socket
 import threading
+import uuid
+import zlib
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -26,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import ThreadedWSGIServer
 
+from local_cloud.cloudformation.references import generated_name
+from local_cloud.gate import ErrorAnswer, RequestGate, dynamodb_request
 from local_cloud.http_server import BackgroundServer
 
 if TYPE_CHECKING:
@@ -34,7 +43,8 @@ if TYPE_CHECKING:
 
 ENDPOINT_ENV_VAR = "AWS_ENDPOINT_URL_DYNAMODB"
 TABLE_TYPE = "AWS::DynamoDB::Table"
-_SUFFIX_ALPHABET = string.ascii_uppercase + string.digits
+TARGET_PREFIX = "DynamoDB_20120810."
+CONTENT_TYPE = "application/x-amz-json-1.0"
 _MAX_TABLE_NAME = 255
 _LOG = logging.getLogger(__name__)
 
@@ -42,8 +52,19 @@ _LOG = logging.getLogger(__name__)
 class LocalDynamoDB:
     """``with LocalDynamoDB() as ddb: ddb.create_tables_from_template(template)``; stops on exit."""
 
-    def __init__(self, region: str = "us-east-1", host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        account_id: str = "123456789012",
+        gate: RequestGate | None = None,
+    ) -> None:
+        """``account_id`` goes into the table ARNs IAM sees; ``gate``: IAM, faults, the call log."""
         self.region = region
+        self.account_id = account_id
+        self.gate = gate
         self._host = host
         self._port = port
         self._server: _MotoServer | None = None
@@ -64,7 +85,9 @@ class LocalDynamoDB:
         """Bind a free port and serve from a daemon thread. Idempotent."""
         if self._server is not None:
             return
-        app = _Serialized(DomainDispatcherApplication(create_backend_app))
+        app: WSGIApplication = _Serialized(DomainDispatcherApplication(create_backend_app))
+        if self.gate is not None:
+            app = _Gated(app, self.gate, region=self.region, account_id=self.account_id)
         self._server = _MotoServer(self._host, self._port, app, handler=_QuietHandler)
         self._server.start()
 
@@ -122,7 +145,7 @@ class LocalDynamoDB:
             props = resource.get("Properties", {})
             name = props.get("TableName")
             if name is None:
-                name = _generated_name(stack_name, logical_id)
+                name = generated_name(stack_name, logical_id, _MAX_TABLE_NAME)
             elif not isinstance(name, str):
                 raise ValueError(f"{logical_id}: TableName must be a literal string locally, got {name!r}")
             client.create_table(**_create_table_request(logical_id, name, props))
@@ -135,13 +158,6 @@ class LocalDynamoDB:
                 )
             created[logical_id] = name
         return created
-
-
-def _generated_name(stack_name: str, logical_id: str) -> str:
-    """CloudFormation's ``<stack>-<LogicalId>-<12 random>`` form: unique per LocalDynamoDB."""
-    suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(12))
-    prefix = f"{stack_name}-{logical_id}"[: _MAX_TABLE_NAME - 13]
-    return f"{prefix}-{suffix}"
 
 
 def _literal(logical_id: str, value: Any) -> Any:
@@ -199,6 +215,85 @@ class _Serialized:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+
+
+class _Gated:
+    """Ask the gate first; answer its refusal, or moto's answer once the gate has held or dropped it."""
+
+    def __init__(self, app: WSGIApplication, gate: RequestGate, *, region: str, account_id: str) -> None:
+        self._app = app
+        self._gate = gate
+        self._region = region
+        self._account_id = account_id
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith(TARGET_PREFIX):
+            return self._app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        request = dynamodb_request(
+            target.removeprefix(TARGET_PREFIX),
+            _json_object(body),
+            environ.get("HTTP_AUTHORIZATION"),
+            (environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT")),
+            region=self._region,
+            account_id=self._account_id,
+        )
+        admission = self._gate.admit(request)
+        if admission.refusal is not None:
+            status, headers, chunks = _error_response(admission.refusal)
+        else:
+            status, headers, chunks = self._moto(environ)
+        code = int(status.split(" ", 1)[0])
+        if admission.deliver(code, _error_code(code, chunks)):
+            start_response(status, headers)
+            return chunks
+        connection = environ.get("werkzeug.socket")
+        if isinstance(connection, socket.socket):
+            connection.shutdown(socket.SHUT_RDWR)
+        raise ConnectionAbortedError("answer dropped on purpose")  # werkzeug ends the connection quietly
+
+    def _moto(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.append((status, headers))
+            return lambda data: None
+
+        chunks = list(self._app(environ, capture))
+        status, headers = captured[0]
+        return status, headers, chunks
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body or b"{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _error_code(status: int, chunks: list[bytes]) -> str | None:
+    """botocore's reading of a JSON 1.0 error: the part of ``__type`` after ``#``."""
+    if status < 400:
+        return None
+    wire_type = _json_object(b"".join(chunks)).get("__type")
+    return str(wire_type).rsplit("#", 1)[-1] if wire_type else str(status)
+
+
+def _error_response(answer: ErrorAnswer) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    """DynamoDB's error: ``{"__type": "<namespace>#<Code>", "message": ...}`` with the body's CRC32,
+    which botocore's legacy retry mode checks for DynamoDB (``x-amz-crc32``)."""
+    body = json.dumps({"__type": answer.wire_type or answer.code, "message": answer.message}).encode()
+    reason = {400: "Bad Request", 500: "Internal Server Error"}.get(answer.status, "Error")
+    headers = [
+        ("Content-Type", CONTENT_TYPE),
+        ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", uuid.uuid4().hex.upper()),
+        ("x-amz-crc32", str(zlib.crc32(body) & 0xFFFFFFFF)),
+    ]
+    return f"{answer.status} {reason}", headers, [body]
 
 
 class _MotoServer(BackgroundServer, ThreadedWSGIServer):

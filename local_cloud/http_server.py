@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import socketserver
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
@@ -77,3 +79,10 @@ class LocalHTTPServer(BackgroundServer, ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         _LOG.debug("Connection from %s failed", client_address, exc_info=True)
+
+
+def drop_connection(handler: BaseHTTPRequestHandler) -> None:
+    """End the connection without an answer, as a network failure or a dead peer would."""
+    handler.close_connection = True
+    with contextlib.suppress(OSError):
+        handler.connection.shutdown(socket.SHUT_RDWR)

@@ -25,6 +25,7 @@ from local_cloud.cloudformation.events import (
 )
 from local_cloud.cloudformation.outcome import Delivery, Outcome, Phase, ProgressEvent
 from local_cloud.cloudformation.response_server import ResponseServer
+from local_cloud.gate import RequestGate
 from local_cloud.tls import TlsMaterial, create_tls_material
 
 __all__ = ["CloudFormationDriver", "Invoke", "ProgressHook", "invent_physical_id", "timeout_reason"]
@@ -74,7 +75,9 @@ class CloudFormationDriver:
         time_scale: float = 1.0,
         timeout_override: float | None = None,
         progress: ProgressHook | None = None,
+        gate: RequestGate | None = None,
     ) -> None:
+        """``gate`` plans faults for the ResponseURL PUTs (service ``s3``, operation ``PutObject``) and logs them."""
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         self._invoke = invoke
@@ -85,7 +88,7 @@ class CloudFormationDriver:
         self.timeout_override = timeout_override
         self.progress = progress
         self.tls = tls if tls is not None else create_tls_material(tls_dir)
-        self.server = ResponseServer(self.tls)
+        self.server = ResponseServer(self.tls, gate=gate)
         self._timers: list[threading.Timer] = []
         self._lock = threading.Lock()
 

@@ -21,7 +21,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from local_cloud.cloudformation.validation import ResponseVerdict, validate_response_body
-from local_cloud.http_server import LocalHTTPServer
+from local_cloud.gate import RequestGate, response_url_request
+from local_cloud.http_server import LocalHTTPServer, drop_connection
 from local_cloud.tls import TlsMaterial
 
 __all__ = ["PendingResponse", "ReceivedPut", "ResponseServer"]
@@ -117,13 +118,16 @@ class PendingResponse:
             self._closed = True
             return self._verdict
 
-    def receive(self, method: str, body: bytes, content_type: str | None) -> int:
-        """Record one request and return the HTTP status to answer with."""
+    def receive(self, method: str, body: bytes, content_type: str | None, *, refused_with: int | None = None) -> int:
+        """Record one request and return the HTTP status to answer with; ``refused_with`` is a 5xx the
+        request gate injected for this PUT."""
         with self._lock:
             index = len(self._puts) + 1
             put_number = sum(1 for p in self._puts if p.method == "PUT") + 1
             if method != "PUT":
                 status, note = 403, "wrong-method"
+            elif refused_with is not None:
+                status, note = refused_with, "injected-5xx"
             elif put_number <= self._fail_first:
                 status, note = self._fail_status, "injected-5xx"
             elif self._verdict is not None:
@@ -216,9 +220,18 @@ class _Handler(BaseHTTPRequestHandler):
             _LOG.debug("ResponseURL request for an unknown key or bad signature: %s", parts.path)
             self._answer(403, "SignatureDoesNotMatch")
             return
-        status = slot.receive(self.command, body, self.headers.get("Content-Type"))
+        gate = self.server.gate
+        admission = gate.admit(response_url_request(self.client_address)) if gate and self.command == "PUT" else None
+        refusal = admission.refusal if admission is not None else None
+        status = slot.receive(
+            self.command, body, self.headers.get("Content-Type"), refused_with=refusal.status if refusal else None
+        )
+        code = refusal.code if refusal is not None else (None if status == 200 else slot.error_code(status))
         _LOG.debug("ResponseURL %s for request %s -> %d", self.command, slot.request_id, status)
-        self._answer(status, None if status == 200 else slot.error_code(status))
+        if admission is None or admission.deliver(status, code):
+            self._answer(status, code)
+        else:
+            drop_connection(self)
 
     def do_PUT(self) -> None:
         """The one method a pre-signed PUT URL accepts."""
@@ -246,8 +259,10 @@ class ResponseServer(LocalHTTPServer):
 
     thread_name = "cfn-response-server"
 
-    def __init__(self, tls: TlsMaterial, host: str = "127.0.0.1") -> None:
+    def __init__(self, tls: TlsMaterial, host: str = "127.0.0.1", gate: RequestGate | None = None) -> None:
+        """``gate``: planned faults and the call log for every PUT (a pre-signed URL involves no IAM)."""
         super().__init__((host, 0), _Handler)
+        self.gate = gate
         self._slots: dict[str, PendingResponse] = {}
         self._lock = threading.Lock()
         context: ssl.SSLContext = tls.server_context()

@@ -8,7 +8,8 @@ The ServiceToken is the driver's to fill in: it names the local function instead
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +60,20 @@ def resolve_intrinsics(
     imports: Mapping[str, str] | None = None,
     attributes: Mapping[str, str] | None = None,
 ) -> Any:
-    """Replace ``Ref``, ``Fn::ImportValue`` and ``Fn::GetAtt`` with what CloudFormation would pass.
+    """Replace ``Ref``, ``Fn::ImportValue``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select``
+    and ``Fn::Split`` with what CloudFormation would pass.
 
     ``refs`` maps parameter and logical ids (and pseudo parameters) to values, ``imports`` maps
     export names to values, ``attributes`` maps ``"<LogicalId>.<Attribute>"`` to values. Any other
-    intrinsic, or a name missing from its mapping, raises UnresolvableError: a test should not
-    silently send CloudFormation something it never would.
+    intrinsic (``Fn::If``, ``Fn::FindInMap``...), or a name missing from its mapping, raises
+    UnresolvableError: a test should not silently send CloudFormation something it never would.
     """
+
+    def resolve(inner: Any) -> Any:
+        return resolve_intrinsics(inner, refs=refs, imports=imports, attributes=attributes)
+
     if isinstance(value, list):
-        return [resolve_intrinsics(item, refs=refs, imports=imports, attributes=attributes) for item in value]
+        return [resolve(item) for item in value]
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
@@ -75,17 +81,82 @@ def resolve_intrinsics(
         if key == "Ref":
             return _lookup(refs, argument, "Ref")
         if key == "Fn::ImportValue":
-            name = resolve_intrinsics(argument, refs=refs, imports=imports, attributes=attributes)
-            return _lookup(imports, name, "Fn::ImportValue")
+            return _lookup(imports, resolve(argument), "Fn::ImportValue")
         if key == "Fn::GetAtt":
             target = ".".join(argument) if isinstance(argument, list) else argument
             return _lookup(attributes, target, "Fn::GetAtt")
+        if key == "Fn::Join":
+            return _join(resolve(argument), value)
+        if key == "Fn::Sub":
+            return _sub(argument, resolve, refs, attributes)
+        if key == "Fn::Select":
+            return _select(resolve(argument), value)
+        if key == "Fn::Split":
+            return _split(resolve(argument), value)
         if key.startswith("Fn::") or key == "Condition":
             raise UnresolvableError(f"{key} is not resolved locally: {value!r}")
-    return {k: resolve_intrinsics(v, refs=refs, imports=imports, attributes=attributes) for k, v in value.items()}
+    return {k: resolve(v) for k, v in value.items()}
 
 
 def _lookup(values: Mapping[str, str] | None, name: Any, intrinsic: str) -> str:
     if not isinstance(name, str) or values is None or name not in values:
         raise UnresolvableError(f"{intrinsic} {name!r} has no local value")
     return values[name]
+
+
+def _join(argument: Any, original: Any) -> str:
+    """``{"Fn::Join": [delimiter, [values...]]}``."""
+    if not (isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], list)):
+        raise UnresolvableError(f"malformed Fn::Join: {original!r}")
+    delimiter, parts = argument
+    if not isinstance(delimiter, str) or not all(isinstance(part, str) for part in parts):
+        raise UnresolvableError(f"Fn::Join of non-strings: {original!r}")
+    return delimiter.join(parts)
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def _sub(
+    argument: Any,
+    resolve: Callable[[Any], Any],
+    refs: Mapping[str, str] | None,
+    attributes: Mapping[str, str] | None,
+) -> str:
+    """``Fn::Sub`` in its string and ``[string, {variables}]`` forms; ``${!Literal}`` stays ``${Literal}``."""
+    if isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], dict):
+        text, variables = argument[0], {name: resolve(v) for name, v in argument[1].items()}
+    else:
+        text, variables = argument, {}
+    if not isinstance(text, str):
+        raise UnresolvableError(f"malformed Fn::Sub: {argument!r}")
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.startswith("!"):
+            return "${" + name[1:] + "}"
+        if name in variables:
+            return str(variables[name])
+        if "." in name:
+            return _lookup(attributes, name, "Fn::Sub")
+        return _lookup(refs, name, "Fn::Sub")
+
+    return _SUB_VARIABLE.sub(substitute, text)
+
+
+def _select(argument: Any, original: Any) -> Any:
+    """``{"Fn::Select": [index, [values...]]}``; the index may be a string, as in templates."""
+    if not (isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], list)):
+        raise UnresolvableError(f"malformed Fn::Select: {original!r}")
+    try:
+        return argument[1][int(argument[0])]
+    except (ValueError, IndexError) as error:
+        raise UnresolvableError(f"Fn::Select out of range: {original!r}") from error
+
+
+def _split(argument: Any, original: Any) -> list[str]:
+    """``{"Fn::Split": [delimiter, string]}``."""
+    if not (isinstance(argument, list) and len(argument) == 2 and all(isinstance(a, str) for a in argument)):
+        raise UnresolvableError(f"malformed Fn::Split: {original!r}")
+    delimiter, text = str(argument[0]), str(argument[1])
+    return text.split(delimiter)

@@ -8,7 +8,7 @@ Typical use::
 """
 
 from local_cloud.lambda_runtime.assembly import CloudAssemblyError
-from local_cloud.lambda_runtime.invoke_api import LambdaInvokeApi, ReceivedInvocation
+from local_cloud.lambda_runtime.invoke_api import InvocationTarget, LambdaInvokeApi, ReceivedInvocation
 from local_cloud.lambda_runtime.models import (
     InvocationAttempt,
     InvocationResult,
@@ -25,6 +25,7 @@ __all__ = [
     "FunctionSpec",
     "InvocationAttempt",
     "InvocationResult",
+    "InvocationTarget",
     "LambdaInvokeApi",
     "LambdaRuntimeError",
     "LocalLambdaRuntime",

@@ -7,7 +7,10 @@ function's payload as the body, and ``X-Amz-Function-Error: Unhandled`` when the
 Errors of the service itself carry their code in ``x-amzn-ErrorType``, which botocore's rest-json
 parser prefers over the body, and ``{"Type", "Message"}`` as the model's error shapes define.
 
-Only unpublished functions exist locally: the qualifier may be absent or ``$LATEST``.
+Versions and aliases (``publish_version``, ``add_alias``) all run the function's one local runtime;
+what differs is the ARN the function is invoked as: ``context.invoked_function_arn`` is the qualified
+ARN when a qualifier was invoked, as in Lambda, and that is the resource IAM authorizes. With a
+``RequestGate`` every Invoke first passes IAM and the planned faults.
 """
 
 from __future__ import annotations
@@ -25,15 +28,19 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from local_cloud.http_server import LocalHTTPServer
+from local_cloud.gate import ErrorAnswer, RequestGate, lambda_invoke_request
+from local_cloud.http_server import LocalHTTPServer, drop_connection
 from local_cloud.lambda_runtime.models import RuntimeClosedError, TooManyRequestsError
 from local_cloud.lambda_runtime.runtime import LocalLambdaRuntime
+from local_cloud.lambda_runtime.spec import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 
 ENDPOINT_ENV_VAR = "AWS_ENDPOINT_URL_LAMBDA"
 LATEST = "$LATEST"
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # Lambda's documented limits
 MAX_ASYNC_PAYLOAD = 1024 * 1024
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+# CreateAlias Name (botocore's lambda model, Alias shape): not all digits, which would be a version.
+_ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9_-]{1,128}$")
 _LOG = logging.getLogger(__name__)
 
 ApiInvocationType = Literal["RequestResponse", "Event", "DryRun"]
@@ -62,6 +69,20 @@ class _ApiError(Exception):
         self.code = code
         self.body = {"Type": error_type, "Message": message, **extra}
 
+    @classmethod
+    def answer(cls, answer: ErrorAnswer) -> _ApiError:
+        """The gate's refusal (IAM denial, injected fault) in this protocol."""
+        return cls(answer.status, answer.code, answer.message, answer.wire_type or "User", **answer.fields)
+
+
+@dataclass(frozen=True)
+class InvocationTarget:
+    """What an Invoke reaches: the runtime, the ARN it is invoked as, and the version that runs."""
+
+    runtime: LocalLambdaRuntime
+    invoked_arn: str  # the function ARN, with ``:<qualifier>`` when a qualifier was invoked
+    executed_version: str  # ``$LATEST``, or the version a version/alias qualifier stands for
+
 
 class LambdaInvokeApi(LocalHTTPServer):
     """Serves Invoke for every registered runtime on 127.0.0.1 from a background thread.
@@ -71,9 +92,23 @@ class LambdaInvokeApi(LocalHTTPServer):
 
     thread_name = "lambda-invoke-api"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        gate: RequestGate | None = None,
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+    ) -> None:
+        """``region``/``account_id`` complete a bare function name into the ARN IAM sees."""
         super().__init__((host, port), _Handler)
+        self.gate = gate
+        self.region = region
+        self.account_id = account_id
         self._runtimes: dict[str, LocalLambdaRuntime] = {}
+        self._versions: dict[str, int] = {}  # function name -> last published version
+        self._aliases: dict[str, dict[str, str]] = {}  # function name -> alias -> version
         self._received: list[ReceivedInvocation] = []
         # Fault injection: Lambda delivers Event invocations at least once; a test can make it twice.
         self.duplicate_events = False
@@ -86,8 +121,47 @@ class LambdaInvokeApi(LocalHTTPServer):
         with self._cond:
             self._runtimes[runtime.spec.function_name] = runtime
 
-    def resolve(self, function_name: str, qualifier: str | None = None) -> LocalLambdaRuntime:
-        """Find the runtime for a name, ``name:qualifier``, partial ARN or full ARN; 404 otherwise."""
+    def publish_version(self, function_name: str) -> str:
+        """PublishVersion: the next version number ("1", "2", ...); it runs the same local runtime."""
+        with self._cond:
+            number = self._versions.get(function_name, 0) + 1
+            self._versions[function_name] = number
+        return str(number)
+
+    def add_alias(self, function_name: str, alias: str, version: str = LATEST) -> str:
+        """CreateAlias: ``alias`` of ``function_name`` points at ``version``; returns the alias ARN
+        (for the registered runtime, else built from this API's region and account)."""
+        if not _ALIAS_NAME.match(alias):
+            raise ValueError(f"invalid alias name {alias!r} (1-128 of [a-zA-Z0-9_-], not all digits)")
+        with self._cond:
+            published = self._versions.get(function_name, 0)
+            if version != LATEST and not (version.isdigit() and 1 <= int(version) <= published):
+                raise ValueError(f"version {version!r} of {function_name} is not published")
+            self._aliases.setdefault(function_name, {})[alias] = version
+            runtime = self._runtimes.get(function_name)
+        arn = runtime.spec.function_arn if runtime is not None else self._arn(function_name, None, None)
+        return f"{arn}:{alias}"
+
+    def _executed_version(self, function_name: str, qualifier: str | None) -> str | None:
+        """The version a qualifier stands for; None when the function has no such version or alias."""
+        if qualifier in (None, LATEST):
+            return LATEST
+        assert qualifier is not None
+        with self._cond:
+            if qualifier.isdigit():
+                return qualifier if 1 <= int(qualifier) <= self._versions.get(function_name, 0) else None
+            return self._aliases.get(function_name, {}).get(qualifier)
+
+    def _arn(self, name: str, account: str | None, region: str | None) -> str:
+        return f"arn:aws:lambda:{region or self.region}:{account or self.account_id}:function:{name}"
+
+    def invoked_arn(self, function_name: str, qualifier: str | None = None) -> str:
+        """The ARN an Invoke names (qualified when it names a qualifier), whether the function exists or not."""
+        name, effective, account, region = self._split(function_name, qualifier)
+        arn = self._arn(name, account, region)
+        return f"{arn}:{effective}" if effective is not None else arn
+
+    def _split(self, function_name: str, qualifier: str | None) -> tuple[str, str | None, str | None, str | None]:
         name, derived_qualifier, account, region = _parse_function_name(function_name)
         if qualifier is not None and derived_qualifier is not None and qualifier != derived_qualifier:
             raise _ApiError(
@@ -95,19 +169,29 @@ class LambdaInvokeApi(LocalHTTPServer):
                 "InvalidParameterValueException",
                 "The derived qualifier from the function name does not match the specified qualifier.",
             )
-        qualifier = qualifier if qualifier is not None else derived_qualifier
+        return name, qualifier if qualifier is not None else derived_qualifier, account, region
+
+    def target(self, function_name: str, qualifier: str | None = None) -> InvocationTarget:
+        """Find what a name, ``name:qualifier``, partial or full ARN invokes; 404 otherwise."""
+        name, qualifier, account, region = self._split(function_name, qualifier)
         with self._cond:
             runtime = self._runtimes.get(name)
+        version = self._executed_version(name, qualifier)
         if (
             runtime is None
-            or qualifier not in (None, LATEST)
+            or version is None
             or (account is not None and account != runtime.spec.account_id)
             or (region is not None and region != runtime.spec.region)
         ):
             arn = runtime.spec.function_arn if runtime is not None else name
             shown = f"{arn}:{qualifier}" if qualifier is not None else arn
             raise _ApiError(404, "ResourceNotFoundException", f"Function not found: {shown}")
-        return runtime
+        arn = runtime.spec.function_arn
+        return InvocationTarget(runtime, f"{arn}:{qualifier}" if qualifier is not None else arn, version)
+
+    def resolve(self, function_name: str, qualifier: str | None = None) -> LocalLambdaRuntime:
+        """The runtime a name, ``name:qualifier``, partial or full ARN invokes; 404 otherwise."""
+        return self.target(function_name, qualifier).runtime
 
     # -- observation -----------------------------------------------------------------------------
 
@@ -165,13 +249,24 @@ class _Handler(BaseHTTPRequestHandler):
         function_name = unquote(match["name"]) if match else ""
         invocation_type = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
         resolved: str | None = None
+        admission = None
         try:
             if match is None:
                 raise _ApiError(404, "UnknownOperationException", f"Unknown operation: POST {url.path}")
             qualifier = parse_qs(url.query).get("Qualifier", [None])[0]
-            runtime = self.server.resolve(function_name, qualifier)
-            resolved = runtime.spec.function_name
-            response = self._invoke(runtime, invocation_type, body)
+            gate = self.server.gate
+            if gate is not None:
+                request = lambda_invoke_request(
+                    self.server.invoked_arn(function_name, qualifier),
+                    self.headers.get("Authorization"),
+                    self.client_address,
+                )
+                admission = gate.admit(request)
+                if admission.refusal is not None:
+                    raise _ApiError.answer(admission.refusal)
+            target = self.server.target(function_name, qualifier)
+            resolved = target.runtime.spec.function_name
+            response = self._invoke(target, invocation_type, body)
         except _ApiError as error:
             response = _Response.error(error)
         except Exception:  # a bug here: answer like AWS's 500 so the caller sees it
@@ -180,6 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
                 _ApiError(500, "ServiceException", "The local invoke API failed; see its log.", "Service")
             )
         error_code = dict(response.headers).get("x-amzn-ErrorType")
+        send = admission is None or admission.deliver(response.status, error_code)
         self.server.record(
             ReceivedInvocation(
                 function_name=function_name,
@@ -191,9 +287,12 @@ class _Handler(BaseHTTPRequestHandler):
                 error_code=error_code,
             )
         )
-        self._send(response)
+        if send:
+            self._send(response)
+        else:
+            drop_connection(self)
 
-    def _invoke(self, runtime: LocalLambdaRuntime, invocation_type: str, body: bytes) -> _Response:
+    def _invoke(self, target: InvocationTarget, invocation_type: str, body: bytes) -> _Response:
         """Run the invocation type's semantics and build the answer."""
         if invocation_type not in _INVOCATION_TYPES:
             raise _ApiError(
@@ -207,20 +306,21 @@ class _Handler(BaseHTTPRequestHandler):
         event = _decode_payload(body)
         if invocation_type == "DryRun":
             return _Response(204)
+        runtime, arn = target.runtime, target.invoked_arn
         try:
             if invocation_type == "Event":
-                request_id = runtime.invoke_async(event)
+                request_id = runtime.invoke_async(event, invoked_function_arn=arn)
                 if self.server.duplicate_events:
-                    runtime.invoke_async(event)
+                    runtime.invoke_async(event, invoked_function_arn=arn)
                 return _Response(202, request_id=request_id)
-            result = runtime.invoke(event, client_context=self._client_context())
+            result = runtime.invoke(event, client_context=self._client_context(), invoked_function_arn=arn)
         except TooManyRequestsError as error:
             raise _ApiError(
                 429, "TooManyRequestsException", str(error), Reason="ReservedFunctionConcurrentInvocationLimitExceeded"
             ) from error
         except RuntimeClosedError as error:
             raise _ApiError(500, "ServiceException", str(error), "Service") from error
-        headers = [("X-Amz-Executed-Version", LATEST)]
+        headers = [("X-Amz-Executed-Version", target.executed_version)]
         if result.function_error is not None:
             headers.append(("X-Amz-Function-Error", result.function_error))
         return _Response(200, result.raw_payload, result.request_id, tuple(headers), result.content_type)

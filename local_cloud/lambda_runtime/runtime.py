@@ -26,6 +26,7 @@ from local_cloud.lambda_runtime.models import (
     RuntimeClosedError,
     TooManyRequestsError,
 )
+from local_cloud.lambda_runtime.peers import process_owning_port
 from local_cloud.lambda_runtime.sandbox_env import build_environment
 from local_cloud.lambda_runtime.spec import FunctionSpec
 
@@ -183,6 +184,26 @@ class LocalLambdaRuntime:
         candidates[0].kill("killed on purpose")
         return candidates[0].env_id
 
+    def environment_on_port(self, port: int | None) -> str | None:
+        """The live environment whose process owns the local TCP port ``port`` (a client socket), if any:
+        how a local service finds the environment that called it."""
+        if port is None:
+            return None
+        with self._cond:
+            pids = {env.pid: env.env_id for env in self._environments if env.alive and env.pid is not None}
+        owner = process_owning_port(port, pids)
+        return pids.get(owner) if owner is not None else None
+
+    def kill_caller(self, port: int | None) -> str | None:
+        """SIGKILL the environment that owns ``port`` (see ``environment_on_port``); its id, or None."""
+        env_id = self.environment_on_port(port)
+        if env_id is None:
+            return None
+        try:
+            return self.kill_environment(env_id)
+        except LookupError:
+            return None  # it died on its own in the meantime
+
     def kill_busy(self) -> list[str]:
         """SIGKILL every environment that is running the handler right now."""
         with self._cond:
@@ -199,33 +220,47 @@ class LocalLambdaRuntime:
         *,
         client_context: Mapping[str, Any] | None = None,
         cognito_identity: Mapping[str, Any] | None = None,
+        invoked_function_arn: str | None = None,
     ) -> InvocationResult:
         """``RequestResponse`` invoke: run once, return the payload or Lambda's error object.
 
+        ``invoked_function_arn`` is the ARN the caller named (qualified for a version or alias), which
+        the function sees as ``context.invoked_function_arn``; the unqualified ARN by default.
         Raises TooManyRequestsError when ``reserved_concurrency`` environments are all busy.
         """
         headers = _context_headers(client_context, cognito_identity)
-        return self._attempt(str(uuid.uuid4()), event, 1, "RequestResponse", headers, wait_for_capacity=False)
+        return self._attempt(
+            str(uuid.uuid4()),
+            event,
+            1,
+            "RequestResponse",
+            headers,
+            wait_for_capacity=False,
+            function_arn=invoked_function_arn or self.spec.function_arn,
+        )
 
-    def invoke_async(self, event: Any) -> str:
+    def invoke_async(self, event: Any, *, invoked_function_arn: str | None = None) -> str:
         """``Event`` invoke: queue and return the request id at once; retried on error/timeout/crash."""
         request_id = str(uuid.uuid4())
+        arn = invoked_function_arn or self.spec.function_arn
         with self._cond:
             if self._closing.is_set():
                 raise RuntimeClosedError("runtime is closed")
             self._async_pending += 1
             thread = threading.Thread(
-                target=self._run_async, args=(request_id, event), daemon=True, name=f"async-{request_id[:8]}"
+                target=self._run_async, args=(request_id, event, arn), daemon=True, name=f"async-{request_id[:8]}"
             )
             self._async_threads.append(thread)
         thread.start()
         return request_id
 
-    def _run_async(self, request_id: str, event: Any) -> None:
+    def _run_async(self, request_id: str, event: Any, function_arn: str) -> None:
         result: InvocationResult | None = None
         try:
             for attempt in range(1, self.max_retry_attempts + 2):
-                result = self._attempt(request_id, event, attempt, "Event", {}, wait_for_capacity=True)
+                result = self._attempt(
+                    request_id, event, attempt, "Event", {}, wait_for_capacity=True, function_arn=function_arn
+                )
                 if result.ok or attempt > self.max_retry_attempts:
                     break
                 delay = self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)]
@@ -249,10 +284,11 @@ class LocalLambdaRuntime:
         headers: dict[str, str],
         *,
         wait_for_capacity: bool,
+        function_arn: str,
     ) -> InvocationResult:
         env, cold = self._acquire(wait_for_capacity)
         body = event if isinstance(event, bytes) else json.dumps(event).encode("utf-8")
-        invocation = PendingInvocation(request_id, body, self.timeout, self.spec.function_arn, headers)
+        invocation = PendingInvocation(request_id, body, self.timeout, function_arn, headers)
         started = time.time()
         self._platform_log(env.env_id, f"START RequestId: {request_id} Version: $LATEST")
         try:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    with ServiceCatalogEmulator() as sc:
+    with ServiceCatalogEmulator(rules=ServiceRules.real()) as sc:
         product = sc.add_product("bucket", ProvisioningScript(duration=1, outputs={"BucketName": "b"}))
         client = sc.client()  # or any boto3 client with endpoint_url=sc.endpoint_url
 """
@@ -15,9 +15,11 @@ from local_cloud.servicecatalog.errors import (
     ResourceNotFoundException,
     ServiceCatalogError,
     ThrottlingException,
+    ValidationException,
 )
 from local_cloud.servicecatalog.model import (
     NO_CHANGES_MESSAGE,
+    NO_UPDATES_MESSAGE,
     Plan,
     ProductVersion,
     ProvisionedProduct,
@@ -26,11 +28,14 @@ from local_cloud.servicecatalog.model import (
     RecordError,
     SeededProduct,
 )
+from local_cloud.servicecatalog.rules import PROFILE_ENV_VAR, ServiceRules
 from local_cloud.servicecatalog.validation import validate_output
 
 __all__ = [
     "ENDPOINT_ENV_VAR",
     "NO_CHANGES_MESSAGE",
+    "NO_UPDATES_MESSAGE",
+    "PROFILE_ENV_VAR",
     "Call",
     "InvalidParametersException",
     "InvalidStateException",
@@ -44,6 +49,8 @@ __all__ = [
     "SeededProduct",
     "ServiceCatalogEmulator",
     "ServiceCatalogError",
+    "ServiceRules",
     "ThrottlingException",
+    "ValidationException",
     "validate_output",
 ]

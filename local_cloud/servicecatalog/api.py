@@ -1,7 +1,8 @@
 """Operation dispatch: from (operation name, JSON params) to a JSON response or a ServiceCatalogError.
 
-This is the wire-independent half of the server: it records calls, injects throttling, validates
-input against botocore's model, calls the state machine and renders entities in the model's shapes.
+This is the wire-independent half of the server: it records calls, injects throttling and
+failures, validates input against botocore's model (answering as the state's rules say), calls the
+state machine and renders entities in the model's shapes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from botocore.model import OperationModel, ServiceModel
 from local_cloud.servicecatalog.errors import (
     AccessDeniedException,
     InvalidParametersException,
+    ResourceNotFoundException,
     ServiceCatalogError,
     ThrottlingException,
     UnknownOperationException,
@@ -61,7 +63,7 @@ class ServiceCatalogApi:
         self._throttle_every = 0
         self._throttle_operations: frozenset[str] | None = None
         self._throttle_counter = 0
-        self._failures: dict[str, ServiceCatalogError] = {}
+        self._failures: dict[str, tuple[ServiceCatalogError, int | None]] = {}  # error, calls left (None: all)
         self._handlers: dict[str, Callable[[Json], Json]] = {
             "CreateProvisionedProductPlan": self._create_plan,
             "DescribeProvisionedProductPlan": self._describe_plan,
@@ -97,13 +99,40 @@ class ServiceCatalogApi:
             self._throttle_operations = frozenset(operations) if operations is not None else None
             self._throttle_counter = 0
 
-    def inject_failure(self, operation: str, error: ServiceCatalogError | None) -> None:
-        """Answer every call of ``operation`` with ``error`` (not retried by botocore if a 4xx); None stops."""
+    def inject_failure(self, operation: str, error: ServiceCatalogError | None, *, times: int | None = None) -> None:
+        """Answer the next ``times`` calls of ``operation`` (every call if None) with ``error``; None stops.
+
+        A 4xx error is not retried by botocore.
+        """
+        if times is not None and times < 1:
+            raise ValueError("times must be >= 1 (or None for every call)")
         with self._lock:
             if error is None:
                 self._failures.pop(operation, None)
             else:
-                self._failures[operation] = error
+                self._failures[operation] = (error, times)
+
+    def inject_not_found(self, operation: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``operation`` with ResourceNotFoundException, as a
+        replica that has not caught up would (one-off; the rules' read counts are per object)."""
+        self.inject_failure(
+            operation,
+            ResourceNotFoundException(f"Resource not found (injected by the emulator for {operation})."),
+            times=times,
+        )
+
+    def _injected(self, operation: str) -> ServiceCatalogError | None:
+        with self._lock:
+            found = self._failures.get(operation)
+            if found is None:
+                return None
+            error, left = found
+            if left is not None:
+                if left <= 1:
+                    del self._failures[operation]
+                else:
+                    self._failures[operation] = (error, left - 1)
+            return error
 
     def deny(self, operations: Iterable[str]) -> None:
         """Answer these operations with AccessDeniedException, as for a role without the action."""
@@ -140,14 +169,13 @@ class ServiceCatalogApi:
         try:
             if throttled:
                 raise ThrottlingException("Rate exceeded")
-            with self._lock:
-                injected = self._failures.get(operation)
+            injected = self._injected(operation)
             if injected is not None:
                 raise injected
             handler = self._handlers.get(operation)
             if handler is None:
                 raise UnknownOperationException(f"Operation {operation!r} is not supported by the emulator.")
-            validate_input(self.service_model.operation_model(operation), params)
+            validate_input(self.service_model.operation_model(operation), params, self.state.rules)
             return handler(params)
         except ServiceCatalogError as error:
             error_code = error.code
@@ -197,7 +225,10 @@ class ServiceCatalogApi:
         return {}
 
     def _list_plans(self, params: Json) -> Json:
-        plans = self.state.list_plans(params.get("ProvisionProductId"))
+        access = params.get("AccessLevelFilter") or {}
+        plans = self.state.list_plans(
+            params.get("ProvisionProductId"), access_key=access.get("Key"), access_value=access.get("Value")
+        )
         page, next_token = paginate(plans, params)
         response: Json = {"ProvisionedProductPlans": [plan_summary(p) for p in page]}
         if next_token:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from local_cloud.gate import RequestGate
 from local_cloud.servicecatalog.api import Call, ServiceCatalogApi
 from local_cloud.servicecatalog.errors import ServiceCatalogError
 from local_cloud.servicecatalog.model import (
@@ -25,6 +26,7 @@ from local_cloud.servicecatalog.model import (
     SeededProduct,
     new_id,
 )
+from local_cloud.servicecatalog.rules import ServiceRules
 from local_cloud.servicecatalog.server import ServiceCatalogHttpServer
 from local_cloud.servicecatalog.state import ServiceCatalogState
 from local_cloud.servicecatalog.validation import validate_value
@@ -40,6 +42,8 @@ class ServiceCatalogEmulator:
 
     Use as a context manager (or ``start()``/``stop()``). Scripted durations are multiplied by
     ``time_scale``; ``clock`` (seconds since the epoch) can be replaced to drive time by hand.
+    ``rules`` is the profile of the real service's stricter rules it plays (rules.py); without one,
+    the profile file named by ``LOCAL_CLOUD_SC_PROFILE`` if set, else ``ServiceRules.real()``.
     """
 
     def __init__(
@@ -50,10 +54,16 @@ class ServiceCatalogEmulator:
         region: str = "us-east-1",
         account_id: str = "123456789012",
         port: int = 0,
+        rules: ServiceRules | None = None,
+        gate: RequestGate | None = None,
     ) -> None:
-        self.state = ServiceCatalogState(time_scale=time_scale, clock=clock, region=region, account_id=account_id)
+        """``gate``: IAM, planned faults and the call log in front of every operation (``local_cloud.gate``)."""
+        chosen = rules or ServiceRules.from_environment(ServiceRules.real())
+        self.state = ServiceCatalogState(
+            time_scale=time_scale, clock=clock, region=region, account_id=account_id, rules=chosen
+        )
         self.api = ServiceCatalogApi(self.state)
-        self._server = ServiceCatalogHttpServer(self.api, port=port)
+        self._server = ServiceCatalogHttpServer(self.api, port=port, gate=gate)
         self.region = region
 
     # ----------------------------------------------------------------- lifecycle
@@ -88,6 +98,16 @@ class ServiceCatalogEmulator:
     @time_scale.setter
     def time_scale(self, value: float) -> None:
         self.state.time_scale = value
+
+    @property
+    def rules(self) -> ServiceRules:
+        """The rules profile played now."""
+        return self.state.rules
+
+    @rules.setter
+    def rules(self, value: ServiceRules) -> None:
+        """Play another profile from now on (pending consistency lags are forgotten)."""
+        self.state.set_rules(value)
 
     @contextmanager
     def environment(self) -> Iterator[None]:
@@ -161,11 +181,16 @@ class ServiceCatalogEmulator:
         tags: Sequence[Mapping[str, str]] = (),
         path_id: str | None = None,
         detect_no_changes: bool = False,
+        created_by_caller: bool = True,
     ) -> Plan:
         """Do what CreateProvisionedProductPlan does, without the wire (and without recording a call).
 
+        It stands for what a user would do, so the rules apply as to the wire operation (one plan per
+        provisioned product, launch access, the new plan and product briefly not found on the wire).
         Unlike the wire operation, a seeded update plan with the product's own artifact and parameters
         succeeds unless ``detect_no_changes``: seeding a plan usually stands for an edited template.
+        ``created_by_caller=False`` makes it another user's plan, which ListProvisionedProductPlans
+        lists only with AccessLevelFilter ``Account``.
         """
         return self.state.create_plan(
             plan_name=plan_name or f"{provisioned_product_name}-plan",
@@ -177,6 +202,7 @@ class ServiceCatalogEmulator:
             tags=tags,
             path_id=path_id,
             detect_no_changes=detect_no_changes,
+            created_by_caller=created_by_caller,
         )
 
     def provision(
@@ -246,9 +272,23 @@ class ServiceCatalogEmulator:
         """Answer every Nth call (of ``operations`` only, if given) with ThrottlingException; 0 stops."""
         self.api.inject_throttling(every, operations)
 
-    def inject_failure(self, operation: str, error: ServiceCatalogError | None) -> None:
-        """Answer every call of ``operation`` with ``error`` (e.g. InvalidStateException); None stops."""
-        self.api.inject_failure(operation, error)
+    def inject_failure(self, operation: str, error: ServiceCatalogError | None, *, times: int | None = None) -> None:
+        """Answer the next ``times`` calls (every call if None) of ``operation`` with ``error`` (e.g.
+        InvalidStateException); None stops."""
+        self.api.inject_failure(operation, error, times=times)
+
+    def inject_not_found(self, operation: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``operation`` with ResourceNotFoundException."""
+        self.api.inject_not_found(operation, times)
+
+    def revoke_launch_access(self, product_id: str) -> None:
+        """The caller loses access to the product's portfolio: planning, executing and updating it
+        answer ResourceNotFoundException "No launch paths found for resource: prod-..."."""
+        self.state.set_launch_access(product_id, granted=False)
+
+    def grant_launch_access(self, product_id: str) -> None:
+        """Give back the portfolio access ``revoke_launch_access`` took (every product has it at first)."""
+        self.state.set_launch_access(product_id, granted=True)
 
     def deny(self, operations: Iterable[str]) -> None:
         """Answer these operations with AccessDeniedException from now on; an empty list stops."""
@@ -280,6 +320,10 @@ class ServiceCatalogEmulator:
     def provisioned_product(self, provisioned_product_id: str) -> ProvisionedProduct:
         """Snapshot of a provisioned product now (terminated ones stay inspectable, ``terminated=True``)."""
         return self.state.provisioned_product(provisioned_product_id)
+
+    def plans(self) -> list[Plan]:
+        """Snapshots of all plans not deleted, oldest first."""
+        return self.state.plans()
 
     def provisioned_products(self) -> list[ProvisionedProduct]:
         """Snapshots of all live provisioned products."""

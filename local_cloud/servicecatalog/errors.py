@@ -58,7 +58,22 @@ class UnknownOperationException(ServiceCatalogError):  # noqa: N818 - AWS's erro
     code = "UnknownOperationException"
 
 
+class ValidationException(ServiceCatalogError):  # noqa: N818 - AWS's error code
+    """Malformed input as AWS's front end reports it, and CloudFormation errors passed through.
+
+    Not in botocore's model for any Service Catalog operation, yet seen from the real service:
+    "1 validation error detected: Value 'My Test Sandbox1' at 'provisionedProductName' failed to
+    satisfy constraint: Member must satisfy regular expression pattern: ..." from ProvisionProduct
+    (aws-ia/terraform-aws-control_tower_account_factory issue 103), and "Cannot delete ChangeSet in
+    execution status EXECUTE_FAILED (Service: AmazonCloudFormation; ...)" from
+    DeleteProvisionedProductPlan (awslabs/aws-service-catalog-puppet issue 378). botocore still
+    parses it into a ClientError with this code.
+    """
+
+    code = "ValidationException"
+
+
 class SerializationException(ServiceCatalogError):  # noqa: N818 - AWS's error code
-    """The request body is not a JSON object."""
+    """The request body is not a JSON object, or a member has the wrong JSON type."""
 
     code = "SerializationException"

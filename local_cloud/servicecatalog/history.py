@@ -1,6 +1,7 @@
 """ListRecordHistory's filters and the timelines of seeded past records.
 
-Access levels, simply: the emulator treats every caller as one user in one IAM role of one account.
+Access levels, simply (ListProvisionedProductPlans filters plans the same way): the emulator treats
+every caller as one user in one IAM role of one account.
 Each record is either "created by the caller" (everything made over the wire or by the seeding
 helpers, by default) or "created by another user of the account" (``created_by_caller=False``, only
 seeded). Without an AccessLevelFilter, and with ``User`` or ``Role``, a caller sees the records it
@@ -32,6 +33,11 @@ def check_filters(
         raise InvalidParametersException(
             f"SearchFilter Key {search_key!r} is not supported; use one of {', '.join(SEARCH_KEYS)}."
         )
+    check_access_filter(access_key, access_value, account_id)
+
+
+def check_access_filter(access_key: str | None, access_value: str | None, account_id: str) -> None:
+    """Refuse an AccessLevelFilter Value other than ``self`` (or, for ``Account``, the account id)."""
     if access_key is None or access_value is None:
         return
     allowed = {"self", account_id} if access_key == "Account" else {"self"}

@@ -30,6 +30,7 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 NO_CHANGES_MESSAGE = (
     "The submitted information didn't contain changes. Submit different information to create a change set."
 )
+NO_UPDATES_MESSAGE = "No updates are to be performed."  # the other wording puppet has seen (rules.py, rule 1)
 
 
 def new_id(prefix: str) -> str:
@@ -52,7 +53,9 @@ class ProvisioningScript:
     makes the execution FAIL (product ERROR for a provision, TAINTED and rolled back for an update);
     ``in_error_duration`` is the tail of ``duration`` spent in IN_PROGRESS_IN_ERROR before FAILED.
     ``product_status_after_success`` scripts a record that SUCCEEDS but leaves the product TAINTED
-    or ERROR, which a careful caller must still treat as a failure.
+    or ERROR, which a careful caller must still treat as a failure. ``fails_with_parameters`` makes
+    only the executions whose parameters include all those values fail (a value the template
+    accepts at plan time but CloudFormation cannot apply), with ``errors`` or a generic error.
     """
 
     plan_duration: float = 0.0
@@ -67,6 +70,7 @@ class ProvisioningScript:
     product_status_message: str = ""
     terminate_duration: float = 0.0
     terminate_errors: Sequence[RecordError] = ()
+    fails_with_parameters: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("plan_duration", "duration", "in_error_duration", "terminate_duration"):
@@ -74,10 +78,19 @@ class ProvisioningScript:
                 raise ValueError(f"{name} must not be negative")
         if self.in_error_duration > self.duration:
             raise ValueError("in_error_duration must fit inside duration")
-        if self.in_error_duration and not self.errors:
+        if self.in_error_duration and not (self.errors or self.fails_with_parameters):
             raise ValueError("in_error_duration only makes sense for a failing script (errors=...)")
         if self.product_status_after_success not in ("AVAILABLE", "TAINTED", "ERROR"):
             raise ValueError("product_status_after_success must be AVAILABLE, TAINTED or ERROR")
+
+    def errors_for(self, parameters: Sequence[Mapping[str, str]]) -> Sequence[RecordError]:
+        """The errors an execution with these resolved [{Key, Value}] parameters ends with."""
+        if not self.fails_with_parameters:
+            return self.errors
+        values = {p["Key"]: p["Value"] for p in parameters}
+        if any(values.get(k) != v for k, v in self.fails_with_parameters.items()):
+            return ()
+        return self.errors or (RecordError("CREATE_FAILED", "Parameter value not valid for this template"),)
 
     def resource_changes_for(self, action: Literal["ADD", "MODIFY"]) -> list[dict[str, Any]]:
         """The plan's ResourceChanges: the scripted ones, or one generic change when none are given."""
@@ -180,6 +193,7 @@ class Plan:
     no_changes: bool = False  # same artifact and parameters as the product: creation fails, as in AWS
     execution_record_id: str | None = None
     execute_tokens: dict[str, str] = field(default_factory=dict)
+    created_by_caller: bool = True  # False: another user's (listed only with AccessLevelFilter Account)
 
 
 @dataclass

@@ -4,7 +4,8 @@ botocore resolves the model's protocols ``[smithy-rpc-v2-cbor, json]`` to ``json
 list puts json first), so requests are ``POST /`` with ``X-Amz-Target:
 AWS242ServiceCatalogService.<Operation>`` and an ``application/x-amz-json-1.1`` body. Errors are HTTP
 400 with ``{"__type": code, "message": ...}``, which botocore's JSONParser reads as the error code.
-Signatures are not checked: any dummy credentials work.
+Signatures are not checked: any dummy credentials work. With a ``RequestGate``, every call first
+passes IAM (the signer's access key names the caller) and the planned faults.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from local_cloud.http_server import LocalHTTPServer
+from local_cloud.gate import RequestGate, servicecatalog_request
+from local_cloud.http_server import LocalHTTPServer, drop_connection
 from local_cloud.servicecatalog.api import ServiceCatalogApi
 from local_cloud.servicecatalog.errors import (
     SerializationException,
@@ -40,6 +42,23 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         target = self.headers.get("X-Amz-Target") or ""
         operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
+        gate = self.server.gate
+        admission = (
+            gate.admit(servicecatalog_request(operation, self.headers.get("Authorization"), self.client_address))
+            if gate is not None and operation
+            else None
+        )
+        refusal = admission.refusal if admission is not None else None
+        if refusal is not None:
+            status, payload = refusal.status, {"__type": refusal.code, "message": refusal.message}
+        else:
+            status, payload = self._answer(operation, target, body)
+        if admission is None or admission.deliver(status, payload.get("__type")):
+            self._send(status, payload)
+        else:
+            drop_connection(self)
+
+    def _answer(self, operation: str, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
         try:
             if not operation:
                 raise UnknownOperationException(
@@ -47,12 +66,12 @@ class _Handler(BaseHTTPRequestHandler):
                     f"got {self.command} {self.path} with target {target!r}."
                 )
             params = _parse_body(body)
-            self._send(200, self.server.api.handle(operation, params))
+            return 200, self.server.api.handle(operation, params)
         except ServiceCatalogError as error:
-            self._send(error.http_status, error.to_wire())
+            return error.http_status, error.to_wire()
         except Exception:  # a bug in the emulator: answer like AWS's 500 so callers see it
             _LOG.exception("emulator failed on %s", operation)
-            self._send(500, {"__type": "InternalFailure", "message": "The emulator failed; see its log."})
+            return 500, {"__type": "InternalFailure", "message": "The emulator failed; see its log."}
 
     def _refuse(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -98,6 +117,10 @@ class ServiceCatalogHttpServer(LocalHTTPServer):
 
     thread_name = "servicecatalog-emulator"
 
-    def __init__(self, api: ServiceCatalogApi, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, api: ServiceCatalogApi, host: str = "127.0.0.1", port: int = 0, gate: RequestGate | None = None
+    ) -> None:
+        """``gate`` (IAM, faults, the call log) is consulted before every operation, as AWS's front door is."""
         super().__init__((host, port), _Handler)
         self.api = api
+        self.gate = gate

@@ -4,6 +4,10 @@ Every entry point takes the lock and first calls ``_advance``, which moves plans
 the timelines fixed when they were created and applies the effects of finished records to the
 provisioned product and plan. No background thread means no races with the test's own clock reads:
 a status read is always consistent with every effect that was due at that instant.
+
+Where the real service is stricter than its model, the state asks its ``ServiceRules`` (rules.py)
+at a few named points, and tells its ``ReadConsistency`` (consistency.py) when objects are born and
+when writes change them; the read operations (``describe_*``, ``list_plans``) answer through it.
 """
 
 from __future__ import annotations
@@ -14,14 +18,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+from local_cloud.servicecatalog.consistency import ReadConsistency
 from local_cloud.servicecatalog.errors import (
     InvalidParametersException,
     InvalidStateException,
     ResourceNotFoundException,
 )
-from local_cloud.servicecatalog.history import check_filters, past_windows, visible_records
+from local_cloud.servicecatalog.history import check_access_filter, check_filters, past_windows, visible_records
 from local_cloud.servicecatalog.model import (
-    NO_CHANGES_MESSAGE,
     TERMINAL_RECORD_STATUSES,
     Artifact,
     Plan,
@@ -37,6 +41,7 @@ from local_cloud.servicecatalog.model import (
     new_id,
 )
 from local_cloud.servicecatalog.parameters import resolve_parameters, same_parameters
+from local_cloud.servicecatalog.rules import ServiceRules
 
 # Share of a record's duration spent in CREATED before IN_PROGRESS (the real service queues briefly).
 _CREATED_SHARE = 0.1
@@ -52,6 +57,7 @@ class ServiceCatalogState:
         clock: Callable[[], float] = time.time,
         region: str = "us-east-1",
         account_id: str = "123456789012",
+        rules: ServiceRules | None = None,
     ) -> None:
         self.time_scale = time_scale
         self.region = region
@@ -69,6 +75,27 @@ class ServiceCatalogState:
         self._active_records: set[str] = set()
         self._scripts: dict[str, ProvisioningScript] = {}  # record id -> script, until it settles
         self._deleted_plans: list[str] = []
+        self._no_launch_access: set[str] = set()  # catalog products the caller has no portfolio access to
+        self.rules = rules or ServiceRules.real()
+        self.consistency = ReadConsistency(
+            not_found_reads=self.rules.not_found_reads, stale_reads=self.rules.stale_reads
+        )
+
+    def set_rules(self, rules: ServiceRules) -> None:
+        """Play ``rules`` from now on (pending consistency lags are forgotten)."""
+        with self._lock:
+            self.rules = rules
+            self.consistency.reset(not_found_reads=rules.not_found_reads, stale_reads=rules.stale_reads)
+
+    def set_launch_access(self, product_id: str, *, granted: bool) -> None:
+        """Give or take the caller's access to the product's portfolio (granted by default)."""
+        with self._lock:
+            if product_id not in self._products:
+                raise ValueError(f"{product_id} is not a product")
+            if granted:
+                self._no_launch_access.discard(product_id)
+            else:
+                self._no_launch_access.add(product_id)
 
     # ----------------------------------------------------------------- seeding and scripting
 
@@ -125,6 +152,12 @@ class ServiceCatalogState:
                 raise KeyError(provisioned_product_id)
             return copy.deepcopy(found)
 
+    def plans(self) -> list[Plan]:
+        """Copies of all plans not deleted, oldest first."""
+        with self._lock:
+            self._advance()
+            return [copy.deepcopy(p) for p in self._plans.values()]
+
     def provisioned_products(self) -> list[ProvisionedProduct]:
         """Copies of all live provisioned products."""
         with self._lock:
@@ -164,12 +197,14 @@ class ServiceCatalogState:
         tags: Sequence[Mapping[str, str]] = (),
         notification_arns: Sequence[str] = (),
         detect_no_changes: bool = True,
+        created_by_caller: bool = True,
     ) -> Plan:
         """CreateProvisionedProductPlan: an update plan if the name is a live product, else a new product.
 
         An update plan with the product's current artifact and parameters fails as AWS's does ("didn't
         contain changes") unless ``detect_no_changes`` is off: seeded plans stand for a template edited
         in place, which the emulator cannot see, so the facade's seeding helper turns the check off.
+        ``created_by_caller=False`` makes it another user's plan (for ListProvisionedProductPlans).
         """
         with self._lock:
             self._advance()
@@ -183,6 +218,7 @@ class ServiceCatalogState:
                 raise ResourceNotFoundException(
                     f"Provisioning artifact {provisioning_artifact_id} not found for product {product_id}."
                 )
+            self._check_launch_access(product_id)
             now = self._clock()
             existing = self._live_by_name(provisioned_product_name)
             if existing is not None and existing.product_id != product_id:
@@ -190,6 +226,7 @@ class ServiceCatalogState:
                     f"Provisioned product {provisioned_product_name} was launched from product "
                     f"{existing.product_id}, not {product_id}."
                 )
+            self.rules.check_new_plan(existing, self._plans_of(existing.id) if existing else [])
             is_update = existing is not None and existing.last_successful_provisioning_record_id is not None
             current = existing.parameters if existing is not None and is_update else []
             resolved = resolve_parameters(parameters, current, has_previous=is_update)
@@ -224,61 +261,88 @@ class ServiceCatalogState:
                 resource_changes=script.resource_changes_for("MODIFY" if is_update else "ADD"),
                 resolved_parameters=resolved,
                 no_changes=no_changes,
+                created_by_caller=created_by_caller,
             )
             self._plans[plan.id] = plan
             self._plan_tokens[idempotency_token] = plan.id
             self._active_plans.add(plan.id)
+            if existing is None:
+                self.consistency.created("provisioned_product", target.id)
+            self.consistency.created("plan", plan.id)
             return copy.deepcopy(plan)
 
     def describe_plan(self, plan_id: str) -> Plan:
-        """DescribeProvisionedProductPlan."""
-        return self.plan(plan_id)
+        """DescribeProvisionedProductPlan, as a possibly lagging replica answers it."""
+        with self._lock:
+            self._advance()
+            plan = self._plan(plan_id)
+            return copy.deepcopy(self.consistency.read("plan", plan_id, plan, f"Plan {plan_id} not found."))
 
-    def list_plans(self, provisioned_product_id: str | None = None) -> list[Plan]:
-        """ListProvisionedProductPlans, oldest first."""
+    def list_plans(
+        self,
+        provisioned_product_id: str | None = None,
+        *,
+        access_key: str | None = None,
+        access_value: str | None = None,
+    ) -> list[Plan]:
+        """ListProvisionedProductPlans, oldest first.
+
+        Without AccessLevelFilter (AWS's default is User) only the caller's own plans are listed,
+        with ``Account`` everyone's: the model's documentation of the filter, and puppet passes
+        ``{"Key": "Account", "Value": "self"}`` to find plans another session made (aws.py,
+        provision_product_with_plan). A plan still unseen by the replica is left out (rules.py, 6).
+        """
+        check_access_filter(access_key, access_value, self.account_id)
         with self._lock:
             self._advance()
             return [
                 copy.deepcopy(p)
                 for p in self._plans.values()
-                if provisioned_product_id is None or p.provisioned_product_id == provisioned_product_id
+                if (provisioned_product_id is None or p.provisioned_product_id == provisioned_product_id)
+                and (access_key == "Account" or p.created_by_caller)
+                and self.consistency.listed("plan", p.id)
             ]
 
     def delete_plan(self, plan_id: str, *, ignore_errors: bool = False) -> None:
         """DeleteProvisionedProductPlan, in any status but an in-progress one (its change set is busy).
 
-        A never-executed new product disappears with its last plan.
+        What becomes of a never-executed new product with its last plan is the rules' choice
+        (removed, or kept in PLAN_IN_PROGRESS); a removed one is flagged ``terminated``.
         """
         with self._lock:
             self._advance()
             plan = self._plan(plan_id)
             if plan.status in ("CREATE_IN_PROGRESS", "EXECUTE_IN_PROGRESS") and not ignore_errors:
                 raise InvalidStateException(f"Plan {plan_id} is {plan.status} and cannot be deleted now.")
+            self.rules.check_plan_delete(plan, ignore_errors=ignore_errors)
             del self._plans[plan_id]
             self._deleted_plans.append(plan_id)
             self._active_plans.discard(plan_id)
             self._plan_tokens = {t: p for t, p in self._plan_tokens.items() if p != plan_id}
             product = self._provisioned.get(plan.provisioned_product_id)
-            still_planned = any(p.provisioned_product_id == plan.provisioned_product_id for p in self._plans.values())
-            if product is not None and product.last_record_id is None and not still_planned:
-                del self._provisioned[product.id]
+            if product is None or product.terminated or product.last_record_id is not None:
+                return
+            if not self._plans_of(product.id) and self.rules.placeholder_after_delete(plan) == "removed":
+                self.consistency.changed("provisioned_product", product.id, copy.deepcopy(product))
+                product.terminated = True
 
     def execute_plan(self, plan_id: str, idempotency_token: str) -> Record:
-        """ExecuteProvisionedProductPlan; a repeated token returns the first record, whatever the state."""
+        """ExecuteProvisionedProductPlan; a repeated token returns the first record if the rules say so."""
         with self._lock:
             self._advance()
             plan = self._plan(plan_id)
-            if idempotency_token in plan.execute_tokens:
+            self._check_launch_access(plan.product_id)
+            if idempotency_token in plan.execute_tokens and self.rules.execute_token_replays:
                 return copy.deepcopy(self._records[plan.execute_tokens[idempotency_token]])
             if plan.status != "CREATE_SUCCESS":
-                raise InvalidStateException(
-                    f"Plan {plan_id} is {plan.status}; only a plan in CREATE_SUCCESS can be executed."
-                )
+                raise self.rules.execute_refusal(plan)
             product = self._provisioned.get(plan.provisioned_product_id)
             if product is None or product.terminated:
                 raise ResourceNotFoundException(f"Provisioned product {plan.provisioned_product_id} not found.")
             if product.status == "UNDER_CHANGE":
                 raise InvalidStateException(f"Provisioned product {product.id} is already under change.")
+            self.consistency.changed("plan", plan.id, copy.deepcopy(plan))
+            self.consistency.changed("provisioned_product", product.id, copy.deepcopy(product))
             script = plan.script
             record_type: RecordType = "UPDATE_PROVISIONED_PRODUCT" if plan.is_update else "PROVISION_PRODUCT"
             record = self._new_record(
@@ -287,11 +351,12 @@ class ServiceCatalogState:
                 artifact_id=plan.provisioning_artifact_id,
                 path_id=plan.path_id or product.path_id,
                 duration=script.duration,
-                errors=script.errors,
+                errors=script.errors_for(plan.resolved_parameters),
                 in_error_duration=script.in_error_duration,
                 tags=plan.tags,
                 script=script,
             )
+            self.consistency.created("record", record.id)
             record.parameters = [dict(p) for p in plan.resolved_parameters]
             record.plan_id = plan.id
             record.idempotency_token = idempotency_token
@@ -307,14 +372,20 @@ class ServiceCatalogState:
             return copy.deepcopy(record)
 
     def describe_record(self, record_id: str) -> Record:
-        """DescribeRecord."""
-        return self.record(record_id)
-
-    def describe_provisioned_product(self, *, id_: str | None = None, name: str | None = None) -> ProvisionedProduct:
-        """DescribeProvisionedProduct by id or name (exactly one), live products only."""
+        """DescribeRecord, as a possibly lagging replica answers it."""
         with self._lock:
             self._advance()
-            return copy.deepcopy(self._live_product(id_, name))
+            record = self._record(record_id)
+            return copy.deepcopy(self.consistency.read("record", record_id, record, f"Record {record_id} not found."))
+
+    def describe_provisioned_product(self, *, id_: str | None = None, name: str | None = None) -> ProvisionedProduct:
+        """DescribeProvisionedProduct by id or name (exactly one): live products, and gone ones a
+        lagging replica still shows."""
+        with self._lock:
+            self._advance()
+            product = self._product_for_read(id_, name)
+            missing = f"Provisioned product {id_ or name} not found."
+            return copy.deepcopy(self.consistency.read("provisioned_product", product.id, product, missing))
 
     def terminate(
         self,
@@ -333,18 +404,22 @@ class ServiceCatalogState:
             if product.status == "UNDER_CHANGE":
                 raise InvalidStateException(f"Provisioned product {product.id} is under change; cannot terminate.")
             script = self._artifact(product.provisioning_artifact_id).script
-            errors = () if ignore_errors else script.terminate_errors
+            # A product never executed (a plan's placeholder) has no stack to delete: done at once.
+            placeholder = product.last_record_id is None
+            errors = () if ignore_errors or placeholder else script.terminate_errors
+            self.consistency.changed("provisioned_product", product.id, copy.deepcopy(product))
             record = self._new_record(
                 "TERMINATE_PROVISIONED_PRODUCT",
                 product,
                 artifact_id=product.provisioning_artifact_id,
                 path_id=None,
-                duration=script.terminate_duration,
+                duration=0.0 if placeholder else script.terminate_duration,
                 errors=errors,
                 in_error_duration=0.0,
                 tags=[],
                 script=script,
             )
+            self.consistency.created("record", record.id)
             record.idempotency_token = terminate_token
             record.ignore_errors = ignore_errors
             product.terminate_tokens[terminate_token] = record.id
@@ -391,22 +466,25 @@ class ServiceCatalogState:
             artifact = self._product_artifact(
                 catalog_product, artifact_id, artifact_name, default=product.provisioning_artifact_id
             )
+            self._check_launch_access(catalog_product.id)
             if product.status in ("UNDER_CHANGE", "PLAN_IN_PROGRESS"):
                 raise InvalidStateException(f"Provisioned product {product.id} is {product.status}; cannot update.")
             has_previous = product.last_successful_provisioning_record_id is not None
             resolved = resolve_parameters(parameters, product.parameters, has_previous=has_previous)
             script = artifact.script
+            self.consistency.changed("provisioned_product", product.id, copy.deepcopy(product))
             record = self._new_record(
                 "UPDATE_PROVISIONED_PRODUCT",
                 product,
                 artifact_id=artifact.id,
                 path_id=path_id or product.path_id,
                 duration=script.duration,
-                errors=script.errors,
+                errors=script.errors_for(resolved),
                 in_error_duration=script.in_error_duration,
                 tags=tags,
                 script=script,
             )
+            self.consistency.created("record", record.id)
             record.parameters = resolved
             record.idempotency_token = update_token
             product.update_tokens[update_token] = record.id
@@ -544,6 +622,36 @@ class ServiceCatalogState:
             raise ResourceNotFoundException(f"Provisioning artifact {artifact_id} not found.")
         return artifact
 
+    def _plans_of(self, provisioned_product_id: str) -> list[Plan]:
+        return [p for p in self._plans.values() if p.provisioned_product_id == provisioned_product_id]
+
+    def _check_launch_access(self, product_id: str) -> None:
+        """A caller who is not a principal of the product's portfolio has no launch path to it.
+
+        "ResourceNotFoundException ... No launch paths found for resource: prod-..." from
+        ProvisionProduct (aws-ia/terraform-aws-control_tower_account_factory issue 33, aws/aws-cdk
+        issue 8404: fixed by adding the role to the portfolio); plans and updates launch through
+        the same path (inferred).
+        """
+        if product_id in self._no_launch_access:
+            raise ResourceNotFoundException(f"No launch paths found for resource: {product_id}")
+
+    def _product_for_read(self, id_: str | None, name: str | None) -> ProvisionedProduct:
+        """The live product, or a gone one whose old view a lagging replica still shows."""
+        try:
+            return self._live_product(id_, name)
+        except ResourceNotFoundException:
+            gone = [
+                p
+                for p in self._provisioned.values()
+                if p.terminated
+                and (id_ or name) in (p.id, p.name, p.arn)
+                and self.consistency.lagging("provisioned_product", p.id)
+            ]
+            if not gone:
+                raise
+            return gone[-1]
+
     def _live_by_name(self, name: str) -> ProvisionedProduct | None:
         """The live product of that name, or of that ARN (where the model accepts either)."""
         return next(
@@ -668,13 +776,14 @@ class ServiceCatalogState:
     def _finish_plan_creation(self, plan: Plan) -> None:
         self._active_plans.discard(plan.id)
         plan.updated_time = plan.ready_time
-        failure = plan.script.plan_failure or (NO_CHANGES_MESSAGE if plan.no_changes else None)
+        failure = plan.script.plan_failure or (self.rules.no_changes_message if plan.no_changes else None)
         if failure is None:
             plan.status = "CREATE_SUCCESS"
             return
         plan.status, plan.status_message = "CREATE_FAILED", failure
         product = self._provisioned.get(plan.provisioned_product_id)
-        if product is not None and product.status == "PLAN_IN_PROGRESS":
+        placeholder = product is not None and product.status == "PLAN_IN_PROGRESS"
+        if product is not None and placeholder and self.rules.placeholder_status_after_failed_plan == "ERROR":
             product.status, product.status_message = "ERROR", failure
 
     def _settle(self, record: Record) -> None:
@@ -687,6 +796,7 @@ class ServiceCatalogState:
         message = "" if succeeded else "; ".join(e.description for e in record.errors)
         if record.record_type == "TERMINATE_PROVISIONED_PRODUCT":
             if succeeded:
+                self.consistency.changed("provisioned_product", product.id, copy.deepcopy(product))
                 product.terminated = True
             else:
                 product.status, product.status_message = "ERROR", message

@@ -1,5 +1,9 @@
 """Fixtures shared by the emulator's suites: a clock the test moves by hand, the emulator on it,
-and a boto3 client that does not retry (so every error the emulator gives is seen as it is)."""
+and a boto3 client that does not retry (so every error the emulator gives is seen as it is).
+
+``sc`` plays the lenient profile: the suites using it test the state machine, not the real
+service's stricter rules (test_servicecatalog_rules.py plays those, asking for them explicitly).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local_cloud.servicecatalog import ServiceCatalogEmulator
+from local_cloud.servicecatalog import ServiceCatalogEmulator, ServiceRules
 from support.clock import ManualClock
 
 
@@ -19,7 +23,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def sc(clock: ManualClock) -> Iterator[ServiceCatalogEmulator]:
-    with ServiceCatalogEmulator(clock=clock) as emulator:
+    with ServiceCatalogEmulator(clock=clock, rules=ServiceRules.lenient()) as emulator:
         yield emulator
 
 

@@ -200,8 +200,29 @@ def test_template_values_resolve_as_cloudformation_would_pass_them() -> None:
     assert resolved == {"ServiceToken": "arn:fn", "PlanId": "plan-1", "Nested": [{"Arn": "arn:fn"}, {"Name": "n"}, 3]}
     with pytest.raises(UnresolvableError, match="Fn::ImportValue 'Other'"):
         resolve_intrinsics({"Fn::ImportValue": "Other"}, imports={"Shared-ServiceToken": "arn:fn"})
-    with pytest.raises(UnresolvableError, match="Fn::Sub"):
-        resolve_intrinsics({"X": {"Fn::Sub": "${AWS::Region}"}}, refs={"AWS::Region": "eu-west-1"})
+    with pytest.raises(UnresolvableError, match="Fn::If"):
+        resolve_intrinsics({"X": {"Fn::If": ["IsProd", "a", "b"]}}, refs={"AWS::Region": "eu-west-1"})
+    with pytest.raises(UnresolvableError, match="Fn::Sub 'Missing'"):
+        resolve_intrinsics({"Fn::Sub": "${Missing}"}, refs={"AWS::Region": "eu-west-1"})
+
+
+def test_join_sub_select_and_split_resolve_as_cloudformation_evaluates_them() -> None:
+    refs = {"AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333", "Table": "t-1"}
+    attributes = {"Table.Arn": "arn:aws:dynamodb:eu-west-1:111122223333:table/t-1"}
+    values = {
+        "Join": {"Fn::Join": [":", ["arn", "aws", "lambda", {"Ref": "AWS::Region"}]]},
+        "Sub": {"Fn::Sub": "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Table}/${!Literal}"},
+        "SubAttribute": {"Fn::Sub": "${Table.Arn}/index/*"},
+        "SubVariables": {"Fn::Sub": ["${Name}-${AWS::Region}", {"Name": {"Ref": "Table"}}]},
+        "Select": {"Fn::Select": ["1", {"Fn::Split": ["/", {"Fn::GetAtt": ["Table", "Arn"]}]}]},
+    }
+    assert resolve_intrinsics(values, refs=refs, attributes=attributes) == {
+        "Join": "arn:aws:lambda:eu-west-1",
+        "Sub": "arn:aws:logs:eu-west-1:111122223333:log-group:t-1/${Literal}",
+        "SubAttribute": "arn:aws:dynamodb:eu-west-1:111122223333:table/t-1/index/*",
+        "SubVariables": "t-1-eu-west-1",
+        "Select": "t-1",
+    }
 
 
 def test_request_event_has_cloudformation_shape(driver: CloudFormationDriver, fake: FakeFunction) -> None:

@@ -228,6 +228,7 @@ def _fake_cdk_out(root: Path) -> Path:
         "Type": "AWS::Lambda::Function",
         "Properties": {
             "Handler": PROVIDER_HANDLER,
+            "Role": {"Fn::GetAtt": ["ProviderRole", "Arn"]},
             "Runtime": "python3.11",
             "Timeout": 30,
             "Environment": {
@@ -239,9 +240,37 @@ def _fake_cdk_out(root: Path) -> Path:
         },
         "Metadata": {"aws:asset:path": "asset.feed"},
     }
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Policies": [
+                {
+                    "PolicyName": "Ledger",
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": "dynamodb:UpdateItem",
+                                "Resource": {"Fn::GetAtt": ["RequestsTableB2F1", "Arn"]},
+                            },
+                            {
+                                "Effect": "Allow",
+                                "Action": "lambda:InvokeFunction",
+                                "Resource": {
+                                    "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}"
+                                    ":function:${ProviderFunction}"
+                                },
+                            },
+                        ]
+                    },
+                }
+            ]
+        },
+    }
     template = {
         "Resources": {
             "ProviderFunction": function,
+            "ProviderRole": role,
             "RequestsTableB2F1": LEDGER_TABLE,
             "Topic": {"Type": "AWS::SNS::Topic"},
         }
@@ -283,3 +312,9 @@ def test_local_cloud_creates_the_stack_tables_and_the_function_reaches_both_serv
         202,
     )
     assert item["Seen"] == {"N": "2"}  # the continuation ran and found the first write
+    # Both calls of both invocations passed the role's policies (Fn::GetAtt and Fn::Sub resolved locally).
+    assert [(c.service, c.operation, c.outcome) for c in cloud.calls()] == [
+        ("dynamodb", "UpdateItem", "ok"),
+        ("lambda", "Invoke", "ok"),
+        ("dynamodb", "UpdateItem", "ok"),
+    ]

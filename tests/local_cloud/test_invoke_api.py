@@ -179,3 +179,50 @@ def test_function_re_invokes_itself_asynchronously(make_function, lambda_client,
     assert [a.event["hops"] for a in attempts] == [3, 2, 1, 0]
     assert all(a.outcome == "success" and a.invocation_type == "Event" for a in attempts)
     assert [r.request_id for r in received] == [a.request_id for a in attempts]
+
+
+def test_versions_and_aliases_run_the_function_as_their_qualified_arn(make_function, lambda_client, api) -> None:
+    make_function("app.inspect")
+    assert api.publish_version("fixture-fn") == "1"
+    assert api.publish_version("fixture-fn") == "2"
+    assert api.add_alias("fixture-fn", "live") == f"{ARN}:live"
+    assert api.add_alias("fixture-fn", "stable", version="1") == f"{ARN}:stable"
+
+    cases = [
+        ({"FunctionName": f"{ARN}:live"}, f"{ARN}:live", "$LATEST"),
+        ({"FunctionName": "fixture-fn", "Qualifier": "stable"}, f"{ARN}:stable", "1"),
+        ({"FunctionName": "fixture-fn:2"}, f"{ARN}:2", "2"),
+        ({"FunctionName": "123456789012:function:fixture-fn:$LATEST"}, f"{ARN}:$LATEST", "$LATEST"),
+        ({"FunctionName": "fixture-fn"}, ARN, "$LATEST"),
+    ]
+    for kwargs, invoked_arn, version in cases:
+        response = lambda_client.invoke(Payload=b"{}", **kwargs)
+        assert _payload(response)["invoked_function_arn"] == invoked_arn, kwargs
+        assert response["ExecutedVersion"] == version, kwargs
+
+
+def test_an_alias_invoked_asynchronously_stays_qualified_through_its_continuations(
+    make_function, lambda_client, api
+) -> None:
+    runtime = make_function("app.chain")
+    api.add_alias("fixture-fn", "live")
+
+    lambda_client.invoke(FunctionName="fixture-fn:live", InvocationType="Event", Payload=b'{"hops": 2}')
+    api.wait_for_invocations(3, timeout=30)
+    runtime.wait_for_async(30)
+
+    assert [r.function_name for r in api.invocations] == ["fixture-fn:live", f"{ARN}:live", f"{ARN}:live"]
+    assert all(a.outcome == "success" for a in runtime.attempts)
+
+
+def test_unknown_versions_and_bad_alias_names_are_refused(make_function, lambda_client, api) -> None:
+    make_function("app.echo")
+    api.publish_version("fixture-fn")
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.invoke(FunctionName="fixture-fn:2")
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.invoke(FunctionName="fixture-fn", Qualifier="missing")
+    with pytest.raises(ValueError, match="invalid alias name"):
+        api.add_alias("fixture-fn", "123")  # all digits: a version number
+    with pytest.raises(ValueError, match="version '7' of fixture-fn is not published"):
+        api.add_alias("fixture-fn", "future", version="7")

@@ -26,6 +26,7 @@ from local_cloud.servicecatalog import (
     RecordError,
     SeededProduct,
     ServiceCatalogEmulator,
+    ServiceRules,
     validate_output,
 )
 from support.clock import ManualClock
@@ -130,7 +131,7 @@ def test_unmodified_boto3_uses_json_protocol_via_endpoint_env_var(
 def test_full_plan_lifecycle_on_the_wall_clock() -> None:
     outputs = {f"Output{i:03d}": f"value-{i}-" + "x" * 2000 for i in range(45)}
     script = ProvisioningScript(plan_duration=0.3, duration=0.6, outputs=outputs)
-    with ServiceCatalogEmulator() as sc:
+    with ServiceCatalogEmulator(rules=ServiceRules.lenient()) as sc:
         product = sc.add_product("bucket", script)
         client = sc.client()
 
@@ -304,7 +305,7 @@ def test_scripted_resource_changes_must_fit_the_model(sc: ServiceCatalogEmulator
 
 
 def test_time_scale_shrinks_scripted_durations(clock: ManualClock) -> None:
-    with ServiceCatalogEmulator(clock=clock, time_scale=0.01) as sc:
+    with ServiceCatalogEmulator(clock=clock, time_scale=0.01, rules=ServiceRules.lenient()) as sc:
         product = sc.add_product("p", ProvisioningScript(plan_duration=100, duration=600))
         plan = sc.create_plan(product.id, product.artifact_id("v1"), "scaled")
         clock.advance(1)
@@ -545,7 +546,7 @@ def test_every_response_matches_botocore_output_shapes(clock: ManualClock) -> No
     def keep(http_response: Any, model: Any, **_: Any) -> None:
         bodies.append((model, http_response.status_code, http_response.content, dict(http_response.headers)))
 
-    with ServiceCatalogEmulator(clock=clock) as sc:
+    with ServiceCatalogEmulator(clock=clock, rules=ServiceRules.lenient()) as sc:
         client = sc.client(retries={"mode": "standard", "total_max_attempts": 1})
         client.meta.events.register("after-call.servicecatalog", keep)
         product = sc.add_product(
