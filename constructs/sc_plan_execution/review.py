@@ -66,12 +66,16 @@ def _review(
 
         from sc_plan_provider.aws_clients import client_config
         from sc_plan_provider.service_catalog import NotFoundError, ServiceCatalog, ServiceCatalogError
+        from sc_plan_provider.telemetry import logger
+        from sc_plan_provider.visibility import fresh
     except ImportError as error:
         return _error(f"the review command needs {error.name}: {INSTALL_HINT}")
+    logger.setLevel("WARNING")  # the function's JSON log lines would interleave with the table
     try:
         client = boto3.client("servicecatalog", region_name=region, config=client_config())
         service_catalog = ServiceCatalog(client, accept_language)
-        plan = service_catalog.describe_plan(plan_id)
+        # A plan the pipeline just created may not be visible for a moment (eventual consistency).
+        plan = fresh(lambda: service_catalog.describe_plan(plan_id), delays=(0.5, 1.0, 2.0))
         if plan.status in ("CREATE_IN_PROGRESS", "CREATE_FAILED"):
             detail = f": {plan.status_message}" if plan.status_message else ""
             return _error(f"plan {plan_id} is {plan.status}{detail}; it has no resource changes to review")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from sc_plan_provider.change_gate import ChangeSummary, GateDecision, decide, refusal_reason
+from sc_plan_provider.change_gate import ChangeSummary, GateDecision, decide
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.deputy import require_owner
 from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError, ResourceFailure
@@ -33,8 +33,8 @@ from sc_plan_provider.properties import PLAN_ID, PlanProperties, default_deadlin
 from sc_plan_provider.record_waiter import RECORD_FAILED, describe_errors, wait_for_record
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.request_ledger import request_key
-from sc_plan_provider.response import MAX_REASON_CHARS, answer_data
-from sc_plan_provider.service_catalog import NotFoundError, Plan, ServiceCatalog
+from sc_plan_provider.response import answer_data
+from sc_plan_provider.service_catalog import Plan, ServiceCatalog
 from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.value import Value
 from sc_plan_provider.visibility import visible_product
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 # A product left in one of these after a SUCCEEDED record did not get what was asked (AWS-FACTS).
 FAILED_PRODUCT_STATUSES = frozenset({"TAINTED", "ERROR"})
 EXECUTE = "execute"
-# What a refusal tells the reader to run to see every refused change (README: the review command).
-REVIEW_COMMAND = "python -m sc_plan_execution review"
 
 
 class Answer(Value):
@@ -118,16 +116,9 @@ def gate(
     """
     decision = decide_on(plan, service_catalog, properties)
     if gated and plan.status == PLAN_CREATE_SUCCESS and not decision.allowed:
-        logger.warning(
-            "Plan refused by the change gate",
-            extra={"plan_id": plan.plan_id, "refused": [r.describe() for r in decision.refused]},
-        )
-        if properties.spec is None:
-            subject, list_all = f"{PLAN_ID} {plan.plan_id}", f"run `{REVIEW_COMMAND} {plan.plan_id}` to list them all"
-        else:  # the plan was made from the spec and is deleted after the refusal
-            subject = f"The plan for ProvisionedProductName {properties.spec.provisioned_product_name}"
-            list_all = "the provider function's log lists them all"
-        raise ResourceFailure(refusal_reason(subject, decision, max_chars=MAX_REASON_CHARS, list_all=list_all))
+        from sc_plan_provider.refusal import refused  # a refused plan only
+
+        raise refused(plan, decision, properties)
     return decision.summary
 
 
@@ -140,40 +131,11 @@ def decide_on(plan: Plan, service_catalog: ServiceCatalog, properties: PlanPrope
     )
 
 
-def plan_summary(plan_id: str, service_catalog: ServiceCatalog, env: Environment) -> ChangeSummary:
-    """The change summary of a plan that is only reported: from the plan, else from the provider's
-    record of it; a plan the provider knows nothing of any more counts nothing."""
-    try:
-        plan = service_catalog.describe_plan(plan_id)
-    except NotFoundError:
-        applied = applied_plan_record(env, plan_id)
-        if applied is not None:
-            return applied.summary
-        logger.warning("Plan no longer exists: its change summary is reported as 0", extra={"plan_id": plan_id})
-        return ChangeSummary()
-    return decide(service_catalog.resource_changes(plan), allow_replacement=True, allow_removal=True).summary
-
-
 def claim(request: PlanRequest, product_id: str, env: Environment, *, action: str, failed_id: str | None) -> None:
     """Claim the product for the resource about to act on it (deputy.py); remembered so that a
     request that then fails without the product gives a new claim back (`release_new_claims`)."""
     if require_owner(env.owners, product_id, request, action=action, failed_id=failed_id):
         env.new_claims.append(product_id)
-
-
-def release_new_claims(request: PlanRequest, env: Environment, keep: tuple[str, ...]) -> None:
-    """A failed request never takes ownership: forget the owners it recorded, except of `keep`
-    (the failed answer's and the request's physical ids: the products the stack holds) and of products this request
-    created but could not remove (the resource's next request removes them: `remove_abandoned`)."""
-    owner = Owner.of(request)
-    for product_id in env.new_claims:
-        if product_id in keep or product_id in env.abandoned:
-            continue
-        try:
-            env.owners.release(product_id, owner, request_key(request))
-        except OwnershipUnavailableError as error:
-            logger.warning("Could not give back a claim", extra={"product": product_id, "error": str(error)})
-    env.new_claims.clear()
 
 
 def execute(
@@ -317,33 +279,6 @@ def finish_or_remove(
 
 def is_create(request: PlanRequest) -> bool:
     return request.request_type == "Create"
-
-
-def current(
-    product_id: str,
-    service_catalog: ServiceCatalog,
-    summary: ChangeSummary,
-    *,
-    env: Environment,
-    deadline: Deadline,
-) -> Answer:
-    """The ids and outputs of the product as it stands, without executing anything."""
-    product = call_until_answered(
-        lambda: visible_product(service_catalog, product_id, sleep=env.sleep),
-        what=f"provisioned product {product_id}",
-        deadline=deadline,
-        sleep=env.sleep,
-    )
-    if product is None:
-        raise ResourceFailure(f"Provisioned product {product_id} no longer exists in Service Catalog.")
-    record_id = product.last_successful_provisioning_record_id or product.last_record_id
-    record = call_until_answered(
-        lambda: service_catalog.describe_record(record_id), what=f"record {record_id}", deadline=deadline
-    )
-    outputs = call_until_answered(
-        lambda: service_catalog.record_outputs(record), what=f"the outputs of record {record_id}", deadline=deadline
-    )
-    return Answer(product_id, answer_data(product_id, record_id, outputs, summary.as_data()))
 
 
 def applied_plan_record(env: Environment, plan_id: str) -> AppliedPlan | None:

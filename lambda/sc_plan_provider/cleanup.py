@@ -20,6 +20,7 @@ from sc_plan_provider.applying import Answer, Environment, is_create, patience_d
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.deputy import product_terminated, require_owner, require_same_home
 from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError, ResourceFailure
+from sc_plan_provider.leftovers import leftovers
 from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
 from sc_plan_provider.plan_executor import PLAN_EXECUTED_STATUSES
 from sc_plan_provider.product_spec import declares_spec, parse_product_spec
@@ -114,7 +115,7 @@ def remove_abandoned(
     """Before anything else, a resource's request removes what its earlier requests could not."""
     owner = Owner.of(request)
     try:
-        abandoned = env.owners.abandoned(owner)
+        abandoned = leftovers(env).abandoned(owner)
     except OwnershipUnavailableError as error:
         logger.warning("Could not read the products left to remove", extra={"error": str(error)})
         return
@@ -123,14 +124,14 @@ def remove_abandoned(
             continue
         if remove_product(request, product_id, service_catalog, properties, env):
             try:
-                env.owners.forget_abandoned(owner, product_id)
+                leftovers(env).forget_abandoned(owner, product_id)
             except OwnershipUnavailableError as error:
                 logger.warning("Could not forget a removed product", extra={"error": str(error)})
 
 
 def _abandon(env: Environment, owner: Owner, product_id: str) -> None:
     try:
-        env.owners.abandon(owner, product_id)
+        leftovers(env).abandon(owner, product_id)
     except OwnershipUnavailableError as error:
         logger.error("Could not record a product left to remove", extra={"product": product_id, "error": str(error)})
 

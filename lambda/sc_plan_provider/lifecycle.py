@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sc_plan_provider import plan_mode
-from sc_plan_provider.applying import Answer, Environment, release_new_claims
+from sc_plan_provider.applying import Answer, Environment
 from sc_plan_provider.deputy import check_owner, require_same_home
 from sc_plan_provider.errors import ResourceFailure
 from sc_plan_provider.properties import (
@@ -80,6 +80,8 @@ def _releasing(request: PlanRequest, env: Environment, operation: Callable[[], A
     try:
         return operation()
     except ResourceFailure as failure:
+        from sc_plan_provider.leftovers import release_new_claims
+
         release_new_claims(request, env, keep=(failure.physical_resource_id or "", request.physical_resource_id))
         raise
 

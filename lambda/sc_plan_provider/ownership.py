@@ -67,7 +67,6 @@ APPLIED = "Applied"
 EXECUTING_REQUEST = "ExecutingRequest"
 RECORD_ID = "RecordId"
 EXECUTED_AT = "ExecutedAt"
-ABANDONED = "Abandoned"  # a string set of pp- ids
 
 
 class Owner(Value):
@@ -123,7 +122,7 @@ class DynamoDBOwnerRegistry:
         self._table = table_name
 
     def owner(self, provisioned_product_id: str) -> Owner | None:
-        item = self._get(provisioned_product_id)
+        item = self.read(provisioned_product_id)
         if STACK_ID not in item:
             return None
         return Owner(item[STACK_ID]["S"], item.get(LOGICAL_RESOURCE_ID, {}).get("S", "?"))
@@ -160,23 +159,9 @@ class DynamoDBOwnerRegistry:
             return Claim(recorded or Owner("?", "?"))
         return Claim(owner, new=STACK_ID not in response.get("Attributes", {}))
 
-    def release(self, provisioned_product_id: str, owner: Owner, request_key: str) -> None:
-        self._update(
-            provisioned_product_id,
-            "REMOVE #stack, #logical, #claimed, #by",
-            "#by = :request AND #stack = :stack AND #logical = :logical",
-            {"#stack": STACK_ID, "#logical": LOGICAL_RESOURCE_ID, "#claimed": CLAIMED_AT, "#by": CLAIMED_BY},
-            {
-                ":request": {"S": request_key},
-                ":stack": {"S": owner.stack_id},
-                ":logical": {"S": owner.logical_resource_id},
-            },
-            missing_ok=True,
-        )
-
     def terminated(self, provisioned_product_id: str, owner: Owner) -> None:
         now = int(time.time())
-        self._update(
+        self.write(
             provisioned_product_id,
             "SET #terminated = :now, #expires = :expires",
             "#stack = :stack AND #logical = :logical",
@@ -190,7 +175,7 @@ class DynamoDBOwnerRegistry:
         )
 
     def spec_applied(self, provisioned_product_id: str, owner: Owner, digest: str) -> None:
-        self._update(
+        self.write(
             provisioned_product_id,
             "ADD #specs :digest",
             "#stack = :stack AND #logical = :logical",
@@ -203,7 +188,7 @@ class DynamoDBOwnerRegistry:
         )
 
     def applied_specs(self, provisioned_product_id: str) -> frozenset[str]:
-        return frozenset(self._get(provisioned_product_id).get(APPLIED_SPECS, {}).get("SS", []))
+        return frozenset(self.read(provisioned_product_id).get(APPLIED_SPECS, {}).get("SS", []))
 
     def intend_to_execute(self, applied: AppliedPlan) -> AppliedPlan:
         try:
@@ -240,7 +225,7 @@ class DynamoDBOwnerRegistry:
         return applied
 
     def executed(self, plan_id: str, request_key: str, record_id: str, executed_at: float | None) -> None:
-        self._update(
+        self.write(
             plan_key(plan_id),
             "SET #record = :record, #at = :at",
             "#request = :request",
@@ -253,7 +238,7 @@ class DynamoDBOwnerRegistry:
         )
 
     def applied_plan(self, plan_id: str) -> AppliedPlan | None:
-        item = self._get(plan_key(plan_id))
+        item = self.read(plan_key(plan_id))
         if EXECUTING_REQUEST not in item or APPLIED not in item:
             return None
         return _decode_applied(
@@ -265,32 +250,8 @@ class DynamoDBOwnerRegistry:
             executed_at=float(item[EXECUTED_AT]["N"]) if EXECUTED_AT in item else None,
         )
 
-    def abandon(self, owner: Owner, provisioned_product_id: str) -> None:
-        self._update(
-            resource_key(owner),
-            "SET #stack = :stack, #logical = :logical ADD #abandoned :product",
-            None,
-            {"#stack": STACK_ID, "#logical": LOGICAL_RESOURCE_ID, "#abandoned": ABANDONED},
-            {
-                ":stack": {"S": owner.stack_id},
-                ":logical": {"S": owner.logical_resource_id},
-                ":product": {"SS": [provisioned_product_id]},
-            },
-        )
-
-    def abandoned(self, owner: Owner) -> frozenset[str]:
-        return frozenset(self._get(resource_key(owner)).get(ABANDONED, {}).get("SS", []))
-
-    def forget_abandoned(self, owner: Owner, provisioned_product_id: str) -> None:
-        self._update(
-            resource_key(owner),
-            "DELETE #abandoned :product",
-            None,
-            {"#abandoned": ABANDONED},
-            {":product": {"SS": [provisioned_product_id]}},
-        )
-
-    def _get(self, key: str) -> dict[str, Any]:
+    def read(self, key: str) -> dict[str, Any]:
+        """One item of the table (consistent read); empty when there is none."""
         try:
             item: dict[str, Any] = self._client.get_item(
                 TableName=self._table, Key={KEY: {"S": key}}, ConsistentRead=True
@@ -299,7 +260,7 @@ class DynamoDBOwnerRegistry:
             raise OwnershipUnavailableError(str(error)) from error
         return item
 
-    def _update(
+    def write(
         self,
         key: str,
         expression: str,
@@ -309,6 +270,8 @@ class DynamoDBOwnerRegistry:
         *,
         missing_ok: bool = False,
     ) -> None:
+        """One (conditional) UpdateItem; OwnershipUnavailableError when it fails, but for a failed
+        condition with `missing_ok`."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "Key": {KEY: {"S": key}},

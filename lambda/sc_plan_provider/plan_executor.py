@@ -27,7 +27,7 @@ from sc_plan_provider.service_catalog import (
 )
 from sc_plan_provider.telemetry import logger
 from sc_plan_provider.value import Value
-from sc_plan_provider.visibility import NotVisibleYetError, fresh, visible_product
+from sc_plan_provider.visibility import NotVisibleYetError
 from sc_plan_provider.waiter import wait_until
 
 if TYPE_CHECKING:
@@ -83,14 +83,16 @@ def execute_once(
     from the request, so where the service replays tokens a duplicate gets the same record anyway.
     """
     product_id = plan.provisioned_product_id
-    applied = _applied(records, plan.plan_id)
+    applied = applied_record(records, plan.plan_id)
     mine = applied is not None and applied.executing_request == request_key
     if mine and applied is not None and applied.record_id:
         logger.info("Plan already executed by this request: resuming", extra={"plan_id": plan.plan_id})
         return Execution(plan.plan_id, applied.record_id, product_id)
     if plan.status in PLAN_EXECUTED_STATUSES:
         if mine:
-            return Execution(plan.plan_id, _own_record(service_catalog, plan, records, request_key, sleep), product_id)
+            from sc_plan_provider.recovery import own_record  # a duplicate, or a killed environment
+
+            return Execution(plan.plan_id, own_record(service_catalog, plan, records, request_key, sleep), product_id)
         raise ExecutedElsewhereError(plan, applied)
     if not may_act():
         raise ResourceFailure(_no_longer_acting(plan.plan_id))
@@ -116,13 +118,9 @@ def execute_once(
     try:
         record_id = service_catalog.execute_plan(plan.plan_id, token)
     except ServiceCatalogError as error:
-        now = _described(service_catalog, plan.plan_id, sleep)
-        if now is None or now.status not in PLAN_EXECUTED_STATUSES:
-            raise ResourceFailure(
-                f"PlanId {plan.plan_id} cannot be executed (status {now.status if now else 'not found'}): {error}"
-            ) from error
-        # Executed, and the records say by this request: an earlier delivery of it got there first.
-        record_id = _own_record(service_catalog, now, records, request_key, sleep)
+        from sc_plan_provider.recovery import own_record_after_refusal  # a refused execute only
+
+        record_id = own_record_after_refusal(service_catalog, plan, records, request_key, error=error, sleep=sleep)
     logger.info("Plan executed", extra={"plan_id": plan.plan_id, "record_id": record_id})
     try:
         records.executed(plan.plan_id, request_key, record_id, executed_at)
@@ -131,34 +129,7 @@ def execute_once(
     return Execution(plan.plan_id, record_id, product_id)
 
 
-def _own_record(
-    service_catalog: ServiceCatalog,
-    plan: Plan,
-    records: OwnerRegistry,
-    request_key: str,
-    sleep: Callable[[float], None],
-) -> str:
-    """The record of an execution this request made but did not see answered (a duplicate or a
-    killed environment made it): recorded by the duplicate shortly, else the product's last
-    provisioning record, which is this execution's: nothing else may change the product meanwhile."""
-    give_up = time.monotonic() + RECORD_ID_WAIT_SECONDS
-    while True:
-        applied = _applied(records, plan.plan_id)
-        if applied is not None and applied.executing_request == request_key and applied.record_id:
-            return applied.record_id
-        if time.monotonic() >= give_up:
-            break
-        sleep(0.5)
-    product = visible_product(service_catalog, plan.provisioned_product_id, sleep=sleep)
-    if product is None or not product.last_provisioning_record_id:
-        raise ResourceFailure(
-            f"PlanId {plan.plan_id} was executed, but provisioned product {plan.provisioned_product_id} shows no "
-            "provisioning record yet; deploy again in a moment."
-        )
-    return product.last_provisioning_record_id
-
-
-def _applied(records: OwnerRegistry, plan_id: str) -> AppliedPlan | None:
+def applied_record(records: OwnerRegistry, plan_id: str) -> AppliedPlan | None:
     try:
         return records.applied_plan(plan_id)
     except OwnershipUnavailableError as error:
@@ -166,13 +137,6 @@ def _applied(records: OwnerRegistry, plan_id: str) -> AppliedPlan | None:
             f"Could not read the provider's record of PlanId {plan_id} ({error}); nothing was changed. "
             "Retry the deployment once the provider's owners table is reachable."
         ) from error
-
-
-def _described(service_catalog: ServiceCatalog, plan_id: str, sleep: Callable[[float], None]) -> Plan | None:
-    try:
-        return fresh(lambda: service_catalog.describe_plan(plan_id), sleep=sleep)
-    except NotFoundError:
-        return None
 
 
 def _no_longer_acting(plan_id: str) -> str:

@@ -13,11 +13,9 @@ from __future__ import annotations
 from sc_plan_provider.applying import (
     Answer,
     Environment,
-    current,
     execute,
     finish_or_remove,
     gate,
-    plan_summary,
     request_deadline,
 )
 from sc_plan_provider.change_gate import ChangeSummary
@@ -71,6 +69,8 @@ def update(request: PlanRequest, properties: PlanProperties, plan_id: str, env: 
     service_catalog = env.service_catalog(properties.accept_language)
     deadline = request_deadline(properties, env)
     if plan_id == request.old_properties.get(PLAN_ID):
+        from sc_plan_provider.reporting import current, plan_summary
+
         logger.info("PlanId unchanged: nothing to execute", extra={"plan_id": plan_id})
         summary = plan_summary(plan_id, service_catalog, env)
         return current(request.physical_resource_id, service_catalog, summary, env=env, deadline=deadline)
@@ -136,5 +136,7 @@ def _restore(
             "parameters and deploy with its id."
         )
     if summary is None:
+        from sc_plan_provider.reporting import plan_summary
+
         summary = plan_summary(plan_id, service_catalog, env)
     return restore(request, point, service_catalog, properties, deadline=deadline, env=env, summary=summary)

@@ -25,10 +25,6 @@ class OwnerRegistry(Protocol):
         """Record `owner` unless another owner is on record; the owner on record after the call."""
         ...
 
-    def release(self, provisioned_product_id: str, owner: Owner, request_key: str) -> None:
-        """Forget an owner that the request `request_key` recorded (and nothing else)."""
-        ...
-
     def terminated(self, provisioned_product_id: str, owner: Owner) -> None:
         """The product is gone: let its record expire (after any retry of the Delete could ask)."""
         ...
@@ -57,18 +53,6 @@ class OwnerRegistry(Protocol):
         """The record of a plan's execution, None when the provider never executed it."""
         ...
 
-    def abandon(self, owner: Owner, provisioned_product_id: str) -> None:
-        """`owner` created the product but could not remove it: its next request retries."""
-        ...
-
-    def abandoned(self, owner: Owner) -> frozenset[str]:
-        """Products `owner` still has to remove."""
-        ...
-
-    def forget_abandoned(self, owner: Owner, provisioned_product_id: str) -> None:
-        """The product was removed after all."""
-        ...
-
 
 class Ledger(Protocol):
     durable: bool
@@ -94,3 +78,23 @@ class Ledger(Protocol):
     def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None: ...
 
     def cleanup_of(self, request: PlanRequest) -> str | None: ...
+
+
+class Leftovers(Protocol):
+    """What failed requests give back and leave to remove (leftovers.py; the in-process registry)."""
+
+    def release(self, provisioned_product_id: str, owner: Owner, request_key: str) -> None:
+        """Forget an owner that the request `request_key` recorded (and nothing else)."""
+        ...
+
+    def abandon(self, owner: Owner, provisioned_product_id: str) -> None:
+        """`owner` created the product but could not remove it: its next request retries."""
+        ...
+
+    def abandoned(self, owner: Owner) -> frozenset[str]:
+        """Products `owner` still has to remove."""
+        ...
+
+    def forget_abandoned(self, owner: Owner, provisioned_product_id: str) -> None:
+        """The product was removed after all."""
+        ...

@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sc_plan_provider.applying import Answer, Environment, applied_plan_record, claim, current, finish
+from sc_plan_provider.applying import Answer, Environment, applied_plan_record, claim, finish
 from sc_plan_provider.change_gate import ChangeSummary
 from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
@@ -36,6 +36,7 @@ from sc_plan_provider.plan_executor import Execution
 from sc_plan_provider.polling_policy import PollingPolicy
 from sc_plan_provider.properties import PLAN_ID, PlanProperties
 from sc_plan_provider.record_waiter import wait_for_record
+from sc_plan_provider.reporting import current
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.service_catalog import Plan, ProductVersion, ProvisionedProduct, ServiceCatalog
 from sc_plan_provider.telemetry import logger, metrics

@@ -32,7 +32,6 @@ from sc_plan_provider.applying import (
     Answer,
     Environment,
     claim,
-    current,
     execute,
     finish_or_remove,
     gate,
@@ -53,6 +52,7 @@ from sc_plan_provider.product_spec import (
 from sc_plan_provider.properties import PlanProperties
 from sc_plan_provider.property_values import InvalidPropertyError
 from sc_plan_provider.record_waiter import wait_for_record
+from sc_plan_provider.reporting import current
 from sc_plan_provider.request import PlanRequest, is_product_id
 from sc_plan_provider.service_catalog import (
     NotFoundError,
