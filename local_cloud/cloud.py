@@ -15,6 +15,7 @@ function called, in order.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +31,7 @@ from local_cloud.iam.role import read_execution_role, role_logical_id
 from local_cloud.lambda_runtime import FunctionSpec, LambdaInvokeApi, LocalLambdaRuntime
 from local_cloud.lambda_runtime.assembly import stack_names_in_assembly
 from local_cloud.lambda_runtime.invoke_api import ENDPOINT_ENV_VAR as LAMBDA_ENDPOINT_ENV_VAR
+from local_cloud.lambda_runtime.retry_scale.sitecustomize import SCALE_ENV_VAR as RETRY_SCALE_ENV_VAR
 from local_cloud.servicecatalog import ENDPOINT_ENV_VAR, ServiceCatalogEmulator, ServiceRules
 from local_cloud.tls import create_tls_material
 from local_cloud.xray import DAEMON_ADDRESS_ENV_VAR, LocalXRayDaemon
@@ -39,6 +41,8 @@ RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"
 # The example app's stack that uses the construct: chosen when an assembly holds several provider
 # functions (the app also has the shared provider stack) and no stack is named.
 DEFAULT_STACK_NAME = "ServiceCatalogPlanDemo"
+# A `sitecustomize` that scales botocore's retry delays in the function (retry_delay_scale).
+RETRY_SCALE_DIR = Path(__file__).parent / "lambda_runtime" / "retry_scale"
 
 
 def provider_spec(cdk_out: Path, stack_name: str | None = None) -> FunctionSpec:
@@ -76,6 +80,7 @@ class LocalCloud:
         sc_rules: ServiceRules | None = None,
         iam: bool = True,
         service_token_qualifier: str | None = None,
+        retry_delay_scale: float = 1.0,
     ) -> None:
         """`init_timeout` is Lambda's INIT limit (10 s there); looser by default because a 2-core
         machine running parallel suites can take longer than that to import the asset.
@@ -84,8 +89,12 @@ class LocalCloud:
         LOCAL_CLOUD_SC_PROFILE, else real). `iam` enforces the execution role's policies on the
         function's calls (it fails at start when the role cannot be read exactly from the template).
         `service_token_qualifier` makes CloudFormation invoke an alias of that name (created at start,
-        pointing at ``$LATEST``).
+        pointing at ``$LATEST``). `retry_delay_scale` multiplies the sleeps between the function's
+        botocore retries (lambda_runtime/retry_scale: the same attempts, shorter waits), so that a fault
+        outlasting every attempt reaches the handler in seconds; 1 leaves the function untouched.
         """
+        if retry_delay_scale <= 0:
+            raise ValueError("retry_delay_scale must be > 0")
         if spec is None:
             if cdk_out is None:
                 raise ValueError("LocalCloud needs a cloud assembly (cdk_out) or a function spec")
@@ -113,6 +122,7 @@ class LocalCloud:
         self._progress = progress
         self._echo_logs = echo_logs
         self._init_timeout = init_timeout
+        self._retry_delay_scale = retry_delay_scale
         self.principal: Principal
         self.function: LocalLambdaRuntime
         self.cloudformation: CloudFormationDriver
@@ -155,6 +165,7 @@ class LocalCloud:
                 "SSL_CERT_FILE": str(self.tls.ca_file),
                 **self.principal.credentials,
                 **self._table_references(),
+                **self._retry_scaling(),
                 **self._function_env,
             },
             retry_delays=self._retry_delays,
@@ -229,6 +240,15 @@ class LocalCloud:
                 continue
             exports[str(name)] = str(value)
         return exports
+
+    def _retry_scaling(self) -> dict[str, str]:
+        """The variables that make the function's botocore sleep less between retries (if asked)."""
+        if self._retry_delay_scale == 1.0:
+            return {}
+        return {
+            "PYTHONPATH": f"{RETRY_SCALE_DIR}{os.pathsep}{self.spec.asset_dir}",
+            RETRY_SCALE_ENV_VAR: repr(self._retry_delay_scale),
+        }
 
     def _table_references(self) -> dict[str, str]:
         """Environment variables written as ``{"Ref": "<table>"}``, resolved to the local table names."""

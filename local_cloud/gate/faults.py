@@ -184,10 +184,16 @@ def fault_answer(fault: Fault, request: ServiceRequest) -> ErrorAnswer | None:
 class FaultRule:
     """Give ``fault`` to the ``at``-th (1-based) and the next ``times - 1`` matching calls.
 
-    ``service=None`` matches every service; ``operation=None`` every operation of ``service``. Every
+    ``service=None`` matches every service; ``operation=None`` every operation of ``service``;
+    ``resource`` only the calls naming that resource (a DynamoDB table's ARN, a function's). Every
     matching call counts, so ``at`` is a position in the call log; a call whose service cannot
     produce the fault (``supports``: the ResponseURL has no not-found) passes unharmed. ``seen``
     counts matched calls, ``applied`` the calls that got the fault.
+
+    ``counting="runs"`` counts runs of matching calls instead: calls in a row with no other call of
+    the function between them (a wait's polls, a call and its retries) are one run, and the fault
+    goes to the first ``times`` calls of the ``at``-th run. A position among waits then does not
+    depend on how many polls each wait took.
     """
 
     fault: Fault
@@ -195,21 +201,45 @@ class FaultRule:
     operation: str | None = None
     at: int = 1
     times: int = 1
+    resource: str | None = None
+    counting: Literal["calls", "runs"] = "calls"
     seen: int = 0
     applied: int = 0
+    runs: int = field(default=0, init=False)  # runs of matching calls begun (counting="runs")
+    # Matching calls in a row so far in the current run; 0 when the function's last call did not match.
+    _in_run: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.at < 1 or self.times < 1:
             raise ValueError("at and times must be >= 1")
+        if self.counting not in ("calls", "runs"):
+            raise ValueError(f"counting must be 'calls' or 'runs', not {self.counting!r}")
         if self.operation is not None and self.service is None:
             raise ValueError("an operation needs its service")
+        if self.resource is not None and self.service is None:
+            raise ValueError("a resource needs its service")
         if self.service is not None and not supports(self.service, self.fault.kind):
             raise ValueError(f"{self.service} has no {self.fault.kind} fault")
 
     def matches(self, request: ServiceRequest) -> bool:
-        return (self.service is None or self.service == request.service) and (
-            self.operation is None or self.operation == request.operation
+        return (
+            (self.service is None or self.service == request.service)
+            and (self.operation is None or self.operation == request.operation)
+            and (self.resource is None or self.resource in request.resources)
         )
+
+    def count(self, request: ServiceRequest) -> bool:
+        """Count one of the function's calls (every call, matching or not); whether its turn came."""
+        if not self.matches(request):
+            self._in_run = 0
+            return False
+        self.seen += 1
+        if self.counting == "calls":
+            return self.at <= self.seen < self.at + self.times
+        if self._in_run == 0:
+            self.runs += 1
+        self._in_run += 1
+        return self.runs == self.at and self._in_run <= self.times
 
 
 class FaultPlan:
@@ -227,9 +257,13 @@ class FaultPlan:
         operation: str | None = None,
         at: int = 1,
         times: int = 1,
+        resource: str | None = None,
+        counting: Literal["calls", "runs"] = "calls",
     ) -> FaultRule:
-        """Plan ``fault`` for the ``at``-th matching call and ``times - 1`` more; returns the live rule."""
-        rule = FaultRule(fault, service, operation, at, times)
+        """Plan ``fault`` for the ``at``-th matching call and ``times - 1`` more; returns the live rule.
+        ``resource`` narrows the rule to calls naming it (e.g. one DynamoDB table's ARN);
+        ``counting="runs"`` makes ``at`` count runs of calls in a row (see FaultRule)."""
+        rule = FaultRule(fault, service, operation, at, times, resource, counting)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -245,14 +279,11 @@ class FaultPlan:
             return list(self._rules)
 
     def choose(self, request: ServiceRequest) -> Fault | None:
-        """Count ``request`` against every matching rule; the first rule whose turn it is gives its fault."""
+        """Count ``request`` against every rule; the first rule whose turn it is gives its fault."""
         chosen: Fault | None = None
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(request):
-                    continue
-                rule.seen += 1
-                due = rule.at <= rule.seen < rule.at + rule.times
+                due = rule.count(request)
                 if chosen is None and due and supports(request.service, rule.fault.kind):
                     rule.applied += 1
                     chosen = rule.fault

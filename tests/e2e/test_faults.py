@@ -3,6 +3,8 @@ function through its own clients: the call log shows where each landed and how t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from local_cloud.cloud import LocalCloud
 from local_cloud.gate import Fault
 from support.scenarios import executions, plan, product, resource
@@ -43,3 +45,19 @@ def test_failing_response_url_puts_are_retried_until_one_is_accepted(cloud: Loca
     (outcome,) = result.outcomes
     assert [p.http_status for p in outcome.puts] == [500, 503, 200]
     assert [c.outcome for c in cloud.calls() if c.service == "s3"] == ["InternalError", "SlowDown", "ok"]
+
+
+def test_scaled_retry_delays_bring_a_throttle_past_every_attempt_to_the_handler_in_seconds(cdk_out: Path) -> None:
+    with LocalCloud(cdk_out, retry_delays=(0.5, 1.0), retry_delay_scale=0.01) as scaled:
+        sc = scaled.servicecatalog
+        scaled.faults.add(
+            Fault.throttle(), service="servicecatalog", operation="ExecuteProvisionedProductPlan", times=11
+        )
+        result = scaled.stack("throttled-past-retries").create(resource(plan(sc, product(sc))))
+        (failed, _rollback) = result.outcomes
+        assert failed.status == "FAILED" and "ExecuteProvisionedProductPlan was throttled" in failed.reason
+        throttled = [c for c in scaled.calls() if c.fault == "throttle"]
+        # botocore's 11 attempts, all made; unscaled their jittered sleeps average a minute (up to 131 s)
+        assert len(throttled) == 11
+        assert throttled[-1].started_at - throttled[0].started_at < 5
+        assert executions(sc) == 0

@@ -479,3 +479,32 @@ def test_a_rule_over_every_service_counts_positions_in_the_call_log() -> None:
         plan.add(Fault.throttle(), operation="UpdateItem")
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault("explode")  # type: ignore[arg-type]
+
+
+def test_a_rule_can_narrow_to_one_resource_and_count_runs_of_calls() -> None:
+    plan = FaultPlan()
+    owners = "arn:aws:dynamodb:us-east-1:123456789012:table/owners"
+    ledger = "arn:aws:dynamodb:us-east-1:123456789012:table/requests"
+    on_owners = plan.add(Fault.server_error(), service="dynamodb", operation="UpdateItem", resource=owners, at=2)
+    second_wait = plan.add(
+        Fault.throttle(), service="servicecatalog", operation="DescribeRecord", at=2, times=2, counting="runs"
+    )
+
+    def call(service: str, operation: str, resource: str = "*") -> str | None:
+        chosen = plan.choose(ServiceRequest(service, operation, f"{service}:{operation}", (resource,)))
+        return chosen.kind if chosen else None
+
+    assert [call("dynamodb", "UpdateItem", ledger), call("dynamodb", "UpdateItem", owners)] == [None, None]
+    assert call("dynamodb", "UpdateItem", owners) == "server_error"  # the 2nd write to the owners table
+    # a first wait of three polls, a write, then a second wait: its first two polls are throttled
+    first = [call("servicecatalog", "DescribeRecord") for _ in range(3)]
+    call("dynamodb", "GetItem", ledger)
+    second = [call("servicecatalog", "DescribeRecord") for _ in range(3)]
+    assert first == [None, None, None]
+    assert second == ["throttle", "throttle", None]
+    assert (second_wait.runs, second_wait.seen, second_wait.applied) == (2, 6, 2)
+    assert (on_owners.seen, on_owners.applied) == (2, 1)
+    with pytest.raises(ValueError, match="a resource needs its service"):
+        plan.add(Fault.throttle(), resource=owners)
+    with pytest.raises(ValueError, match="counting must be"):
+        plan.add(Fault.throttle(), counting="polls")  # type: ignore[arg-type]

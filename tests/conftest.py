@@ -1,0 +1,3 @@
+"""Plugins every suite shares: the fault sweep's options and its matrix report (tests/sweep)."""
+
+pytest_plugins = ("support.sweep_report",)
