@@ -121,6 +121,11 @@ def check_orphans(world: World) -> Check:
         if product.id not in held and product.id not in kept
     ]
     notes = [f"{pid}: placeholder of an unexecuted user plan, kept" for pid in sorted(kept)]
+    notes += [
+        f"{plan.id} ({plan.provisioned_product_name}, {plan.status}): a plan the provider made, still there"
+        for plan in sc.plans()
+        if plan.id not in world.user_plans
+    ]
     return _check(CHECKS[1], problems, notes)
 
 
@@ -169,8 +174,8 @@ def check_owners(world: World) -> Check:
         abandoned = by_key.get(_resource_key(stack_id, logical_id), {}).get("Abandoned", {}).get("SS", [])
         if key in abandoned:
             continue
-        holder = resource.physical_resource_id if resource is not None else "no such resource in the stack"
-        problems.append(f"{key} is recorded as owned by {logical_id}, which holds {holder}")
+        holder = f"which holds {resource.physical_resource_id}" if resource is not None else "no longer in the stack"
+        problems.append(f"{key} is recorded as owned by {logical_id}, {holder}")
     return _check(CHECKS[3], problems)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from local_cloud.cloud import LocalCloud
 from local_cloud.cloudformation import HistoryRow, Outcome, Stack
 from local_cloud.gate import FaultKind, FaultRule
+from local_cloud.servicecatalog import Plan
 from local_cloud.sweep.faults import SweepFault, faults_for
 from local_cloud.sweep.invariants import (
     Check,
@@ -34,15 +35,24 @@ from local_cloud.sweep.invariants import (
 from local_cloud.sweep.sequences import Sequence, World, sequence
 from local_cloud.sweep.trace import Site, Step, StepRecorder, sites_of, table_role
 
-__all__ = ["CLEAN_END", "OUTCOME_KEPT", "RIDDEN_OUT", "Position", "RunOptions", "RunResult", "run"]
+__all__ = ["CLEAN_END", "OUTCOME_KEPT", "RIDDEN_OUT", "Position", "RunOptions", "RunResult", "rides_out", "run"]
 
 CLEAN_END = "clean end"
 OUTCOME_KEPT = "outcome kept"
-# Faults after which the call took effect and the provider resumes or retries it (Lambda's retry of
-# a killed invocation, botocore's retry of a timed-out call): the stack must end as without them.
-# After the others (a failure that outlasts every retry) a FAILED answer is honest; the column shows
-# how often the outcome changed.
+# Faults the provider rides out: after a kill or a slow answer the call took effect and the provider
+# resumes or retries it (Lambda's retry of the invocation, botocore's of the call); a transient
+# not-found of a Service Catalog read is the eventual consistency the handler waits out. The stack
+# must then end as without the fault. After the others (a failure outlasting every retry) a FAILED
+# answer is honest; the column shows how often the outcome changed.
 RIDDEN_OUT: frozenset[str] = frozenset({"kill", "slow"})
+
+
+def rides_out(position: Position) -> bool:
+    """Whether the provider promises the same outcome despite ``position``'s fault."""
+    site = position.site
+    return position.kind in RIDDEN_OUT or (position.kind == "not_found" and site.counts_runs)
+
+
 _LOG_LEVELS = ('"level":"WARNING"', '"level":"ERROR"', '"level":"CRITICAL"')
 _LOG_LINE_CHARS = 600
 _LOG_BOILERPLATE = frozenset(
@@ -279,7 +289,7 @@ class _Run:
         )
 
     def _outcome(self, status: str, expected: str | None) -> Check:
-        binding = self.position is None or self.position.kind in RIDDEN_OUT
+        binding = self.position is None or rides_out(self.position)
         if expected is None:
             return Check(OUTCOME_KEPT, True, notes=("no clean outcome to compare with",), binding=binding)
         problems = [] if status == expected else [f"the stack ends {status}, without the fault {expected}"]
@@ -340,7 +350,14 @@ class _Run:
         ]
         if left:
             problems.append(f"left after deleting the stack: {', '.join(left)}")
+        plans = [f"{plan.id} ({plan.provisioned_product_name}, {plan.status})" for plan in self._provider_plans()]
+        if plans:
+            problems.append(f"plans the provider made, left after deleting the stack: {', '.join(plans)}")
         return problems
+
+    def _provider_plans(self) -> list[Plan]:
+        """Plans that exist and that the user did not make (spec mode plans its own)."""
+        return [plan for plan in self.cloud.servicecatalog.plans() if plan.id not in self.world.user_plans]
 
     def _log_lines(self) -> tuple[str, ...]:
         lines = []
