@@ -3,7 +3,9 @@
 - ``record [--out PATH] [--repeat N] [SEQUENCE...]`` plays each sequence clean N times (default 2)
   and writes the traces the sweep's positions are built on (default tests/sweep/traces.json);
 - ``run SEQUENCE [--position JSON]`` plays one run (clean, or with the position's fault, as a
-  violation's report prints it) and prints what it showed.
+  violation's report prints it) and prints what it showed;
+- ``matrix REPORT`` prints the matrix and the violations of a sweep's report (``sweep-report.json``,
+  or the ``.jsonl`` it grows while the sweep runs).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from local_cloud.sweep.runner import Position, RunOptions, run
+from local_cloud.sweep.matrix import Matrix
+from local_cloud.sweep.runner import Position, RunOptions, RunResult, run
 from local_cloud.sweep.traces import record, save
 
 DEFAULT_TRACES = Path("tests/sweep/traces.json")
@@ -30,7 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     replaying = commands.add_parser("run", help="play one run and print its report")
     replaying.add_argument("--position", help="a position as JSON (from a violation's report)")
     replaying.add_argument("sequence", nargs="?")
+    reading = commands.add_parser("matrix", help="print a sweep report's matrix and violations")
+    reading.add_argument("report", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "matrix":
+        matrix = Matrix().extend(_results(args.report))
+        print(matrix.render())
+        for result in matrix.violations:
+            print()
+            print(result.report())
+        return 0
     options = RunOptions(args.cdk_out)
     if args.command == "record":
         traces = record(options, args.sequences or None, repeat=args.repeat)
@@ -46,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     result = run(options, key, position)
     print(result.report())
     return 0 if result.held else 1
+
+
+def _results(path: Path) -> list[RunResult]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        return [RunResult.from_json(json.loads(line)) for line in text.splitlines() if line.strip()]
+    return [RunResult.from_json(each) for each in json.loads(text)["results"]]
 
 
 if __name__ == "__main__":

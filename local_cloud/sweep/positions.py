@@ -28,9 +28,12 @@ from local_cloud.sweep.sequences import SEQUENCES, sequence
 from local_cloud.sweep.trace import Site
 from local_cloud.sweep.traces import Trace
 
-__all__ = ["DEFAULT_SEED", "Planned", "estimated_seconds", "positions", "sample"]
+__all__ = ["DEFAULT_SEED", "SAMPLE_BUDGET_SECONDS", "Planned", "estimated_seconds", "positions", "sample"]
 
 DEFAULT_SEED = 16  # the project's issue 16
+# What the sample may spend on faulted runs, in estimated run seconds: with the clean runs, a few
+# minutes of `make test` on 2 workers.
+SAMPLE_BUDGET_SECONDS = 330.0
 # What each fault kind adds to a clean run (seconds): the slow answer's wait, a killed
 # environment's retry and cold start, the PUT failing for a whole delivery window.
 _EXTRA_SECONDS = {"throttle": 3.0, "server_error": 2.0, "not_found": 0.5, "slow": 10.0, "kill": 4.0}

@@ -1,7 +1,8 @@
 """The fault sweep's pytest options and report: each sweep test attaches its run's result to its
 report (``user_properties``, which pytest-xdist carries to the controller); the session's terminal
 summary prints the matrix, every violation with how to reproduce it, and writes them as JSON with
-``--sweep-report PATH``."""
+``--sweep-report PATH`` (and, as they come, one result a line to PATH + ``.jsonl``: a long sweep
+can be watched, and an interrupted one keeps what it ran)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from local_cloud.sweep.runner import RunResult
 RESULT_PROPERTY = "sweep-result"
 _results: list[RunResult] = []
 _started = [time.monotonic()]
+_config: list[pytest.Config] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,10 +35,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sweep-report", type=Path, default=None, help="write the sweep's results and matrix here")
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _started[0] = time.monotonic()
-
-
 def record(node: pytest.Item, result: RunResult) -> None:
     """Attach a run's result to the test's report (only violations keep their logs)."""
     data = result.to_json()
@@ -45,12 +43,31 @@ def record(node: pytest.Item, result: RunResult) -> None:
     node.user_properties.append((RESULT_PROPERTY, json.dumps(data)))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _started[0] = time.monotonic()
+    path = _stream(session.config)
+    if path is not None and not hasattr(session.config, "workerinput"):
+        path.write_text("", encoding="utf-8")
+
+
+def _stream(config: pytest.Config) -> Path | None:
+    path = config.getoption("--sweep-report")
+    return Path(f"{path}.jsonl") if path is not None else None
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "call":
-        return
+    if report.when != "call" or not _config or hasattr(_config[0], "workerinput"):
+        return  # under xdist the controller collects, from the reports its workers send
     for name, value in report.user_properties:
         if name == RESULT_PROPERTY:
             _results.append(RunResult.from_json(json.loads(str(value))))
+            if (path := _stream(_config[0])) is not None:
+                with path.open("a", encoding="utf-8") as stream:
+                    stream.write(str(value) + "\n")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _config[:] = [config]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

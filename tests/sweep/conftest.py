@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local_cloud.sweep.positions import DEFAULT_SEED, Planned, positions, sample
+from local_cloud.sweep.positions import DEFAULT_SEED, SAMPLE_BUDGET_SECONDS, Planned, positions, sample
 from local_cloud.sweep.runner import RunOptions
 from local_cloud.sweep.traces import Trace, load
 from support.assembly import cdk_out
@@ -19,8 +19,6 @@ from support.known_violations import known
 __all__ = ["cdk_out", "sweep_options"]
 
 TRACES = Path(os.environ.get("SWEEP_TRACES", Path(__file__).parent / "traces.json"))
-# What the sample may spend on faulted runs (estimated run seconds; `make test` runs it on 2 workers).
-SAMPLE_BUDGET_SECONDS = 330.0
 
 
 def _traces() -> dict[str, Trace]:
