@@ -26,11 +26,21 @@ from local_cloud.cloudformation import HistoryRow, Stack
 from local_cloud.cloudformation.response_server import ReceivedPut
 from local_cloud.sweep.sequences import World
 
-__all__ = ["CHECKS", "Check", "check_answers", "check_orphans", "check_owners", "check_versions", "held_products"]
+__all__ = [
+    "CHECKS",
+    "Check",
+    "check_answers",
+    "check_orphans",
+    "check_owners",
+    "check_versions",
+    "failed_deletes",
+    "held_products",
+]
 
 CHECKS = ("one answer", "nothing orphaned", "product as declared", "owners true")
 _PLAN_UNEXECUTED = frozenset({"CREATE_IN_PROGRESS", "CREATE_SUCCESS", "CREATE_FAILED"})
 _OWNERS_ROLE = "owners"
+_CLEANUP_PHASES = frozenset({"cleanup", "rollback-cleanup"})
 
 
 @dataclass(frozen=True)
@@ -100,14 +110,25 @@ def check_answers(stack: Stack, *, lost_put_reply_step: int | None = None) -> Ch
 
 def held_products(stack: Stack) -> set[str]:
     """The physical ids CloudFormation still holds: the stack's resources, and the ids whose last
-    request was a Delete that failed (a resource left DELETE_FAILED in a failed rollback or delete)."""
+    request was a Delete that failed in a rollback or a stack delete (the resource is left
+    DELETE_FAILED in the stack). A cleanup Delete that fails (after a replacement, or in a rollback's
+    cleanup) leaves nothing held: CloudFormation completes the stack and forgets the old resource."""
     held = {r.physical_resource_id for r in stack.resources.values() if r.physical_resource_id}
+    return held | {row.physical_resource_id for row in failed_deletes(stack) if row.physical_resource_id}
+
+
+def failed_deletes(stack: Stack) -> list[HistoryRow]:
+    """For each physical id whose last request is a Delete that failed in a rollback or a stack
+    delete (not a cleanup), that request: CloudFormation keeps such a resource, DELETE_FAILED."""
     last: dict[str, HistoryRow] = {}
     for row in _requests(stack):
         if row.physical_resource_id:
             last[row.physical_resource_id] = row
-    held |= {pid for pid, row in last.items() if row.request_type == "Delete" and row.status == "FAILED"}
-    return held
+    return [
+        row
+        for row in last.values()
+        if row.request_type == "Delete" and row.status == "FAILED" and row.phase not in _CLEANUP_PHASES
+    ]
 
 
 def check_orphans(world: World) -> Check:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from local_cloud.cloud import LocalCloud
-from local_cloud.cloudformation import HistoryRow, Outcome, Stack
+from local_cloud.cloudformation import Outcome
 from local_cloud.gate import FaultKind, FaultRule
 from local_cloud.servicecatalog import Plan
 from local_cloud.sweep.faults import SweepFault, faults_for
@@ -31,6 +31,7 @@ from local_cloud.sweep.invariants import (
     check_orphans,
     check_owners,
     check_versions,
+    failed_deletes,
 )
 from local_cloud.sweep.sequences import Sequence, World, sequence
 from local_cloud.sweep.trace import Site, Step, StepRecorder, sites_of, table_role
@@ -315,7 +316,8 @@ class _Run:
             mark = len(stack.history)
             failed = stack.delete().status != "DELETE_COMPLETE"
             outcomes += [row.outcome for row in stack.history[mark:] if row.outcome is not None]
-        for row in _failed_deletes(stack):
+        listed = {r.physical_resource_id for r in stack.resources.values()}
+        for row in [row for row in failed_deletes(stack) if row.physical_resource_id not in listed]:
             assert row.outcome is not None
             outcome = stack.driver.send(
                 request_type="Delete",
@@ -379,22 +381,9 @@ def _compact(line: str) -> str:
     if not isinstance(entry, dict):
         return line[:_LOG_LINE_CHARS]
     extra = {key: value for key, value in entry.items() if key not in _LOG_BOILERPLATE}
+    if isinstance(extra.get("exception"), str):  # the traceback's last line says what happened
+        extra["exception"] = extra["exception"].strip().splitlines()[-1]
     text = f"{entry.get('level', '?')} {entry.get('message', '')}"
     if extra:
         text += " " + json.dumps(extra, default=str)
     return text[: _LOG_LINE_CHARS * 2]
-
-
-def _failed_deletes(stack: Stack) -> list[HistoryRow]:
-    """The last request for each physical id that is a failed Delete of a resource no longer listed
-    (a failed rollback's Delete: CloudFormation still holds it, DELETE_FAILED)."""
-    last: dict[str, HistoryRow] = {}
-    for row in stack.history:
-        if row.outcome is not None and row.physical_resource_id:
-            last[row.physical_resource_id] = row
-    listed = {r.physical_resource_id for r in stack.resources.values()}
-    return [
-        row
-        for pid, row in last.items()
-        if row.request_type == "Delete" and row.status == "FAILED" and pid not in listed
-    ]
