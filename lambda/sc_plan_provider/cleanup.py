@@ -268,8 +268,9 @@ def _created_unanswered(
     request: PlanRequest, properties: PlanProperties, service_catalog: ServiceCatalog, env: Environment
 ) -> str | None:
     """The product this resource's Create made although CloudFormation never got its answer (it
-    gave up, then sent this Delete with an id of its own): found from the plan or the spec's name,
-    and only if the owner records say it is this resource's."""
+    gave up, then sent this Delete with an id of its own): found from the plan (the provider's record
+    of its execution, or the plan's status) or the spec's name, and only if the owner records say it
+    is this resource's. The Create's own chain removes what it makes after this (superseded)."""
     me = Owner.of(request)
     try:
         if properties.spec is not None:
@@ -278,9 +279,7 @@ def _created_unanswered(
             candidate = product.provisioned_product_id if product is not None else None
         elif properties.plan_id not in (None, UNUSED_PLAN_ID):
             assert properties.plan_id is not None
-            plan = service_catalog.describe_plan(properties.plan_id)
-            executed = plan.status in PLAN_EXECUTED_STATUSES
-            candidate = plan.provisioned_product_id if executed else None
+            candidate = _executed_plans_product(properties.plan_id, me, service_catalog, env)
         else:
             candidate = None
         if candidate is None or env.owners.owner(candidate) != me:
@@ -294,6 +293,16 @@ def _created_unanswered(
         ) from error
     logger.info("Found the product of a Create that never answered", extra={"provisioned_product_id": candidate})
     return candidate
+
+
+def _executed_plans_product(plan_id: str, me: Owner, service_catalog: ServiceCatalog, env: Environment) -> str | None:
+    """The plan's product if this resource executed the plan (its record says so; a read of the plan
+    right after its execution may still show CREATE_SUCCESS), or the plan shows it executed."""
+    applied = env.owners.applied_plan(plan_id)
+    if applied is not None and applied.owner == me and applied.record_id:
+        return applied.provisioned_product_id
+    plan = service_catalog.describe_plan(plan_id)
+    return plan.provisioned_product_id if plan.status in PLAN_EXECUTED_STATUSES else None
 
 
 def lenient_properties(raw: Mapping[str, Any]) -> PlanProperties:

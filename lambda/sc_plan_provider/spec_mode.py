@@ -70,6 +70,8 @@ PLAN_NAME_LOGICAL_ID_CHARS = 60
 PLAN_NAME_STACK_CHARS = 6
 PLAN_NAME_TOKEN_CHARS = 12
 PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
+# How often a new product's placeholder is looked for before it counts as gone with its plan.
+PLACEHOLDER_READ_DELAYS = (0.5, 1.0)
 # A product a plan created that was never provisioned (the plan was deleted or failed to create).
 PLACEHOLDER_STATUSES = frozenset({"PLAN_IN_PROGRESS", "ERROR"})
 # Service Catalog's two ways of saying a plan has nothing to change (AWS-FACTS;
@@ -328,7 +330,10 @@ class _Planning:
         _delete_plan(self.service_catalog, created.plan_id)
         if not new_product:
             return
-        placeholder = self.service_catalog.describe_product(created.provisioned_product_id)
+        # Just made by the plan: a single read may not find it yet (eventual consistency).
+        placeholder = visible_product(
+            self.service_catalog, created.provisioned_product_id, sleep=self.env.sleep, delays=PLACEHOLDER_READ_DELAYS
+        )
         if placeholder is None or placeholder.last_successful_provisioning_record_id:
             return
         if placeholder.status in PLACEHOLDER_STATUSES:
