@@ -118,8 +118,15 @@ NETWORK_INTERFACE_WRITE_ACTIONS: tuple[str, ...] = (
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 )
-NETWORK_INTERFACE_RESOURCES = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:*:*/*"
-NAG_REGIONAL_EC2_RESOURCE = "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:*/*]"
+
+
+def _nag_regional_ec2_resource(stack: Stack) -> str:
+    """cdk-nag's id for the network interface statement: tokens appear as <AWS::Pseudo>, values as such."""
+    partition = "<AWS::Partition>" if Token.is_unresolved(stack.partition) else stack.partition
+    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+    return f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{partition}:ec2:{region}:*:*/*]"
+
+
 # The role uses a customer-managed key only through the services that encrypt with it: DynamoDB
 # (both tables) and SQS (Lambda sends dead letters with the function's role). Lambda decrypts the
 # environment through a grant it creates itself; CloudWatch Logs uses the key policy below.
@@ -361,15 +368,16 @@ class PlanExecutionProvider(Construct):
         """CloudWatch Logs encrypts with the key only if the key policy lets the Region's Logs
         service principal do so; the condition ties that to log groups of this account and Region
         (naming the one log group would make the key depend on it while it depends on the key)."""
+        stack = Stack.of(self)
         statement = iam.PolicyStatement(
             sid="CloudWatchLogsOfThisAccountAndRegion",
-            principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
             actions=list(LOGS_KEY_ACTIONS),
             resources=["*"],
             conditions={
                 "ArnLike": {
                     "kms:EncryptionContext:aws:logs:arn": (
-                        f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
                     )
                 }
             },
@@ -383,6 +391,7 @@ class PlanExecutionProvider(Construct):
             )
 
     def _role(self, key: kms.IKey | None, in_vpc: bool, conditions: dict[str, CfnCondition | None]) -> iam.Role:
+        stack = Stack.of(self)
         policies = {
             SERVICE_CATALOG_POLICY: iam.PolicyDocument(
                 statements=[iam.PolicyStatement(actions=list(SERVICE_CATALOG_ACTIONS), resources=["*"])]
@@ -394,12 +403,13 @@ class PlanExecutionProvider(Construct):
                 statements=[
                     iam.PolicyStatement(actions=list(NETWORK_INTERFACE_READ_ACTIONS), resources=["*"]),
                     iam.PolicyStatement(
-                        actions=list(NETWORK_INTERFACE_WRITE_ACTIONS), resources=[NETWORK_INTERFACE_RESOURCES]
+                        actions=list(NETWORK_INTERFACE_WRITE_ACTIONS),
+                        resources=[f"arn:{stack.partition}:ec2:{stack.region}:*:*/*"],
                     ),
                 ]
             )
         if key is not None:
-            services = [f"{service}.{Aws.REGION}.amazonaws.com" for service in KEY_USE_SERVICES]
+            services = [f"{service}.{stack.region}.amazonaws.com" for service in KEY_USE_SERVICES]
             policies[ENCRYPTION_KEY_POLICY] = iam.PolicyDocument(
                 statements=[
                     iam.PolicyStatement(
@@ -439,7 +449,7 @@ class PlanExecutionProvider(Construct):
             )
             Validations.of(cfn_role).acknowledge(
                 Acknowledgment(
-                    id=NAG_REGIONAL_EC2_RESOURCE,
+                    id=_nag_regional_ec2_resource(stack),
                     reason=(
                         "Lambda creates, deletes and addresses the function's network interfaces in the VPC with "
                         "the role; their ids exist only at run time, so the four actions are limited to EC2 "
@@ -479,7 +489,7 @@ class PlanExecutionProvider(Construct):
                 principals=[iam.AnyPrincipal()],
                 actions=["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:PurgeQueue"],
                 resources=[queue.queue_arn],
-                conditions={"StringNotEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}},
+                conditions={"StringNotEquals": {"aws:PrincipalAccount": Stack.of(self).account}},
             )
         )
         Validations.of(_cfn(queue)).acknowledge(
