@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sc_plan_execution.bundling import LocalPipBundling, provider_code
     from sc_plan_execution.plan_execution import RESOURCE_TYPE, ProvisionedProductPlanExecution
     from sc_plan_execution.provider import SERVICE_CATALOG_ACTIONS, PlanExecutionProvider
+    from sc_plan_execution.provider_options import ProviderOptions
     from sc_plan_execution.provider_stack import DEFAULT_EXPORT_NAME, PlanExecutionProviderStack
     from sc_plan_provider.polling_policy import PollingPolicy
     from sc_plan_provider.product_spec import ProductSpec
@@ -30,6 +31,7 @@ _EXPORTED_FROM = {
     "ProvisionedProductPlanExecution": "sc_plan_execution.plan_execution",
     "SERVICE_CATALOG_ACTIONS": "sc_plan_execution.provider",
     "PlanExecutionProvider": "sc_plan_execution.provider",
+    "ProviderOptions": "sc_plan_execution.provider_options",
     "DEFAULT_EXPORT_NAME": "sc_plan_execution.provider_stack",
     "PlanExecutionProviderStack": "sc_plan_execution.provider_stack",
     "PollingPolicy": "sc_plan_provider.polling_policy",
@@ -57,6 +59,7 @@ __all__ = [
     "PlanExecutionProviderStack",
     "PollingPolicy",
     "ProductSpec",
+    "ProviderOptions",
     "ProvisionedProductPlanExecution",
     "__version__",
     "provider_code",

@@ -27,6 +27,7 @@ from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
 from sc_plan_execution.provider import PlanExecutionProvider
+from sc_plan_execution.provider_options import ProviderOptions
 from sc_plan_provider.change_gate import (
     ALLOW_REMOVAL,
     ALLOW_REPLACEMENT,
@@ -114,6 +115,9 @@ class ProvisionedProductPlanExecution(Construct):
     :param allow_replacement: let the change gate execute a plan that replaces resources
         (Replacement TRUE or CONDITIONAL); default False refuses it before anything executes.
     :param allow_removal: let the change gate execute a plan that removes resources; default False.
+    :param provider_options: what the stack's one provider must have (customer-managed key, VPC,
+        reserved concurrency, alarm topic); None takes the stack's provider as it is. Constructs in
+        one stack that ask for different options fail at synth.
     """
 
     def __init__(
@@ -132,6 +136,7 @@ class ProvisionedProductPlanExecution(Construct):
         allow_replacement: bool = False,
         allow_removal: bool = False,
         no_echo: bool = False,
+        provider_options: ProviderOptions | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if (plan_id is None) == (spec is None):
@@ -150,7 +155,7 @@ class ProvisionedProductPlanExecution(Construct):
                 properties[name] = "true"
         self._validate(properties, service_timeout)
 
-        self.provider = PlanExecutionProvider.of(self)
+        self.provider = PlanExecutionProvider.of(self, provider_options)
         self.resource = CustomResource(
             self,
             "Resource",

@@ -65,6 +65,11 @@ _TYPES: dict[str, _Type] = {
         128,
         lambda r, a, n, p: dict.fromkeys(("Ref", "PolicyArn"), f"arn:aws:iam::{a}:policy{_role_path(p)}{n}"),
     ),
+    "AWS::SQS::Queue": _Type(
+        "QueueName",
+        80,
+        lambda r, a, n, p: {"Ref": f"https://sqs.{r}.amazonaws.com/{a}/{n}", "Arn": f"arn:aws:sqs:{r}:{a}:{n}"},
+    ),
     "AWS::Logs::LogGroup": _Type(
         "LogGroupName", 512, lambda r, a, n, p: {"Ref": n, "Arn": f"arn:aws:logs:{r}:{a}:log-group:{n}:*"}
     ),

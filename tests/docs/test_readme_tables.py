@@ -3,13 +3,15 @@ documented, and nothing documented is missing from the code."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from pathlib import Path
 
 import pytest
 
-from sc_plan_execution import SERVICE_CATALOG_ACTIONS, ProvisionedProductPlanExecution
+from sc_plan_execution import SERVICE_CATALOG_ACTIONS, ProviderOptions, ProvisionedProductPlanExecution
+from sc_plan_execution.scanner_skips import CHECKOV_SKIPS
 from sc_plan_provider.change_gate import ChangeSummary
 from sc_plan_provider.product_spec import SPEC_PROPERTIES
 from sc_plan_provider.properties import KNOWN_PROPERTIES, parse_properties
@@ -32,7 +34,7 @@ def table_keys(heading: str) -> list[str]:
                 break
             continue
         cell = line.split("|")[1].strip()
-        if set(cell) <= set("-: ") or cell in {"Prop", "Property", "Attribute"}:
+        if set(cell) <= set("-: ") or cell in {"Prop", "Property", "Attribute", "Check", "Option"}:
             continue
         keys.append(re.sub(r"\(.*\)", "", cell.strip("`")).split("`")[0].strip())
     assert keys, f"no table under ### {heading}"
@@ -79,3 +81,15 @@ def test_permissions_section_lists_exactly_the_granted_service_catalog_actions()
     text = README.read_text(encoding="utf-8")
     section = text[text.index("- **Permissions.**") : text.index("- **Portfolio access.**")]
     assert set(re.findall(r"`(servicecatalog:\w+)`", section)) == set(SERVICE_CATALOG_ACTIONS)
+
+
+def test_checkov_skips_table_lists_every_skip_in_the_code() -> None:
+    assert sorted(table_keys("checkov skips")) == sorted(CHECKOV_SKIPS)
+
+
+def test_options_table_lists_every_provider_option() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Options platform teams require") : text.index("## Failed invocations someone sees")]
+    first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    names = {name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)}
+    assert names == {f.name for f in dataclasses.fields(ProviderOptions)}
