@@ -268,7 +268,8 @@ class ProvisionedProductPlanExecution(Construct):
 
     @property
     def changes_replace(self) -> str:
-        """How many resources the plan replaces or may replace (`GetAtt Changes.Replace`)."""
+        """How many resources the plan replaces or may replace (`GetAtt Changes.Replace`: `Replacement`
+        TRUE or CONDITIONAL)."""
         return self.resource.get_att_string(CHANGES_REPLACE)
 
     def get_output(self, output_key: str) -> str:
@@ -340,9 +341,9 @@ class ProvisionedProductPlanExecution(Construct):
         alarm_description: str | None = None,
         treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> cloudwatch.Alarm:
-        """An alarm (child `ProvisioningFailuresAlarm`) when this resource's provisionings fail: at least
-        `threshold` `ProvisioningFailures` in `evaluation_periods` periods of `period` (default 5 minutes);
-        no data is not breaching. Add actions with `alarm.add_alarm_action(...)`."""
+        """A `cloudwatch.Alarm` (child `ProvisioningFailuresAlarm`) when this resource's provisionings
+        fail: at least `threshold` `ProvisioningFailures` in `evaluation_periods` periods of `period`
+        (default 5 minutes); no data is not breaching. Add actions with `alarm.add_alarm_action(...)`."""
         return metrics.failures_alarm(
             self,
             self.metric_provisioning_failures(period=period or metrics.DEFAULT_PERIOD),
