@@ -124,7 +124,9 @@ def test_refused_where_the_review_would_not_judge_the_deployed_plan(
         PlanReviewStep(execution=execution, **step)
 
 
-@pytest.mark.parametrize("plan_id", ["", "not a plan!", cdk.Token.as_string(cdk.Aws.ACCOUNT_ID)])
+@pytest.mark.parametrize(
+    "plan_id", ["", "not a plan!", cdk.Token.as_string(cdk.Aws.ACCOUNT_ID)], ids=["empty", "bad", "token"]
+)
 def test_a_plan_id_must_be_concrete(plan_id: str) -> None:
     with pytest.raises(ValueError, match="needs a concrete plan id"):
         PlanReviewStep(plan_id=plan_id)
