@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 SERVICE_NAME = "servicecatalog-plan-execution"
 SERVICE = os.getenv("POWERTOOLS_SERVICE_NAME", SERVICE_NAME)
