@@ -1,10 +1,11 @@
 """The construct's metric_* methods and alarm_on_failures, as aws-cdk-lib's constructs offer theirs:
 the handler's namespace and metric names, the resource's exact dimension set, MetricOptions, and an
-alarm synthesized in the stack."""
+alarm synthesized in the stack, cdk-nag clean with tags."""
 
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
 
-from sc_plan_execution import ProvisionedProductPlanExecution
+from sc_plan_execution import ProductSpec, ProvisionedProductPlanExecution
 from sc_plan_execution.metrics import METRIC_NAMES
 from sc_plan_provider import telemetry
 
@@ -187,3 +189,21 @@ def test_alarm_on_failures_takes_the_usual_alarm_settings(make_stack: MakeStack)
             "TreatMissingData": "missing",
         },
     )
+
+
+def test_a_tagged_alarmed_spec_mode_stack_is_cdk_nag_clean(cdk_outdir: Path, example: object) -> None:
+    app = cdk.App(outdir=str(cdk_outdir))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "NagChecked")
+    execution = ProvisionedProductPlanExecution(
+        stack,
+        "Execution",
+        spec=ProductSpec.of(
+            product_id="prod-abc123", provisioning_artifact_id="pa-abc123", provisioned_product_name="nag-checked"
+        ),
+    )
+    cdk.Tags.of(stack).add("cost-center", "1234")
+    execution.alarm_on_failures()
+    app.synth()  # an unacknowledged finding fails here
+    report = json.loads((cdk_outdir / "validation-report.json").read_text())
+    assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
