@@ -14,6 +14,7 @@ from sc_plan_provider import __version__
 
 if TYPE_CHECKING:
     from sc_plan_execution.bundling import LocalPipBundling, provider_code
+    from sc_plan_execution.pipelines import PlanReviewStep
     from sc_plan_execution.plan_execution import RESOURCE_TYPE, ProvisionedProductPlanExecution
     from sc_plan_execution.provider import SERVICE_CATALOG_ACTIONS, PlanExecutionProvider
     from sc_plan_execution.provider_options import ProviderOptions
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 _EXPORTED_FROM = {
     "LocalPipBundling": "sc_plan_execution.bundling",
     "provider_code": "sc_plan_execution.bundling",
+    "PlanReviewStep": "sc_plan_execution.pipelines",
     "RESOURCE_TYPE": "sc_plan_execution.plan_execution",
     "ProvisionedProductPlanExecution": "sc_plan_execution.plan_execution",
     "SERVICE_CATALOG_ACTIONS": "sc_plan_execution.provider",
@@ -57,6 +59,7 @@ __all__ = [
     "LocalPipBundling",
     "PlanExecutionProvider",
     "PlanExecutionProviderStack",
+    "PlanReviewStep",
     "PollingPolicy",
     "ProductSpec",
     "ProviderOptions",
