@@ -109,7 +109,8 @@ class ProvisionedProductPlanExecution(Construct):
     """
 
     provider: PlanExecutionProvider
-    """The stack's shared `PlanExecutionProvider` (function, role, tables) that answers this resource."""
+    """The stack's shared `PlanExecutionProvider` (function, role, tables, `dead_letter_queue`, `alarms`)
+    that answers this resource."""
 
     resource: CustomResource
     """The underlying `CustomResource` (type `Custom::ServiceCatalogPlanExecution`)."""
@@ -163,7 +164,7 @@ class ProvisionedProductPlanExecution(Construct):
             DescribeStackResources (the response's `NoEcho`); `GetAtt` still works. Default: False.
         :param provider_options: what the stack's one provider must have (customer-managed key, VPC,
             reserved concurrency, alarm topic); constructs in one stack that ask for different options
-            fail at synth. Default: none (the stack's provider as it is).
+            fail at synth; none takes the stack's provider as it is. Default: none.
         """
         super().__init__(scope, construct_id)
         if (plan_id is None) == (spec is None):

@@ -144,7 +144,12 @@ def test_alarm_on_failures_is_synthesized_in_the_stack(make_stack: MakeStack) ->
     assert isinstance(alarm, cloudwatch.Alarm)
     template = Template.from_stack(stack).to_json()
     logical_id = next(k for k, v in template["Resources"].items() if v["Type"] == "Custom::ServiceCatalogPlanExecution")
-    (alarm_resource,) = [v for v in template["Resources"].values() if v["Type"] == "AWS::CloudWatch::Alarm"]
+    # The provider's own alarms (errors, dead letters) are there too: this one watches the resource.
+    (alarm_resource,) = [
+        v
+        for v in template["Resources"].values()
+        if v["Type"] == "AWS::CloudWatch::Alarm" and v["Properties"].get("MetricName") == "ProvisioningFailures"
+    ]
     assert alarm_resource["Properties"] == {
         "AlarmDescription": (
             "Service Catalog provisioning failed for TestStack/Execution (Custom::ServiceCatalogPlanExecution)"

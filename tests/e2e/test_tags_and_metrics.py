@@ -129,8 +129,10 @@ def test_the_alarm_watches_a_metric_the_function_publishes_for_that_resource(
     result = tagged_cloud.stack(STACK_NAME).create(spec)
     assert result.status == "ROLLBACK_COMPLETE", result
 
-    alarms = [
-        r["Properties"] for r in template(assembly)["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
+    alarms = [  # the resources' failure alarms (the provider's own alarms watch the function and its queue)
+        r["Properties"]
+        for r in template(assembly)["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("MetricName") == "ProvisioningFailures"
     ]
     (alarm,) = [a for a in alarms if {"Name": "LogicalResourceId", "Value": spec.logical_id} in a["Dimensions"]]
     (other,) = [a for a in alarms if a is not alarm]  # the plan-mode resource's, which did not fail
