@@ -99,7 +99,7 @@ def test_iam_grants_exactly_the_handler_actions(make_stack: MakeStack) -> None:
         "servicecatalog:DeleteProvisionedProductPlan",
     }
     # Least privilege overall: Service Catalog, the function's own log group, X-Ray, the request
-    # ledger table and invoking itself (continuation). Nothing else.
+    # ledger table, invoking itself (continuation) and its dead-letter queue. Nothing else.
     assert actions == set(SERVICE_CATALOG_ACTIONS) | {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
@@ -108,6 +108,7 @@ def test_iam_grants_exactly_the_handler_actions(make_stack: MakeStack) -> None:
         "dynamodb:UpdateItem",
         "dynamodb:GetItem",
         "lambda:InvokeFunction",
+        "sqs:SendMessage",
     }
     role = _single(template, "AWS::IAM::Role")
     assert "ManagedPolicyArns" not in role["Properties"]
