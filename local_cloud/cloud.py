@@ -59,7 +59,8 @@ class LocalCloud:
     a template deployed without CDK, from a ready `spec` (`FunctionSpec.from_template`).
 
     `sc_rules` is the Service Catalog emulator's rules profile; without one, the profile file named
-    by `LOCAL_CLOUD_SC_PROFILE` if set, else (for now) `ServiceRules.lenient()`.
+    by `LOCAL_CLOUD_SC_PROFILE` if set, else `ServiceRules.real()`: the e2e suites, the demo and the
+    bench run under the real service's rules.
     """
 
     def __init__(
@@ -83,7 +84,7 @@ class LocalCloud:
         machine running parallel suites can take longer than that to import the asset.
 
         `sc_rules` is the Service Catalog profile (servicecatalog/rules.py; default: the file named by
-        LOCAL_CLOUD_SC_PROFILE, else lenient). `iam` enforces the execution role's policies on the
+        LOCAL_CLOUD_SC_PROFILE, else real). `iam` enforces the execution role's policies on the
         function's calls (it fails at start when the role cannot be read exactly from the template).
         `service_token_qualifier` makes CloudFormation invoke an alias of that name (created at start,
         pointing at ``$LATEST``).
@@ -99,7 +100,7 @@ class LocalCloud:
         self.tls = create_tls_material(Path(self._workdir.name))
         self.gate = RequestGate(account_id=spec.account_id, region=spec.region)
         self.servicecatalog = ServiceCatalogEmulator(
-            gate=self.gate, rules=sc_rules or ServiceRules.from_environment(ServiceRules.lenient())
+            gate=self.gate, rules=sc_rules or ServiceRules.from_environment(ServiceRules.real())
         )
         self.servicecatalog.time_scale = time_scale
         self.lambda_api = LambdaInvokeApi(gate=self.gate, region=spec.region, account_id=spec.account_id)

@@ -54,9 +54,11 @@ SERVICE_CATALOG_ACTIONS: tuple[str, ...] = (
     # Restoring an executed plan (rollbacks, returns to an earlier plan) re-applies its artifact.
     "servicecatalog:UpdateProvisionedProduct",
     "servicecatalog:ListRecordHistory",
-    # Spec mode plans the declared product on every deployment and deletes the plans it created.
+    # Spec mode plans the declared product on every deployment and deletes the plans it created,
+    # also those it left on the product earlier (one plan per provisioned product).
     "servicecatalog:CreateProvisionedProductPlan",
     "servicecatalog:DeleteProvisionedProductPlan",
+    "servicecatalog:ListProvisionedProductPlans",
 )
 
 ENVIRONMENT: dict[str, str] = {
@@ -314,15 +316,7 @@ class PlanExecutionProvider(Construct):
         if self.options.create_vpc_endpoints and self.options.vpc is not None:
             self.vpc_endpoints = self._vpc_endpoints(self.options.vpc, self.options.vpc_subnets)
 
-        # Continuation: the function invokes itself when a request outlives one invocation. A
-        # separate policy (not the role's default one, which the function depends on) avoids a
-        # dependency cycle; custom resources depend on it so it exists before the first request.
-        self.self_invoke_policy = iam.Policy(
-            self,
-            "SelfInvoke",
-            roles=[self.role],
-            statements=[iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])],
-        )
+        self.self_invoke_policy = self._self_invoke_policy(function)
         # Tracing.ACTIVE adds xray:PutTraceSegments/PutTelemetryRecords to the default policy.
         default_policy = self.role.node.try_find_child("DefaultPolicy")
         Validations.of(default_policy or self.role).acknowledge(
@@ -332,6 +326,36 @@ class PlanExecutionProvider(Construct):
             )
         )
         self.alarms = self._alarms(topic, topic_if)
+
+    def _self_invoke_policy(self, function: CfnResource) -> iam.Policy:
+        """Continuation: the function invokes itself when a request outlives one invocation, by the
+        ARN it was invoked with: qualified when a ServiceToken names an alias or a version, which the
+        unqualified ARN does not cover (IAM: a qualified ARN needs its own resource entry). A separate
+        policy (not the role's default one, which the function depends on) avoids a dependency
+        cycle; custom resources depend on it so it exists before the first request."""
+        policy = iam.Policy(
+            self,
+            "SelfInvoke",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"],
+                    resources=[self.function.function_arn, f"{self.function.function_arn}:*"],
+                )
+            ],
+        )
+        function_logical_id = Stack.of(self).get_logical_id(function)
+        Validations.of(policy.node.default_child or policy).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{function_logical_id}.Arn>:*]",
+                reason=(
+                    "The function's own versions and aliases (its ARN followed by ':<qualifier>'): a ServiceToken "
+                    "naming an alias invokes the function by that qualified ARN, and its continuation must invoke "
+                    "the same qualified ARN, which the unqualified ARN does not cover. Nothing but this function."
+                ),
+            )
+        )
+        return policy
 
     # -- options ---------------------------------------------------------------------------------
 
@@ -436,11 +460,11 @@ class PlanExecutionProvider(Construct):
         reason = (
             "Service Catalog's DescribeProvisionedProductPlan, ExecuteProvisionedProductPlan, "
             "DescribeRecord, DescribeProvisionedProduct, TerminateProvisionedProduct, "
-            "UpdateProvisionedProduct, CreateProvisionedProductPlan, DeleteProvisionedProductPlan and "
-            "ListRecordHistory act on plans, records and provisioned products that are not known at synth "
-            "time (they come from the plan ids and product specs deployed) and that Service Catalog scopes "
-            "by portfolio access, not by resource ARN: Resource must be '*'. Only these nine actions are "
-            "granted."
+            "UpdateProvisionedProduct, CreateProvisionedProductPlan, DeleteProvisionedProductPlan, "
+            "ListProvisionedProductPlans and ListRecordHistory act on plans, records and provisioned products "
+            "that are not known at synth time (they come from the plan ids and product specs deployed) and that "
+            "Service Catalog scopes by portfolio access, not by resource ARN: Resource must be '*'. Only these "
+            "ten actions are granted."
         )
         if in_vpc:
             reason += (

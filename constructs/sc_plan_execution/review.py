@@ -53,8 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     review.add_argument("--accept-language", choices=ACCEPT_LANGUAGES, help="language of Service Catalog's messages")
     args = parser.parse_args(argv)
     if not is_id(args.plan_id):
-        print(f"error: {args.plan_id!r} is not a plan id (1-100 of letters, digits, '_' and '-')", file=sys.stderr)
-        return EXIT_ERROR
+        return _error(f"{args.plan_id!r} is not a plan id (1-100 of letters, digits, '_' and '-')")
     return _review(args.plan_id, args.allow_replacement, args.allow_removal, args.region, args.accept_language)
 
 
@@ -63,35 +62,49 @@ def _review(
 ) -> int:
     try:
         import boto3
+        from botocore.exceptions import BotoCoreError
 
         from sc_plan_provider.aws_clients import client_config
         from sc_plan_provider.service_catalog import NotFoundError, ServiceCatalog, ServiceCatalogError
+        from sc_plan_provider.telemetry import logger
+        from sc_plan_provider.visibility import fresh
     except ImportError as error:
-        print(f"error: the review command needs {error.name}: {INSTALL_HINT}", file=sys.stderr)
-        return EXIT_ERROR
-    service_catalog = ServiceCatalog(
-        boto3.client("servicecatalog", region_name=region, config=client_config()), accept_language
-    )
+        return _error(f"the review command needs {error.name}: {INSTALL_HINT}")
+    logger.setLevel("WARNING")  # the function's JSON log lines would interleave with the table
     try:
-        plan = service_catalog.describe_plan(plan_id)
+        client = boto3.client("servicecatalog", region_name=region, config=client_config())
+        service_catalog = ServiceCatalog(client, accept_language)
+        # A plan the pipeline just created may not be visible for a moment (eventual consistency).
+        plan = fresh(lambda: service_catalog.describe_plan(plan_id), delays=(0.5, 1.0, 2.0))
         if plan.status in ("CREATE_IN_PROGRESS", "CREATE_FAILED"):
             detail = f": {plan.status_message}" if plan.status_message else ""
-            print(
-                f"error: plan {plan_id} is {plan.status}{detail}; it has no resource changes to review", file=sys.stderr
-            )
-            return EXIT_ERROR
+            return _error(f"plan {plan_id} is {plan.status}{detail}; it has no resource changes to review")
         changes = service_catalog.resource_changes(plan)
     except NotFoundError:
-        print(
-            f"error: plan {plan_id} was not found (check the id, the Region and your portfolio access)", file=sys.stderr
-        )
-        return EXIT_ERROR
+        return _error(f"plan {plan_id} was not found (check the id, the Region and your portfolio access)")
     except ServiceCatalogError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+        if error.code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
+            return _error(
+                f"access denied reading plan {plan_id}: the caller needs servicecatalog:DescribeProvisionedProductPlan "
+                f"({_one_line(error)})"
+            )
+        return _error(_one_line(error))
+    except BotoCoreError as error:
+        # No Region, no credentials, no connection: botocore's message says which, in one line.
+        return _error(f"{_one_line(error)} (set AWS_REGION or --region, and AWS credentials)")
     decision = decide(changes, allow_replacement=allow_replacement, allow_removal=allow_removal)
     print(render(plan, changes, decision))
     return EXIT_ALLOWED if decision.allowed else EXIT_REFUSED
+
+
+def _error(message: str) -> int:
+    """One line on stderr, never a traceback: the pipeline log shows why the step stopped."""
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
 
 
 def render(plan: Plan, changes: Sequence[ResourceChange], decision: GateDecision) -> str:

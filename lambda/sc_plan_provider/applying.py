@@ -1,11 +1,15 @@
-"""What both ways in share: gate a plan, execute it, wait for its record, answer; report, restore, terminate.
+"""What both ways in share: gate a plan, execute it once, wait for its record, answer; report,
+restore, terminate, and remove what a failed change left behind.
 
 Plan mode (plan_mode.py: a PlanId made elsewhere) and spec mode (spec_mode.py: the stack plans a
 product spec) differ only in where the plan comes from. From a ready plan on, the rules are these:
 a plan still to execute passes the change gate, then its product is claimed for the resource
-(deputy.py), then it executes once (the token comes from the request), and the answer reports the
-record's outcome and the product's outputs. Each function returns an `Answer` or raises
-`ResourceFailure`; the protocol layer turns either into the one response CloudFormation gets.
+(deputy.py), then it executes once (plan_executor.py), and the answer reports the record's
+outcome and the product's outputs. A product this resource created that the stack will not hold
+(a replacement that failed, a Create that CloudFormation gave up on) is terminated with the
+patience of a Delete, or recorded for the resource's next request to remove. Each function
+returns an `Answer` or raises `ResourceFailure`; the protocol layer turns either into the one
+response CloudFormation gets.
 """
 
 from __future__ import annotations
@@ -13,29 +17,35 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from sc_plan_provider.change_gate import ChangeSummary, GateDecision, decide, refusal_reason
+from sc_plan_provider.change_gate import ChangeSummary, GateDecision, decide
 from sc_plan_provider.deadline import Deadline
-from sc_plan_provider.deputy import product_terminated, require_owner
-from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
-from sc_plan_provider.ownership import InProcessOwnerRegistry, OwnerRegistry
-from sc_plan_provider.plan_executor import PLAN_CREATE_SUCCESS, Execution, execute_ready_plan, ready_plan
-from sc_plan_provider.properties import PLAN_ID, PlanProperties
+from sc_plan_provider.deputy import require_owner
+from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError, ResourceFailure
+from sc_plan_provider.ownership import (
+    AppliedPlan,
+    Owner,
+    OwnershipUnavailableError,
+)
+from sc_plan_provider.plan_executor import PLAN_CREATE_SUCCESS, Execution, execute_once
+from sc_plan_provider.properties import PLAN_ID, PlanProperties, default_deadline_seconds
 from sc_plan_provider.record_waiter import RECORD_FAILED, describe_errors, wait_for_record
 from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.response import MAX_REASON_CHARS, answer_data
-from sc_plan_provider.restore import restore_plan
-from sc_plan_provider.service_catalog import NotFoundError, Plan, ServiceCatalog, ServiceCatalogError
+from sc_plan_provider.request_ledger import request_key
+from sc_plan_provider.response import answer_data
+from sc_plan_provider.service_catalog import Plan, ServiceCatalog
 from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.value import Value
+from sc_plan_provider.visibility import settled_product
+from sc_plan_provider.waiter import call_until_answered
+
+if TYPE_CHECKING:
+    from sc_plan_provider.ports import Ledger, OwnerRegistry
 
 # A product left in one of these after a SUCCEEDED record did not get what was asked (AWS-FACTS).
 FAILED_PRODUCT_STATUSES = frozenset({"TAINTED", "ERROR"})
-PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
-TERMINATE = "terminate"
 EXECUTE = "execute"
-# What a refusal tells the reader to run to see every refused change (README: the review command).
-REVIEW_COMMAND = "python -m sc_plan_execution review"
 
 
 class Answer(Value):
@@ -45,7 +55,7 @@ class Answer(Value):
 
 
 class Environment:
-    """What a lifecycle operation needs from outside: the Service Catalog edge and time.
+    """What a lifecycle operation needs from outside: the Service Catalog edge, records and time.
 
     A plain class: it is built once per request, and defaults like `time.time()` must be taken then."""
 
@@ -56,75 +66,63 @@ class Environment:
         *,
         function_arn: str = "",  # the provider's own ARN: its account and Region are the only ones it serves
         owners: OwnerRegistry | None = None,
+        ledger: Ledger | None = None,
         first_seen: float | None = None,  # epoch seconds of the request's first arrival
         on_product: Callable[[str], None] = lambda _product_id: None,
+        may_act: Callable[[PlanRequest], bool] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.service_catalog = service_catalog
         self.function_deadline = function_deadline
         self.function_arn = function_arn
-        self.owners: OwnerRegistry = owners if owners is not None else InProcessOwnerRegistry()
+        if owners is None or ledger is None:
+            from sc_plan_provider.in_process import InProcessLedger, InProcessOwnerRegistry
+
+            owners = owners if owners is not None else InProcessOwnerRegistry()
+            ledger = ledger if ledger is not None else InProcessLedger()
+        self.owners: OwnerRegistry = owners
+        self.ledger: Ledger = ledger
         self.first_seen = first_seen if first_seen is not None else time.time()
         self.on_product = on_product
+        self._may_act = may_act
         self.sleep = sleep
+        self.new_claims: list[str] = []  # products this request claimed (released if it fails without them)
+        self.abandoned: set[str] = set()  # products this request created but could not remove (claims kept)
+
+    def may_act(self, request: PlanRequest) -> bool:
+        """Whether the request may still change anything: not answered, not superseded."""
+        if self._may_act is not None:
+            return self._may_act(request)
+        return self.ledger.may_act(request)
+
+    def superseded(self, request: PlanRequest) -> bool:
+        """Whether CloudFormation moved on from the request (a later request of the resource arrived);
+        an answer sent meanwhile (by a duplicate delivery) is no reason to undo anything."""
+        try:
+            return self.ledger.superseded(request)
+        except Exception:  # without the ledger nothing can be known: keep what was done
+            logger.exception("Request ledger unavailable; not checking for a later request")
+            return False
 
 
-def gated_plan(
-    request: PlanRequest,
-    properties: PlanProperties,
-    plan_id: str,
-    *,
-    service_catalog: ServiceCatalog,
-    deadline: Deadline,
-    env: Environment,
-    failed_id: str | None,
-) -> tuple[Plan, ChangeSummary]:
-    """The ready plan and its change summary; a plan still to execute must pass the change gate."""
-    try:
-        plan = ready_plan(service_catalog, plan_id, policy=properties.polling, deadline=deadline, sleep=env.sleep)
-    except ResourceFailure as failure:
-        raise ResourceFailure(failure.reason, failed_id) from failure
-    return plan, pass_gate(request, properties, plan, service_catalog=service_catalog, env=env, failed_id=failed_id)
-
-
-def pass_gate(
-    request: PlanRequest,
-    properties: PlanProperties,
-    plan: Plan,
-    *,
-    service_catalog: ServiceCatalog,
-    env: Environment,
-    failed_id: str | None,
-    gated: bool = True,
+def gate(
+    request: PlanRequest, properties: PlanProperties, plan: Plan, service_catalog: ServiceCatalog, *, gated: bool
 ) -> ChangeSummary:
-    """Gate a ready plan, then claim its product for the resource; the plan's change summary.
+    """The plan's change summary; a CREATE_SUCCESS plan the gate refuses is a ResourceFailure.
 
-    Only a CREATE_SUCCESS plan is gated: an executed one was either executed by this request
-    (a duplicate or a continuation, gated the first time) or is restored, which is never gated;
+    Only a plan still to execute is gated: an executed one was either executed by this request (a
+    duplicate or a continuation, gated the first time) or is restored, which is never gated;
     `gated=False` is a restore planned afresh (spec mode), never gated either.
     """
-    decision = gate(plan, service_catalog, properties)
+    decision = decide_on(plan, service_catalog, properties)
     if gated and plan.status == PLAN_CREATE_SUCCESS and not decision.allowed:
-        logger.warning(
-            "Plan refused by the change gate",
-            extra={"plan_id": plan.plan_id, "refused": [r.describe() for r in decision.refused]},
-        )
-        if properties.spec is None:
-            subject, list_all = f"{PLAN_ID} {plan.plan_id}", f"run `{REVIEW_COMMAND} {plan.plan_id}` to list them all"
-        else:  # the plan was made from the spec and is deleted after the refusal
-            subject = f"The plan for ProvisionedProductName {properties.spec.provisioned_product_name}"
-            list_all = "the provider function's log lists them all"
-        raise ResourceFailure(
-            refusal_reason(subject, decision, max_chars=MAX_REASON_CHARS, list_all=list_all), failed_id
-        )
-    if plan.provisioned_product_id != request.physical_resource_id:
-        # Before anything changes, the plan's product must be this resource's (or become it).
-        action = "provision" if plan.status == PLAN_CREATE_SUCCESS else "re-apply"
-        require_owner(env.owners, plan.provisioned_product_id, request, action=action, failed_id=failed_id)
+        from sc_plan_provider.refusal import refused  # a refused plan only
+
+        raise refused(plan, decision, properties)
     return decision.summary
 
 
-def gate(plan: Plan, service_catalog: ServiceCatalog, properties: PlanProperties) -> GateDecision:
+def decide_on(plan: Plan, service_catalog: ServiceCatalog, properties: PlanProperties) -> GateDecision:
     """The change gate's decision on every page of the plan's resource changes."""
     return decide(
         service_catalog.resource_changes(plan),
@@ -133,48 +131,44 @@ def gate(plan: Plan, service_catalog: ServiceCatalog, properties: PlanProperties
     )
 
 
-def plan_summary(plan_id: str, service_catalog: ServiceCatalog) -> ChangeSummary:
-    """The change summary of a plan that is only reported; a plan deleted since counts nothing."""
-    try:
-        plan = service_catalog.describe_plan(plan_id)
-    except NotFoundError:
-        logger.warning("Plan no longer exists: its change summary is reported as 0", extra={"plan_id": plan_id})
-        return ChangeSummary()
-    return decide(service_catalog.resource_changes(plan), allow_replacement=True, allow_removal=True).summary
+def claim(request: PlanRequest, product_id: str, env: Environment, *, action: str, failed_id: str | None) -> None:
+    """Claim the product for the resource about to act on it (deputy.py); remembered so that a
+    request that then fails without the product gives a new claim back (`release_new_claims`)."""
+    if require_owner(env.owners, product_id, request, action=action, failed_id=failed_id):
+        env.new_claims.append(product_id)
 
 
-def execute(request: PlanRequest, plan: Plan, service_catalog: ServiceCatalog) -> Execution:
-    """Execute once: the token derives from the request and the plan, so duplicates get the same record."""
-    execution = execute_ready_plan(service_catalog, plan, request.token(EXECUTE, plan.plan_id))
-    metrics.add_metric(name="PlanExecutions", unit="Count", value=1)
-    return execution
-
-
-def restore(
+def execute(
     request: PlanRequest,
     plan: Plan,
     service_catalog: ServiceCatalog,
-    properties: PlanProperties,
-    *,
-    deadline: Deadline,
     env: Environment,
     summary: ChangeSummary,
-) -> Answer:
-    restoration = restore_plan(
-        request, plan, service_catalog, policy=properties.polling, deadline=deadline, sleep=env.sleep
+    *,
+    failed_id: str | None,
+) -> Execution:
+    """Execute once for this request (or resume its execution); ExecutedElsewhereError otherwise.
+
+    The plan's product is claimed for the resource just before the execution (a product with no
+    owner on record, even the resource's own physical id, is adopted then)."""
+
+    def claim_product() -> None:
+        claim(request, plan.provisioned_product_id, env, action="provision", failed_id=failed_id)
+
+    execution = execute_once(
+        service_catalog,
+        plan,
+        records=env.owners,
+        owner=Owner.of(request),
+        request_key=request_key(request),
+        token=request.token(EXECUTE, plan.plan_id),
+        summary=summary,
+        may_act=lambda: env.may_act(request),
+        claim=claim_product,
+        sleep=env.sleep,
     )
-    if restoration.update is None:
-        return current(restoration.provisioned_product_id, service_catalog, summary)
-    env.on_product(restoration.provisioned_product_id)
-    metrics.add_metric(name="Restores", unit="Count", value=1)
-    try:
-        return finish(restoration.update, service_catalog, properties, deadline=deadline, env=env, summary=summary)
-    except ResourceFailure as failure:
-        raise ResourceFailure(
-            f"Restoring {PLAN_ID} {plan.plan_id} (UpdateProvisionedProduct with its artifact and parameters) "
-            f"failed: {failure.reason}",
-            failure.physical_resource_id,
-        ) from failure
+    metrics.add_metric(name="PlanExecutions", unit="Count", value=1)
+    return execution
 
 
 def finish(
@@ -186,6 +180,7 @@ def finish(
     env: Environment,
     summary: ChangeSummary,
 ) -> Answer:
+    """Wait for the execution's record and report the product; any failure names the product."""
     product_id = execution.provisioned_product_id
     started = time.monotonic()
     try:
@@ -212,7 +207,12 @@ def finish(
             f"{describe_errors(record)}",
             product_id,
         )
-    product = service_catalog.describe_product(product_id)
+    product = call_until_answered(
+        lambda: settled_product(service_catalog, product_id, after_record=record.record_id, sleep=env.sleep),
+        what=f"provisioned product {product_id}",
+        deadline=deadline,
+        sleep=env.sleep,
+    )
     if product is None or product.status in FAILED_PRODUCT_STATUSES:
         metrics.add_metric(name="ProvisioningFailures", unit="Count", value=1)
         status = "gone" if product is None else f"{product.status}: {product.status_message or 'no message'}"
@@ -220,85 +220,86 @@ def finish(
             f"Service Catalog record {record.record_id} SUCCEEDED but provisioned product {product_id} is {status}",
             product_id,
         )
-    outputs = service_catalog.record_outputs(record)
+    outputs = call_until_answered(
+        lambda: service_catalog.record_outputs(record),
+        what=f"the outputs of record {record.record_id}",
+        deadline=deadline,
+        sleep=env.sleep,
+    )
     return Answer(product_id, answer_data(product_id, record.record_id, outputs, summary.as_data()))
 
 
-def current(product_id: str, service_catalog: ServiceCatalog, summary: ChangeSummary) -> Answer:
-    """The ids and outputs of the product as it stands, without executing anything."""
-    product = service_catalog.describe_product(product_id)
-    if product is None:
-        raise ResourceFailure(f"Provisioned product {product_id} no longer exists in Service Catalog.")
-    record_id = product.last_successful_provisioning_record_id or product.last_record_id
-    record = service_catalog.describe_record(record_id)
-    outputs = service_catalog.record_outputs(record)
-    return Answer(product_id, answer_data(product_id, record_id, outputs, summary.as_data()))
-
-
-def terminate(
+def finish_or_remove(
     request: PlanRequest,
-    product_id: str,
+    execution: Execution,
     service_catalog: ServiceCatalog,
-    *,
     properties: PlanProperties,
+    *,
     deadline: Deadline,
     env: Environment,
-) -> None:
-    """Terminate and wait; a product that is already gone counts as terminated."""
-    product = service_catalog.describe_product(product_id)
-    if product is None:
-        logger.info("Provisioned product already gone", extra={"provisioned_product_id": product_id})
-        product_terminated(env.owners, product_id, request)
-        return
-    try:
-        if product.status == PRODUCT_UNDER_CHANGE and product.last_record_id:
-            # Terminate is refused while another record runs (e.g. a Create that ran out of time).
-            wait_for_record(
-                service_catalog, product.last_record_id, policy=properties.polling, deadline=deadline, sleep=env.sleep
-            )
-        record_id = service_catalog.terminate_product(product_id, request.token(TERMINATE, product_id))
-        record = wait_for_record(
-            service_catalog, record_id, policy=properties.polling, deadline=deadline, sleep=env.sleep
+    summary: ChangeSummary,
+    new_product: bool,
+) -> Answer:
+    """Finish an execution; a new product this request made and the stack will not hold is removed.
+
+    `new_product` is an Update's execution against another product (a replacement): if anything
+    goes wrong after the execution, CloudFormation keeps the old physical id and would never
+    delete the new product, so it is terminated here with a Delete's patience (through
+    continuations; the ledger remembers the cleanup), and the answer keeps the old id. A new
+    product (Create or replacement) whose request CloudFormation gave up on meanwhile is removed too.
+    """
+    product_id = execution.provisioned_product_id
+    if new_product and env.ledger.cleanup_of(request) == product_id:
+        from sc_plan_provider.cleanup import removal_failure
+
+        raise removal_failure(
+            request, product_id, service_catalog, properties, env, why="the replacement failed earlier"
         )
-    except NotFoundError:
-        logger.info("Provisioned product already gone", extra={"provisioned_product_id": product_id})
-        product_terminated(env.owners, product_id, request)
-        return
-    except DeadlineExceededError as error:
-        raise ResourceFailure(f"Terminating provisioned product {product_id}: {error}", product_id) from error
-    if record.status == RECORD_FAILED:
+    try:
+        answer = finish(execution, service_catalog, properties, deadline=deadline, env=env, summary=summary)
+    except ContinuationNeeded:
+        raise
+    except Exception as error:
+        if not new_product:
+            raise
+        from sc_plan_provider.cleanup import removal_failure
+
+        reason = error.reason if isinstance(error, ResourceFailure) else f"{type(error).__name__}: {error}"
+        env.ledger.start_cleanup(request, product_id)
+        raise removal_failure(request, product_id, service_catalog, properties, env, why=reason) from error
+    if (new_product or is_create(request)) and env.superseded(request):
+        from sc_plan_provider.cleanup import removal_failure
+
+        logger.warning("Request superseded after its execution: removing the product it created")
+        raise removal_failure(
+            request, product_id, service_catalog, properties, env, why="CloudFormation moved on from this request"
+        )
+    return answer
+
+
+def is_create(request: PlanRequest) -> bool:
+    return request.request_type == "Create"
+
+
+def applied_plan_record(env: Environment, plan_id: str) -> AppliedPlan | None:
+    try:
+        return env.owners.applied_plan(plan_id)
+    except OwnershipUnavailableError as error:
         raise ResourceFailure(
-            f"Terminating provisioned product {product_id} FAILED (record {record_id}): {describe_errors(record)}",
-            product_id,
-        )
-    metrics.add_metric(name="Terminations", unit="Count", value=1)
-    product_terminated(env.owners, product_id, request)
-
-
-def remove_failed_replacement(
-    request: PlanRequest, product_id: str, service_catalog: ServiceCatalog, properties: PlanProperties, env: Environment
-) -> None:
-    """A failed Update that created another product leaves nothing behind: CloudFormation only
-    rolls back the product in place and would never delete the new one."""
-    try:
-        terminate(
-            request,
-            product_id,
-            service_catalog,
-            properties=properties,
-            deadline=request_deadline(properties, env),
-            env=env,
-        )
-    except (ResourceFailure, ServiceCatalogError) as error:
-        logger.error(
-            "Could not remove the failed replacement product",
-            extra={"provisioned_product_id": product_id, "error": str(error)},
-        )
+            f"Could not read the provider's record of {PLAN_ID} {plan_id} ({error}); nothing was changed. "
+            "Retry the deployment once the provider's owners table is reachable."
+        ) from error
 
 
 def request_deadline(properties: PlanProperties, env: Environment) -> Deadline:
     """The request's own deadline counts from its first arrival, across continuations."""
-    own = Deadline.at_epoch(
-        env.first_seen + properties.deadline_seconds, f"DeadlineSeconds ({properties.deadline_seconds:g} s) ran out"
-    )
+    own = Deadline.at_epoch(env.first_seen + properties.deadline_seconds, properties.deadline_reason())
+    return own.earliest(env.function_deadline)
+
+
+def patience_deadline(properties: PlanProperties, env: Environment) -> Deadline:
+    """A Delete's patience: as long as CloudFormation waits (ServiceTimeout less a margin to answer),
+    whatever DeadlineSeconds says, across continuations: cleanups must not fail for a short deadline."""
+    patience = default_deadline_seconds(properties.service_timeout_seconds)
+    own = Deadline.at_epoch(env.first_seen + patience, f"ServiceTimeout ({patience:g} s) nearly ran out")
     return own.earliest(env.function_deadline)

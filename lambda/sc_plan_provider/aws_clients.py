@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 SERVICES = ("servicecatalog", "dynamodb", "lambda")
 
 
+# One attempt of any call ends within CONNECT + READ seconds (11 s), which is less than the answer
+# reserve (handler.ANSWER_RESERVE_SECONDS, 20 s) minus the watchdog's margin (protocol.py, 8 s): a
+# call started before the invocation's own deadline ends (or times out) before the watchdog has
+# to hand the request over. Retries (throttling) can take longer: the watchdog then hands over.
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 8
+
+
 @cache
 def client_config() -> Config:
     """Standard retry mode backs off on ThrottlingException; 10 attempts ride out sustained
@@ -28,8 +36,8 @@ def client_config() -> Config:
 
     return Config(
         retries={"mode": "standard", "max_attempts": 10},
-        connect_timeout=5,
-        read_timeout=20,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
         user_agent_extra="sc-plan-provider",
     )
 
@@ -47,6 +55,16 @@ def lambda_client() -> LambdaClient:
 
 
 @cache
+def handover_lambda_client() -> LambdaClient:
+    """For the hand-over to a new invocation, which may run in the watchdog's last seconds: two
+    attempts on 1-2 s timeouts (an Event Invoke answers in milliseconds)."""
+    import boto3
+
+    config = client_config().merge(_bounded_config(total_max_attempts=2, connect_timeout=1, read_timeout=2))
+    return boto3.client("lambda", config=config)
+
+
+@cache
 def _client(service: str) -> Any:
     """One client per service and execution environment, shared by every module that calls it
     (a client costs ~15 ms to build at cold start; clients are thread-safe)."""
@@ -58,8 +76,14 @@ def _client(service: str) -> Any:
 @cache
 def history_client_config() -> Config:
     """For look-ups that may fail silently: one retry, short timeouts (a few seconds at worst)."""
+    return client_config().merge(_bounded_config(total_max_attempts=2, connect_timeout=1, read_timeout=2))
+
+
+def _bounded_config(*, total_max_attempts: int, connect_timeout: float, read_timeout: float) -> Config:
     from botocore.config import Config
 
-    return client_config().merge(
-        Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=1, read_timeout=2)
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": total_max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
     )

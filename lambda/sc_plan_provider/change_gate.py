@@ -116,25 +116,3 @@ def decide(changes: Iterable[ResourceChange], *, allow_replacement: bool, allow_
                 outcome = MAY_BE_REPLACED if change.replacement == REPLACEMENT_CONDITIONAL else WOULD_BE_REPLACED
                 refused.append(RefusedChange(change, outcome, ALLOW_REPLACEMENT))
     return GateDecision(ChangeSummary(add, modify, remove, replace), tuple(refused))
-
-
-def refusal_reason(subject: str, decision: GateDecision, *, max_chars: int, list_all: str) -> str:
-    """A FAILED reason naming every refused resource that fits in ``max_chars``, then the fix.
-
-    ``subject`` names what was refused ("PlanId plan-1"); when not all resources fit, the reason
-    says how many more there are and ``list_all`` says where to see them all.
-    """
-    fixes = " and ".join(f'set {flag}: "true"' for flag in decision.needed_flags)
-    head = f"{subject} was refused by the change gate, nothing was executed: "
-    tail = f". To allow this, {fixes} (or create a plan without these changes)."
-    items = [refused.describe() for refused in decision.refused]
-    shown: list[str] = []
-    for index, item in enumerate(items):
-        remaining = len(items) - index - 1
-        more = f"; and {remaining} more ({list_all})" if remaining else ""
-        if len(head) + len("; ".join([*shown, item])) + len(more) + len(tail) > max_chars:
-            left = len(items) - len(shown)
-            listed = f"{'; '.join(shown)}; and {left} more" if shown else f"{left} resources"
-            return f"{head}{listed} ({list_all}){tail}"
-        shown.append(item)
-    return f"{head}{'; '.join(shown)}{tail}"

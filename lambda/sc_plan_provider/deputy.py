@@ -3,16 +3,22 @@
 Two rules, both checked before the Service Catalog call they guard:
 - a request must come from a stack in the function's own partition, account and Region;
 - a provisioned product may be changed, re-applied or terminated only by the resource that owns
-  it (`ownership.py`); a new product is claimed by the resource before its plan executes.
+  it (`ownership.py`); a product is claimed by the resource only when it is about to act on it
+  (before its plan executes, before a re-application), never merely because a request named it.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sc_plan_provider.errors import ResourceFailure
-from sc_plan_provider.ownership import Owner, OwnerRegistry, OwnershipUnavailableError
+from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
 from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.telemetry import logger
+from sc_plan_provider.request_ledger import request_key
 from sc_plan_provider.value import Value
+
+if TYPE_CHECKING:
+    from sc_plan_provider.ports import OwnerRegistry
 
 ARN_PARTS = 6  # arn:partition:service:region:account:resource
 
@@ -58,32 +64,53 @@ def require_owner(
     *,
     action: str,
     failed_id: str | None,
-) -> None:
-    """Claim the product for the requesting resource, or refuse if another resource owns it."""
+) -> bool:
+    """Claim the product for the requesting resource, about to act on it, or refuse if another
+    resource owns it. True when this call recorded the owner (a new claim)."""
     me = Owner.of(request)
     try:
-        owner = registry.claim(provisioned_product_id, me)
+        claim = registry.claim(provisioned_product_id, me, request_key(request))
     except OwnershipUnavailableError as error:
-        raise ResourceFailure(
-            f"Could not check who owns provisioned product {provisioned_product_id} ({error}); nothing was "
-            f"changed. Retry the deployment once the provider's owners table is reachable.",
-            failed_id,
-        ) from error
-    if owner != me:
-        raise ResourceFailure(
-            f"Refused to {action} provisioned product {provisioned_product_id}: it belongs to "
-            f"{owner.describe()}, not to {me.describe()}. Nothing was changed. Use a plan for a product of "
-            "your own (a new ProvisionedProductName); to drop this resource from your stack without touching "
-            "the product, delete it with DeletionPolicy: Retain (or --retain-resources).",
-            failed_id,
-        )
+        raise _unavailable(provisioned_product_id, error, failed_id) from error
+    if claim.owner != me:
+        raise _refused(action, provisioned_product_id, claim.owner, me, failed_id)
+    return claim.new
 
 
-def product_terminated(registry: OwnerRegistry, provisioned_product_id: str, request: PlanRequest) -> None:
-    """Let the owner record expire; a failure here never fails a Delete that succeeded."""
+def check_owner(
+    registry: OwnerRegistry,
+    provisioned_product_id: str,
+    request: PlanRequest,
+    *,
+    action: str,
+    failed_id: str | None,
+) -> Owner | None:
+    """Refuse, without claiming anything, if another resource owns the product; the owner on record."""
+    me = Owner.of(request)
     try:
-        registry.terminated(provisioned_product_id, Owner.of(request))
-    except OwnershipUnavailableError:
-        logger.warning(
-            "Could not mark the owner record of a terminated product", extra={"product": provisioned_product_id}
-        )
+        owner = registry.owner(provisioned_product_id)
+    except OwnershipUnavailableError as error:
+        raise _unavailable(provisioned_product_id, error, failed_id) from error
+    if owner is not None and owner != me:
+        raise _refused(action, provisioned_product_id, owner, me, failed_id)
+    return owner
+
+
+def _unavailable(provisioned_product_id: str, error: Exception, failed_id: str | None) -> ResourceFailure:
+    return ResourceFailure(
+        f"Could not check who owns provisioned product {provisioned_product_id} ({error}); nothing was "
+        f"changed. Retry the deployment once the provider's owners table is reachable.",
+        failed_id,
+    )
+
+
+def _refused(
+    action: str, provisioned_product_id: str, owner: Owner, me: Owner, failed_id: str | None
+) -> ResourceFailure:
+    return ResourceFailure(
+        f"Refused to {action} provisioned product {provisioned_product_id}: it belongs to "
+        f"{owner.describe()}, not to {me.describe()}. Nothing was changed. Use a plan for a product of "
+        "your own (a new ProvisionedProductName); to drop this resource from your stack without touching "
+        "the product, delete it with DeletionPolicy: Retain (or --retain-resources).",
+        failed_id,
+    )

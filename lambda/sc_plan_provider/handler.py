@@ -48,8 +48,10 @@ def _environment(context: Any) -> lifecycle.Environment:
         ),
         function_arn=str(context.invoked_function_arn),
         owners=default_registry(),
+        ledger=helper.ledger,
         first_seen=helper.first_seen,
         on_product=helper.note_product,
+        may_act=helper.may_act,
     )
 
 

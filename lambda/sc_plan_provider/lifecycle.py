@@ -6,20 +6,23 @@ incomplete spec is a FAILED naming what is missing or conflicting, before any Se
 call (properties.py). The two modes share the machinery in applying.py; Delete is the same for
 both: terminate the product. Each returns an `Answer` or raises `ResourceFailure`; the protocol
 layer turns either into the one response CloudFormation gets.
+
+Whatever fails, nothing is orphaned: a request that fails gives back the claims it made on
+products the stack does not hold, a resource's requests first remove the products its earlier
+requests could not, and a Delete whose physical id is not a product (CloudFormation gave up on
+the Create before it answered) still finds and terminates the product the Create made.
 """
 
 from __future__ import annotations
 
-from sc_plan_provider import plan_mode, spec_mode
-from sc_plan_provider.applying import Answer, Environment, terminate
-from sc_plan_provider.deadline import Deadline
-from sc_plan_provider.deputy import require_owner, require_same_home
+from collections.abc import Callable
+
+from sc_plan_provider import plan_mode
+from sc_plan_provider.applying import Answer, Environment
+from sc_plan_provider.deputy import check_owner, require_same_home
 from sc_plan_provider.errors import ResourceFailure
 from sc_plan_provider.properties import (
-    PLAN_ID,
-    SERVICE_TIMEOUT,
     PlanProperties,
-    default_deadline_seconds,
     ignored_properties,
     parse_properties,
 )
@@ -35,9 +38,13 @@ def create(request: PlanRequest, env: Environment) -> Answer:
     require_same_home(request, env.function_arn, request.not_provisioned_id())
     properties = _validated(request, failed_id=request.not_provisioned_id())
     if properties.spec is not None:
-        answer = spec_mode.create(request, properties, properties.spec, env)
+        from sc_plan_provider import spec_mode  # each way in loads when it is used
+
+        spec = properties.spec
+        answer = _releasing(request, env, lambda: spec_mode.create(request, properties, spec, env))
     else:
-        answer = plan_mode.create(request, properties, _plan_id(properties), env)
+        plan_id = _plan_id(properties)
+        answer = _releasing(request, env, lambda: plan_mode.create(request, properties, plan_id, env))
     return replace(answer, no_echo=properties.no_echo)
 
 
@@ -45,36 +52,40 @@ def update(request: PlanRequest, env: Environment) -> Answer:
     require_same_home(request, env.function_arn, None)
     properties = _validated(request, failed_id=None)
     if is_product_id(request.physical_resource_id):
-        require_owner(env.owners, request.physical_resource_id, request, action="update", failed_id=None)
+        check_owner(env.owners, request.physical_resource_id, request, action="update", failed_id=None)
+    from sc_plan_provider.cleanup import remove_abandoned
+
+    remove_abandoned(request, env.service_catalog(properties.accept_language), properties, env)
     if properties.spec is not None:
-        answer = spec_mode.update(request, properties, properties.spec, env)
+        from sc_plan_provider import spec_mode
+
+        spec = properties.spec
+        answer = _releasing(request, env, lambda: spec_mode.update(request, properties, spec, env))
     else:
-        answer = plan_mode.update(request, properties, _plan_id(properties), env)
+        from sc_plan_provider import plan_updates
+
+        plan_id = _plan_id(properties)
+        answer = _releasing(request, env, lambda: plan_updates.update(request, properties, plan_id, env))
     return replace(answer, no_echo=properties.no_echo)
 
 
 def delete(request: PlanRequest, env: Environment) -> Answer:
-    product_id = request.physical_resource_id
-    if not is_product_id(product_id):
-        logger.info("Physical id was never a provisioned product: nothing to delete")
-        return Answer(product_id)
-    require_same_home(request, env.function_arn, product_id)
-    require_owner(env.owners, product_id, request, action="terminate", failed_id=product_id)
-    properties = _lenient(request)
-    service_catalog = env.service_catalog(properties.accept_language)
-    # Deleting must succeed for the stack to end clean (it is also every rollback's cleanup), so
-    # it waits as long as CloudFormation does, not just DeadlineSeconds.
-    patience = default_deadline_seconds(properties.service_timeout_seconds)
-    deadline = Deadline.at_epoch(env.first_seen + patience, f"ServiceTimeout ({patience:g} s) nearly ran out")
-    terminate(
-        request,
-        product_id,
-        service_catalog,
-        properties=properties,
-        deadline=deadline.earliest(env.function_deadline),
-        env=env,
-    )
-    return Answer(product_id)
+    """Terminate the product (cleanup.py: loaded by Deletes and rollbacks, not by a Create)."""
+    from sc_plan_provider import cleanup
+
+    return cleanup.delete(request, env)
+
+
+def _releasing(request: PlanRequest, env: Environment, operation: Callable[[], Answer]) -> Answer:
+    """A failed request never takes ownership: claims it made on products that the failed answer
+    does not name are given back."""
+    try:
+        return operation()
+    except ResourceFailure as failure:
+        from sc_plan_provider.leftovers import release_new_claims
+
+        release_new_claims(request, env, keep=(failure.physical_resource_id or "", request.physical_resource_id))
+        raise
 
 
 def _validated(request: PlanRequest, failed_id: str | None) -> PlanProperties:
@@ -82,17 +93,15 @@ def _validated(request: PlanRequest, failed_id: str | None) -> PlanProperties:
     if ignored:
         logger.warning("Properties ignored: the provider does not read them", extra={"ignored": ignored})
     try:
-        return parse_properties(request.properties)
+        properties = parse_properties(request.properties)
     except InvalidPropertyError as error:
         raise ResourceFailure(str(error), failed_id) from error
-
-
-def _lenient(request: PlanRequest) -> PlanProperties:
-    """Delete must not be blocked by properties that no longer validate: fall back to defaults."""
-    try:
-        return parse_properties(request.properties)
-    except InvalidPropertyError:
-        return parse_properties({PLAN_ID: "unused-on-delete", SERVICE_TIMEOUT: request.properties.get(SERVICE_TIMEOUT)})
+    if properties.deadline_given is not None:
+        logger.warning(
+            "DeadlineSeconds capped to leave time to answer before ServiceTimeout",
+            extra={"given": properties.deadline_given, "capped": properties.deadline_seconds},
+        )
+    return properties
 
 
 def _plan_id(properties: PlanProperties) -> str:

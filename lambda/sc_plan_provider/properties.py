@@ -63,6 +63,8 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
 )
 
 BOOLEANS = {"true": True, "false": False}
+# Stands in for a plan id a Delete does not need (lenient_properties).
+UNUSED_PLAN_ID = "unused-on-delete"
 
 ACCEPT_LANGUAGES = ("en", "jp", "zh")
 
@@ -86,6 +88,16 @@ class PlanProperties(Value):
     learned_polling: bool = False  # poll records by the product's record history (learned_schedule.py)
     spec: ProductSpec | None = None  # the product to plan from, instead of a plan id (spec mode)
     no_echo: bool = False  # the answer asks CloudFormation to mask its Data (NoEcho)
+    deadline_given: float | None = None  # a DeadlineSeconds above the cap, as given (deadline_seconds is the cap)
+
+    def deadline_reason(self) -> str:
+        """What the FAILED reason says ran out when DeadlineSeconds did."""
+        if self.deadline_given is None:
+            return f"{DEADLINE_SECONDS} ({self.deadline_seconds:g} s) ran out"
+        return (
+            f"{DEADLINE_SECONDS} ({self.deadline_given:g} s given, capped at {self.deadline_seconds:g} s to leave "
+            f"time to answer before {SERVICE_TIMEOUT} {self.service_timeout_seconds:g} s) ran out"
+        )
 
 
 def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
@@ -116,11 +128,15 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         service_timeout,
         hint=f" ({SERVICE_TIMEOUT} is {service_timeout:g} s: CloudFormation stops waiting then)",
     )
+    # The answer needs time after the deadline: a deadline up to ServiceTimeout itself would let
+    # CloudFormation give up first (and a Create's physical id never reach the stack).
+    cap = default_deadline_seconds(service_timeout)
     return PlanProperties(
         plan_id=plan_id,
         accept_language=accept_language,
         polling=PollingPolicy(interval, backoff_rate, max_interval),
-        deadline_seconds=deadline,
+        deadline_seconds=min(deadline, cap),
+        deadline_given=deadline if deadline > cap else None,
         service_timeout_seconds=service_timeout,
         allow_replacement=_boolean(raw.get(ALLOW_REPLACEMENT), ALLOW_REPLACEMENT),
         allow_removal=_boolean(raw.get(ALLOW_REMOVAL), ALLOW_REMOVAL),

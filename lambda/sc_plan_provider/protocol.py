@@ -8,7 +8,10 @@ the watchdog timer). What changes, and why (AWS-FACTS lists crhelper's defects):
   holds the pre-signed ResponseURL);
 - exactly one answer per request: the watchdog and the handler cannot both send, and across
   invocations (duplicates, continuations, Lambda's retries) the request ledger lets one answer;
-- a request that outlives this invocation is handed to a new one (continuation.py), unanswered;
+- a request that outlives this invocation is handed to a new one (continuation.py), unanswered,
+  also by the watchdog when the handler is stuck in a slow call near the end: a healthy request
+  is never failed for want of time while it can continue; the first arrival travels with it;
+- a request that a later request of the same resource superseded answers FAILED untouched;
 - the answer fits CloudFormation's 4096 bytes and is delivered by `delivery.put_response`
   (2xx only, retried with backoff); a failed delivery fails the invocation so Lambda retries it;
 - a failure keeps the product id it found, so a rollback Delete can clean up.
@@ -20,26 +23,38 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crhelper import CfnResource
 
-from sc_plan_provider.continuation import continue_in_new_invocation
+from sc_plan_provider.continuation import carried_first_seen, continue_in_new_invocation
 from sc_plan_provider.delivery import DeliveryError, put_response
 from sc_plan_provider.errors import ContinuationNeeded, ResourceFailure
 from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.request_ledger import Arrival, Claim, Ledger, default_ledger
+from sc_plan_provider.request_ledger import Arrival, Claim, default_ledger
 from sc_plan_provider.response import encode, fit_response
 from sc_plan_provider.telemetry import logger
+
+if TYPE_CHECKING:
+    from sc_plan_provider.ports import Ledger
 
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 # The sender may keep retrying until this close to the function's own deadline.
 DELIVERY_DEADLINE_MARGIN_SECONDS = 1.0
-# One claim on the answer lasts this long; a holder that died is replaced after it.
-ANSWER_LEASE_SECONDS = 90.0
 DELIVERY_WINDOW_SECONDS = 60.0
-BUSY_RECHECK_SECONDS = 1.0
+# Recording a delivered answer is retried this often (a duplicate must never answer again).
+RECORD_ATTEMPTS = 4
+RECORD_RETRY_SECONDS = 0.5
+# The watchdog acts this long before the Lambda deadline (a fraction of it for short timeouts): a
+# hand-over (one Invoke on a client with 1-2 s timeouts) or, without a ledger, a FAILED answer.
+WATCHDOG_MARGIN_SECONDS = 8.0
+WATCHDOG_MARGIN_FRACTION = 0.05
+WATCHDOG_MIN_MARGIN_SECONDS = 0.5
+SUPERSEDED_REASON = (
+    "A later request for this resource arrived (CloudFormation stopped waiting for this one and moved "
+    "on): this request changed nothing more and leaves the resource to the later request."
+)
 REQUIRED_EVENT_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
 
 # crhelper logs the whole event (with the ResponseURL) at DEBUG: never let that level through
@@ -85,7 +100,14 @@ class PlanResource(CfnResource):
         self._ledger = ledger
         self._request: PlanRequest | None = None
         self._continuing = False
+        self._handed_over = False
+        self._superseded = False
+        self._holder = ""
         self.first_seen = 0.0
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._ledger()
 
     @property
     def continuable(self) -> bool:
@@ -97,13 +119,17 @@ class PlanResource(CfnResource):
         if missing:
             # Without these there is nobody to answer: fail the invocation loudly instead.
             raise ValueError(f"Not a CloudFormation custom resource request: missing {', '.join(missing)}")
+        arrived_at = time.time()
         request = PlanRequest.from_event(event)
+        holder = str(getattr(context, "aws_request_id", "") or "")
+        carried = carried_first_seen(event)
         try:
-            arrival = self._ledger().arrive(request)
+            arrival = self._ledger().arrive(request, holder, carried)
         except Exception:
-            # Better a possible second answer than none: go on as a first arrival.
+            # Better a possible second answer than none: go on as a first arrival (the anchor a
+            # continuation carries keeps the deadline where it was).
             logger.exception("Request ledger unavailable; continuing without it")
-            arrival = Arrival(time.time(), answered=False)
+            arrival = Arrival(arrived_at if carried is None else min(carried, arrived_at), answered=False)
         if arrival.answered:
             logger.info("Request already answered: this delivery is a duplicate, nothing to do")
             return
@@ -113,6 +139,9 @@ class PlanResource(CfnResource):
             self._product_id = ""
             self._request = request
             self._continuing = False
+            self._handed_over = False
+            self._superseded = arrival.superseded
+            self._holder = holder
             self.NoEcho = False  # set by the answer (property NoEcho); a warm environment keeps attributes
             self.first_seen = arrival.first_seen
         super().__call__(event, context)
@@ -122,12 +151,28 @@ class PlanResource(CfnResource):
             raise UndeliveredResponseError(str(self._delivery_error))
 
     def _hand_over(self, event: dict[str, Any], context: Any) -> None:
+        """Continue the request in a new invocation, once per invocation (handler or watchdog)."""
+        with self._answer_lock:
+            if self._handed_over or self._answered:
+                return
+            self._handed_over = True
         try:
-            continue_in_new_invocation(event, context.invoked_function_arn)
+            continue_in_new_invocation(event, context.invoked_function_arn, self.first_seen)
         except Exception as error:
             logger.exception("Could not hand the request over")
             self._continuing = False
             self._send(FAILED, f"The provider could not hand the request over to a new invocation: {error}")
+
+    def may_act(self, request: PlanRequest) -> bool:
+        """Whether the request may still change anything (not answered, not superseded)."""
+        with self._answer_lock:
+            if self._answered or self._handed_over:
+                return False
+        try:
+            return self._ledger().may_act(request)
+        except Exception:
+            logger.exception("Request ledger unavailable; acting without the check")
+            return True
 
     def note_product(self, product_id: str) -> None:
         """Remember the product as soon as it exists, for an answer sent before the handler returns."""
@@ -137,6 +182,11 @@ class PlanResource(CfnResource):
         """Logging is Powertools' job; crhelper's setup would reset the root logger per request."""
 
     def _wrap_function(self, func: Callable[[dict[str, Any], Any], str] | None) -> None:
+        if self._superseded:
+            logger.warning("Request superseded by a later request of the same resource: nothing to do")
+            self.Status, self.Reason = FAILED, SUPERSEDED_REASON
+            self.PhysicalResourceId = self._event.get("PhysicalResourceId") or self.generate_physical_id(self._event)
+            return
         try:
             self.PhysicalResourceId = func(self._event, self._context) if func else ""
         except ContinuationNeeded as pending:
@@ -159,8 +209,22 @@ class PlanResource(CfnResource):
         """Used by crhelper for a Create that failed with no product: a recognisable marker."""
         return PlanRequest.from_event(event).not_provisioned_id()
 
+    def _set_timeout(self) -> None:
+        """The watchdog: crhelper's timer, set to leave time for a hand-over instead of 0.5 s."""
+        remaining = self._remaining_seconds()
+        margin = min(WATCHDOG_MARGIN_SECONDS, max(WATCHDOG_MIN_MARGIN_SECONDS, remaining * WATCHDOG_MARGIN_FRACTION))
+        self._timer = threading.Timer(max(0.0, remaining - margin), self._timeout)
+        self._timer.daemon = True
+        self._timer.start()
+
     def _timeout(self) -> None:
-        if self._continuing:  # the request is being handed over, not abandoned
+        """The handler is still busy (a slow call) this close to the Lambda deadline."""
+        if self._continuing and self._handed_over:  # the request is being handed over, not abandoned
+            return
+        if self.continuable:
+            logger.warning("Lambda deadline near while a call is still running; continuing in a new invocation")
+            self._continuing = True
+            self._hand_over(self._event, self._context)
             return
         self._send(
             FAILED,
@@ -196,27 +260,30 @@ class PlanResource(CfnResource):
 
     @staticmethod
     def _record(update: Callable[[PlanRequest], None], request: PlanRequest) -> None:
-        """Ledger bookkeeping after the fact must never turn a delivered answer into a failure."""
-        try:
-            update(request)
-        except Exception:
-            logger.exception("Could not record the answer in the request ledger")
+        """Ledger bookkeeping after the fact must never turn a delivered answer into a failure; it is
+        retried, since a duplicate that finds no record of a delivered answer would answer again."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                update(request)
+                return
+            except Exception:
+                if attempt == RECORD_ATTEMPTS:
+                    logger.exception("Could not record the answer in the request ledger")
+                    return
+                time.sleep(RECORD_RETRY_SECONDS * attempt)
 
     def _claim_answer(self, request: PlanRequest) -> bool:
         """Win the right to answer; give way to another invocation that answered or is answering."""
-        while True:
-            try:
-                claim = self._ledger().claim_answer(request, ANSWER_LEASE_SECONDS)
-            except Exception:
-                logger.exception("Request ledger unavailable; answering without a claim")
-                return True
-            if claim is Claim.GRANTED:
-                return True
-            if claim is Claim.ANSWERED or self._remaining_seconds() < 2 * BUSY_RECHECK_SECONDS + 1:
-                # Busy until our end: the holder answers, or Lambda's retry of its invocation does.
-                logger.info("Another invocation answers this request", extra={"claim": claim.value})
-                return False
-            time.sleep(BUSY_RECHECK_SECONDS)
+        try:
+            claim = self._ledger().claim_answer(request, self._holder)
+        except Exception:
+            logger.exception("Request ledger unavailable; answering without a claim")
+            return True
+        if claim is Claim.GRANTED:
+            return True
+        # Busy: another invocation answers (or Lambda's retry of it does).
+        logger.info("Another invocation answers this request", extra={"claim": claim.value})
+        return False
 
     def _remaining_seconds(self) -> float:
         return float(self._context.get_remaining_time_in_millis()) / 1000

@@ -15,13 +15,18 @@ from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.learned_schedule import PollSchedule
 from sc_plan_provider.polling_policy import PollingPolicy
 from sc_plan_provider.record_history import past_durations
-from sc_plan_provider.service_catalog import Record, ServiceCatalog, ThrottledError
+from sc_plan_provider.service_catalog import NotFoundError, Record, ServiceCatalog, TransientError
 from sc_plan_provider.telemetry import logger
+from sc_plan_provider.visibility import NotVisibleYetError, fresh
 from sc_plan_provider.waiter import wait_until
 
 RECORD_SUCCEEDED = "SUCCEEDED"
 RECORD_FAILED = "FAILED"
 TERMINAL_RECORD_STATUSES = frozenset({RECORD_SUCCEEDED, RECORD_FAILED})
+# A record the provider just created may not be visible yet for this long (eventual consistency).
+RECORD_VISIBILITY_SECONDS = 30.0
+# The first poll, which decides what the schedule learns from, is retried this soon when not answered.
+FIRST_POLL_RETRY_SECONDS = (0.2, 0.5, 1.0)
 
 
 def wait_for_record(
@@ -35,9 +40,15 @@ def wait_for_record(
 ) -> Record:
     """Return the record once terminal; its first page of outputs comes with it."""
     last_status: list[str] = []
+    visible_after = time.monotonic() + RECORD_VISIBILITY_SECONDS
 
     def poll() -> Record:
-        record = service_catalog.describe_record(record_id)
+        try:
+            record = service_catalog.describe_record(record_id)
+        except NotFoundError as error:
+            if time.monotonic() < visible_after:
+                raise NotVisibleYetError(str(error)) from error
+            raise
         if not last_status or last_status[-1] != record.status:
             logger.info("Record status", extra={"record_id": record_id, "record_status": record.status})
             last_status.append(record.status)
@@ -48,9 +59,10 @@ def wait_for_record(
     anchor: float | None = None
     if learn:
         try:
-            first = poll()
-        except ThrottledError:
-            logger.info("First poll throttled; polling by the policy", extra={"record_id": record_id})
+            # A record just created may not be visible for a read or two: its first state, to learn from.
+            first = fresh(poll, sleep=sleep, delays=FIRST_POLL_RETRY_SECONDS)
+        except TransientError:
+            logger.info("First poll not answered; polling by the policy", extra={"record_id": record_id})
         if first is not None and first.status not in TERMINAL_RECORD_STATUSES:
             schedule = PollSchedule(policy, past_durations(service_catalog, first))
             anchor = _monotonic_of(first.created_time)

@@ -15,6 +15,7 @@ from sc_plan_provider.change_gate import SUMMARY_KEYS
 MAX_RESPONSE_BYTES = 4096
 # CloudFormation shows the reason in stack events; a long one would crowd out the data.
 MAX_REASON_CHARS = 1000
+TRUNCATED = " ...(truncated)"
 PROVISIONED_PRODUCT_ID = "ProvisionedProductId"
 RECORD_ID = "RecordId"
 OUTPUT_PREFIX = "Outputs."
@@ -31,14 +32,16 @@ def answer_data(
 
 
 def encode(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, separators=(",", ":")).encode()
+    """UTF-8 JSON: a reason in Japanese or with accents costs its UTF-8 bytes (not six per
+    character, as \\u escapes would), and CloudFormation's limit counts bytes."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def fit_response(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Return a body that encodes to at most 4096 bytes and the Data keys left out."""
     reason = str(body.get("Reason", ""))
     if len(reason) > MAX_REASON_CHARS:
-        reason = reason[: MAX_REASON_CHARS - 15] + " ...(truncated)"
+        reason = reason[: MAX_REASON_CHARS - len(TRUNCATED)] + TRUNCATED
     data: dict[str, Any] = body.get("Data") or {}
     fitted = {**body, "Reason": reason, "Data": {k: data[k] for k in REQUIRED_DATA_KEYS if k in data}}
     left_out: list[str] = []
@@ -47,14 +50,25 @@ def fit_response(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if key in REQUIRED_DATA_KEYS:
             continue
         # Adding one entry adds its encoded key/value plus a comma.
-        entry = len(json.dumps({key: value}, separators=(",", ":")).encode()) - 2 + 1
+        entry = len(encode({key: value})) - 2 + 1
         if size + entry <= MAX_RESPONSE_BYTES:
             fitted["Data"][key] = value
             size += entry
         else:
             left_out.append(key)
-    while size > MAX_RESPONSE_BYTES and reason:  # only a huge (escaped) reason or id gets here
-        reason = reason[: max(0, len(reason) - (size - MAX_RESPONSE_BYTES) - 20)]
-        fitted["Reason"] = reason + " ...(truncated)"
-        size = len(encode(fitted))
+    if size > MAX_RESPONSE_BYTES:  # only a huge reason (or id) gets here: cut it to fit, by bytes
+        fitted["Reason"] = _cut(reason, len(encode({**fitted, "Reason": ""})))
     return fitted, left_out
+
+
+def _cut(reason: str, rest_bytes: int) -> str:
+    """The longest start of the reason (whole characters) that, with the marker, fits beside the rest."""
+    budget = MAX_RESPONSE_BYTES - rest_bytes - len(encode({"": TRUNCATED})) + len(encode({"": ""}))
+    low, high = 0, len(reason)
+    while low < high:  # the longest prefix whose escaped JSON text fits the budget
+        middle = (low + high + 1) // 2
+        if len(encode({"": reason[:middle]})) - len(encode({"": ""})) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return reason[:low] + TRUNCATED

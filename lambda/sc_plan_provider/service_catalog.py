@@ -12,11 +12,11 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from sc_plan_provider.aws_clients import history_client_config
 from sc_plan_provider.change_gate import ResourceChange
-from sc_plan_provider.product_spec import ProductSpec
 from sc_plan_provider.telemetry import tracer
 from sc_plan_provider.value import Value
 
@@ -34,26 +34,42 @@ HISTORY_PAGE_SIZE = 20
 HISTORY_ACCESS_LEVEL: AccessLevelFilterTypeDef = {"Key": "Role", "Value": "self"}
 
 T = TypeVar("T")
-
-
-class NotFoundError(Exception):
-    """Service Catalog answered ResourceNotFoundException."""
-
-
-class InvalidStateError(Exception):
-    """Service Catalog answered InvalidStateException (e.g. a plan that is not CREATE_SUCCESS)."""
+E = TypeVar("E", bound="ServiceCatalog")
 
 
 class ServiceCatalogError(Exception):
-    """Any other error; the message names the operation and AWS's code."""
+    """Any error of a Service Catalog call; the message names the operation and AWS's code.
+
+    `code` is AWS's error code (or the botocore exception's name for a call that got no answer).
+    """
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
-class ThrottledError(ServiceCatalogError):
-    """Still throttled after botocore's retries; a poll can simply try again later."""
+class NotFoundError(ServiceCatalogError):
+    """ResourceNotFoundException: gone, never there, not visible yet (eventual consistency), or not
+    visible to this role ("No launch paths found for resource")."""
+
+
+class InvalidStateError(ServiceCatalogError):
+    """InvalidStateException (e.g. a product still under change)."""
+
+
+class TransientError(ServiceCatalogError):
+    """Still failing after botocore's retries, but worth trying again later: throttling, a 5xx, a
+    timeout or a dropped connection. A poll simply tries again at its next moment."""
+
+
+class ThrottledError(TransientError):
+    """Still throttled after botocore's retries."""
 
 
 # botocore's standard retry mode treats these as throttling too.
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+# Service-side failures (HTTP 5xx) that botocore retries before giving up.
+SERVER_ERROR_CODES = frozenset({"InternalFailure", "InternalServerError", "ServiceUnavailable", "InternalError"})
 
 
 @cache
@@ -71,6 +87,18 @@ class ProvisioningParameter(Value):
     use_previous_value: bool = False
 
 
+class ProductVersion(Value):
+    """What a provisioned product is given: product, provisioning artifact, launch path, parameters.
+
+    The parameters are as submitted (UsePreviousValue kept): they may be secrets, never log them.
+    """
+
+    product_id: str
+    provisioning_artifact_id: str
+    path_id: str = ""
+    parameters: tuple[ProvisioningParameter, ...] = ()
+
+
 class Plan(Value):
     """A plan's details and its first page of resource changes (`resource_changes` reads them all)."""
 
@@ -86,12 +114,9 @@ class Plan(Value):
     changes: tuple[ResourceChange, ...] = ()
     next_changes_token: str | None = None
 
-
-class CreatedPlan(Value):
-    """What CreateProvisionedProductPlan answers: the plan and the product it plans for."""
-
-    plan_id: str
-    provisioned_product_id: str
+    def version(self) -> ProductVersion:
+        """What executing (or re-applying) this plan gives its product."""
+        return ProductVersion(self.product_id, self.provisioning_artifact_id, self.path_id, self.parameters)
 
 
 class RecordError(Value):
@@ -132,10 +157,14 @@ class ProvisionedProduct(Value):
     last_record_id: str
     last_successful_provisioning_record_id: str
     provisioning_artifact_id: str = ""
+    name: str = ""
+    product_id: str = ""
+    last_provisioning_record_id: str = ""
 
 
 class ServiceCatalog:
-    """The Service Catalog calls the function (and the review command) make."""
+    """The Service Catalog calls the function (and the review command) make; spec mode's plan-making
+    calls extend it (service_catalog_plans.py)."""
 
     def __init__(
         self,
@@ -144,13 +173,18 @@ class ServiceCatalog:
         history_client: Callable[[], ServiceCatalogClient] | None = None,
     ) -> None:
         self._client = client
+        self._accept_language = accept_language
         self._language: dict[str, Any] = {"AcceptLanguage": accept_language} if accept_language else {}
         self._history_client = history_client or (lambda: client)
+
+    def extended(self, edge: type[E]) -> E:
+        """The same edge (client, language, history client) with the calls of a subclass."""
+        return self if isinstance(self, edge) else edge(self._client, self._accept_language, self._history_client)
 
     @tracer.capture_method(capture_response=False)
     def describe_plan(self, plan_id: str, page_token: str | None = None) -> Plan:
         paging: dict[str, Any] = {"PageToken": page_token} if page_token else {}
-        response = _call(
+        response = translated_call(
             "DescribeProvisionedProductPlan",
             lambda: self._client.describe_provisioned_product_plan(
                 PlanId=plan_id, PageSize=CHANGES_PAGE_SIZE, **paging, **self._language
@@ -194,45 +228,9 @@ class ServiceCatalog:
         return changes
 
     @tracer.capture_method(capture_response=False)
-    def create_plan(self, spec: ProductSpec, plan_name: str, idempotency_token: str) -> CreatedPlan:
-        """Plan the spec (a plan for an existing name plans an update of that product).
-
-        The same IdempotencyToken returns the first call's plan, so a duplicate or a continuation
-        does not plan twice.
-        """
-        request: dict[str, Any] = {
-            "PlanName": plan_name,
-            "PlanType": "CLOUDFORMATION",
-            "ProductId": spec.product_id,
-            "ProvisioningArtifactId": spec.provisioning_artifact_id,
-            "ProvisionedProductName": spec.provisioned_product_name,
-            "ProvisioningParameters": [{"Key": key, "Value": value} for key, value in spec.parameters],
-            "IdempotencyToken": idempotency_token,
-            **self._language,
-        }
-        if spec.path_id:
-            request["PathId"] = spec.path_id
-        if spec.tags:
-            request["Tags"] = [{"Key": key, "Value": value} for key, value in spec.tags]
-        if spec.notification_arns:
-            request["NotificationArns"] = list(spec.notification_arns)
-        response = _call(
-            "CreateProvisionedProductPlan", lambda: self._client.create_provisioned_product_plan(**request)
-        )
-        return CreatedPlan(response["PlanId"], response["ProvisionProductId"])
-
-    @tracer.capture_method(capture_response=False)
-    def delete_plan(self, plan_id: str) -> None:
-        """Delete a plan; NotFoundError when it is already gone, InvalidStateError while it runs."""
-        _call(
-            "DeleteProvisionedProductPlan",
-            lambda: self._client.delete_provisioned_product_plan(PlanId=plan_id, **self._language),
-        )
-
-    @tracer.capture_method(capture_response=False)
     def execute_plan(self, plan_id: str, idempotency_token: str) -> str:
         """Return the record id of the plan's execution."""
-        response = _call(
+        response = translated_call(
             "ExecuteProvisionedProductPlan",
             lambda: self._client.execute_provisioned_product_plan(
                 PlanId=plan_id, IdempotencyToken=idempotency_token, **self._language
@@ -243,7 +241,7 @@ class ServiceCatalog:
     @tracer.capture_method(capture_response=False)
     def describe_record(self, record_id: str, page_token: str | None = None) -> Record:
         paging: dict[str, Any] = {"PageToken": page_token} if page_token else {}
-        response = _call(
+        response = translated_call(
             "DescribeRecord",
             lambda: self._client.describe_record(Id=record_id, PageSize=OUTPUTS_PAGE_SIZE, **paging, **self._language),
         )
@@ -270,7 +268,7 @@ class ServiceCatalog:
     def list_record_history(self, search_key: str, search_value: str) -> list[PastRecord]:
         """One page (newest first) of the records of a `provisionedproduct` or `product`, on the
         history client (short timeouts, one retry: the history is an optimisation, never a wait)."""
-        response = _call(
+        response = translated_call(
             "ListRecordHistory",
             lambda: self._history_client().list_record_history(
                 SearchFilter={"Key": search_key, "Value": search_value},
@@ -306,62 +304,29 @@ class ServiceCatalog:
 
     @tracer.capture_method(capture_response=False)
     def describe_product(self, provisioned_product_id: str) -> ProvisionedProduct | None:
-        """None when the product does not exist (any more)."""
+        """None when the product does not exist (any more, or not visible yet: see visibility.py)."""
+        return self._describe_product({"Id": provisioned_product_id})
+
+    def _describe_product(self, key: dict[str, str]) -> ProvisionedProduct | None:
         try:
-            response = _call(
+            response = translated_call(
                 "DescribeProvisionedProduct",
-                lambda: self._client.describe_provisioned_product(Id=provisioned_product_id, **self._language),
+                lambda: self._client.describe_provisioned_product(**key, **self._language),
             )
         except NotFoundError:
             return None
         detail = response["ProvisionedProductDetail"]
         return ProvisionedProduct(
-            provisioned_product_id=provisioned_product_id,
+            provisioned_product_id=detail.get("Id", key.get("Id", "")),
             status=detail.get("Status", ""),
             status_message=detail.get("StatusMessage", ""),
             last_record_id=detail.get("LastRecordId", ""),
             last_successful_provisioning_record_id=detail.get("LastSuccessfulProvisioningRecordId", ""),
             provisioning_artifact_id=detail.get("ProvisioningArtifactId", ""),
+            name=detail.get("Name", ""),
+            product_id=detail.get("ProductId", ""),
+            last_provisioning_record_id=detail.get("LastProvisioningRecordId", ""),
         )
-
-    @tracer.capture_method(capture_response=False)
-    def update_product(self, provisioned_product_id: str, plan: Plan, update_token: str) -> str:
-        """Re-apply a plan's product, artifact, path and parameters; return the update record id.
-
-        The same UpdateToken returns the first update's record, so a duplicate or a continuation
-        does not update twice.
-        """
-        request: dict[str, Any] = {
-            "ProvisionedProductId": provisioned_product_id,
-            "ProductId": plan.product_id,
-            "ProvisioningArtifactId": plan.provisioning_artifact_id,
-            "UpdateToken": update_token,
-            "ProvisioningParameters": [_update_parameter(p) for p in plan.parameters],
-            **self._language,
-        }
-        if plan.path_id:
-            request["PathId"] = plan.path_id
-        response = _call("UpdateProvisionedProduct", lambda: self._client.update_provisioned_product(**request))
-        return response["RecordDetail"]["RecordId"]
-
-    @tracer.capture_method(capture_response=False)
-    def terminate_product(self, provisioned_product_id: str, terminate_token: str) -> str:
-        """Return the terminate record id; NotFoundError when the product is already gone."""
-        response = _call(
-            "TerminateProvisionedProduct",
-            lambda: self._client.terminate_provisioned_product(
-                ProvisionedProductId=provisioned_product_id, TerminateToken=terminate_token, **self._language
-            ),
-        )
-        return response["RecordDetail"]["RecordId"]
-
-
-def _update_parameter(parameter: ProvisioningParameter) -> dict[str, Any]:
-    if parameter.use_previous_value:
-        return {"Key": parameter.key, "UsePreviousValue": True}
-    if parameter.value is None:
-        return {"Key": parameter.key}
-    return {"Key": parameter.key, "Value": parameter.value}
 
 
 def _epoch(value: object) -> float | None:
@@ -369,17 +334,23 @@ def _epoch(value: object) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else None
 
 
-def _call(operation: str, send: Callable[[], T]) -> T:
-    """Translate botocore's ClientError into this module's named errors."""
+def translated_call(operation: str, send: Callable[[], T]) -> T:
+    """Translate botocore's errors into this module's named errors (the message never holds a request)."""
     try:
         return send()
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "Unknown")
         message = error.response.get("Error", {}).get("Message", "")
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         if code == "ResourceNotFoundException":
-            raise NotFoundError(message) from error
+            raise NotFoundError(message, code) from error
         if code == "InvalidStateException":
-            raise InvalidStateError(message) from error
+            raise InvalidStateError(message, code) from error
         if code in THROTTLING_CODES:
-            raise ThrottledError(f"Service Catalog {operation} was throttled: {message}") from error
-        raise ServiceCatalogError(f"Service Catalog {operation} failed: {code}: {message}") from error
+            raise ThrottledError(f"Service Catalog {operation} was throttled: {message}", code) from error
+        if code in SERVER_ERROR_CODES or status >= 500:
+            raise TransientError(f"Service Catalog {operation} failed: {code}: {message}", code) from error
+        raise ServiceCatalogError(f"Service Catalog {operation} failed: {code}: {message}", code) from error
+    except (BotocoreConnectionError, HTTPClientError) as error:
+        # No answer at all (timeouts, dropped connections, after botocore's retries): try again later.
+        raise TransientError(f"Service Catalog {operation} got no answer: {error}", type(error).__name__) from error

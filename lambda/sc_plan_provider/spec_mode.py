@@ -3,39 +3,46 @@
 Create and Update plan the spec (CreateProvisionedProductPlan, its token derived from the request
 and the spec, so duplicates and continuations get the same plan), wait for the plan, then:
 
-- nothing to change (Service Catalog fails the plan saying so): SUCCESS with the product as it
-  stands, nothing executed; every rollback after a failed update, which Service Catalog already
-  undid, ends here;
+- nothing to change (Service Catalog fails the plan saying so, in either of its two wordings):
+  SUCCESS with the product as it stands, nothing executed; every rollback after a failed update,
+  which Service Catalog already undid, ends here;
 - any other failed plan: FAILED with Service Catalog's message;
 - otherwise the change gate decides, the product is claimed, the plan executes and the answer
   reports the record, as in plan mode (applying.py).
+
+The real service allows one plan per provisioned product, and only for a product that is not
+under change. So before planning an existing product, the resource removes the plans it left for
+it earlier (a crash, a failed delete: its plans are named after it) and waits out a record still
+running on it. Every plan created here is deleted (with IgnoreErrors: a failed execution's change
+set cannot be deleted otherwise) once executed, refused or found to have nothing to change, and a
+new product's placeholder that a deleted, unexecuted plan leaves behind is terminated; a cleanup
+that fails is logged and never fails the answer.
 
 An Update back to a spec already applied to the product (its digest is in the owner record) is a
 restore, typically a rollback: planned and executed without the gate. An Update whose spec is
 unchanged plans nothing. A new ProvisionedProductName or ProductId plans a new product, whose id
 the answer gives, so CloudFormation replaces the resource and later deletes the old product.
-
-Every plan created here is deleted once executed, refused or found to have nothing to change; a
-cleanup that fails is logged and never fails the answer.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 from sc_plan_provider.applying import (
     Answer,
     Environment,
-    current,
+    claim,
     execute,
-    finish,
-    pass_gate,
-    remove_failed_replacement,
+    finish_or_remove,
+    gate,
     request_deadline,
 )
 from sc_plan_provider.change_gate import ChangeSummary
-from sc_plan_provider.deputy import require_owner
-from sc_plan_provider.errors import ResourceFailure
+from sc_plan_provider.cleanup import remove_product
+from sc_plan_provider.deputy import check_owner
+from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
 from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
-from sc_plan_provider.plan_executor import PLAN_CREATE_FAILED, PlanAlreadyExecutedError, settled_plan
+from sc_plan_provider.plan_executor import PLAN_CREATE_FAILED, ExecutedElsewhereError, settled_plan
 from sc_plan_provider.product_spec import (
     PROVISIONED_PRODUCT_NAME,
     ProductSpec,
@@ -44,24 +51,36 @@ from sc_plan_provider.product_spec import (
 )
 from sc_plan_provider.properties import PlanProperties
 from sc_plan_provider.property_values import InvalidPropertyError
+from sc_plan_provider.record_waiter import wait_for_record
+from sc_plan_provider.reporting import current
 from sc_plan_provider.request import PlanRequest, is_product_id
 from sc_plan_provider.service_catalog import (
-    InvalidStateError,
     NotFoundError,
     Plan,
-    ServiceCatalog,
+    ProvisionedProduct,
     ServiceCatalogError,
 )
+from sc_plan_provider.service_catalog_plans import CreatedPlan, PlanningCatalog
 from sc_plan_provider.telemetry import logger, metrics
+from sc_plan_provider.visibility import visible_product
 
 PLAN = "plan"
 PLAN_NAME_PREFIX = "cfn-"
 PLAN_NAME_LOGICAL_ID_CHARS = 60
+PLAN_NAME_STACK_CHARS = 6
 PLAN_NAME_TOKEN_CHARS = 12
-# "The submitted information didn't contain changes. Submit different information to create a
-# change set." (AWS-FACTS); matched loosely so a reworded or typographic apostrophe still counts.
-NO_CHANGES = tuple(
-    f"{did_not} contain{any_} changes" for did_not in ("didn't", "didnt", "did not") for any_ in ("", " any")
+PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
+# How often a new product's placeholder is looked for before it counts as gone with its plan.
+PLACEHOLDER_READ_DELAYS = (0.5, 1.0)
+# A product a plan created that was never provisioned (the plan was deleted or failed to create).
+PLACEHOLDER_STATUSES = frozenset({"PLAN_IN_PROGRESS", "ERROR"})
+# Service Catalog's two ways of saying a plan has nothing to change (AWS-FACTS;
+# servicecatalog_puppet/aws.py accepts both): "The submitted information didn't contain changes.
+# Submit different information to create a change set." and "No updates are to be performed.".
+# Matched loosely so a reworded or typographic apostrophe still counts.
+NO_CHANGES = (
+    *(f"{did_not} contain{any_} changes" for did_not in ("didn't", "didnt", "did not") for any_ in ("", " any")),
+    "no updates are to be performed",
 )
 
 
@@ -74,7 +93,13 @@ def update(request: PlanRequest, properties: PlanProperties, spec: ProductSpec, 
     if old is not None and old.digest() == spec.digest():
         logger.info("Product spec unchanged: nothing to plan")
         service_catalog = env.service_catalog(properties.accept_language)
-        return current(request.physical_resource_id, service_catalog, ChangeSummary())
+        return current(
+            request.physical_resource_id,
+            service_catalog,
+            ChangeSummary(),
+            env=env,
+            deadline=request_deadline(properties, env),
+        )
     restoring = (
         is_product_id(request.physical_resource_id)
         and (old is None or not spec.is_new_product_of(old))
@@ -94,9 +119,14 @@ def is_no_changes(plan: Plan) -> bool:
 
 
 def plan_name(request: PlanRequest, token: str) -> str:
-    """A name that says which resource planned it: cfn-<logical id>-<12 hex of the plan token>."""
-    logical_id = request.logical_resource_id[:PLAN_NAME_LOGICAL_ID_CHARS]
-    return f"{PLAN_NAME_PREFIX}{logical_id}-{token[:PLAN_NAME_TOKEN_CHARS]}"
+    """A name that says which resource planned it: cfn-<logical id>-<6 hex of the stack>-<12 hex of
+    the plan token>, so the resource can tell its own plans (and this request's) from others."""
+    return f"{own_plan_prefix(request)}{token[:PLAN_NAME_TOKEN_CHARS]}"
+
+
+def own_plan_prefix(request: PlanRequest) -> str:
+    stack = hashlib.sha256(request.stack_id.encode()).hexdigest()[:PLAN_NAME_STACK_CHARS]
+    return f"{PLAN_NAME_PREFIX}{request.logical_resource_id[:PLAN_NAME_LOGICAL_ID_CHARS]}-{stack}-"
 
 
 def _apply(
@@ -108,85 +138,211 @@ def _apply(
     failed_id: str | None,
     gated: bool,
 ) -> Answer:
-    service_catalog = env.service_catalog(properties.accept_language)
-    deadline = request_deadline(properties, env)
-    digest = spec.digest()
-    token = request.token(PLAN, digest)
-    try:
-        created = service_catalog.create_plan(spec, plan_name(request, token), token)
-    except (NotFoundError, InvalidStateError, ServiceCatalogError) as error:
-        raise ResourceFailure(
-            f"Service Catalog could not plan the product spec ({PROVISIONED_PRODUCT_NAME} "
-            f"{spec.provisioned_product_name}): {error}. Check ProductId and ProvisioningArtifactId, and that "
-            "the provider function's role has access to the product's portfolio (construct prop 'portfolio').",
-            failed_id,
-        ) from error
-    logger.info(
-        "Product spec planned",
-        extra={"plan_id": created.plan_id, "provisioned_product_id": created.provisioned_product_id},
-    )
-    try:
-        plan = settled_plan(
-            service_catalog, created.plan_id, policy=properties.polling, deadline=deadline, sleep=env.sleep
+    return _Planning(request, properties, spec, env, failed_id).apply(gated=gated)
+
+
+class _Planning:
+    """One request's planning of its spec: the context every step shares."""
+
+    def __init__(
+        self,
+        request: PlanRequest,
+        properties: PlanProperties,
+        spec: ProductSpec,
+        env: Environment,
+        failed_id: str | None,
+    ) -> None:
+        self.request = request
+        self.properties = properties
+        self.spec = spec
+        self.env = env
+        self.failed_id = failed_id
+        self.service_catalog = env.service_catalog(properties.accept_language).extended(PlanningCatalog)
+        self.deadline = request_deadline(properties, env)
+        self.digest = spec.digest()
+        self.token = request.token(PLAN, self.digest)
+        self.name = plan_name(request, self.token)
+
+    def apply(self, *, gated: bool) -> Answer:
+        request, env, service_catalog = self.request, self.env, self.service_catalog
+        existing = self._prepared_product()
+        created = self._create_plan(existing)
+        logger.info(
+            "Product spec planned",
+            extra={"plan_id": created.plan_id, "provisioned_product_id": created.provisioned_product_id},
         )
-    except ResourceFailure as failure:
-        _delete_plan(service_catalog, created.plan_id)
-        raise ResourceFailure(failure.reason, failed_id) from failure
-    if plan.status == PLAN_CREATE_FAILED:
-        _delete_plan(service_catalog, plan.plan_id)
-        if not is_no_changes(plan):
-            raise ResourceFailure(
-                f"The plan of the product spec ({PROVISIONED_PRODUCT_NAME} {spec.provisioned_product_name}) is "
-                f"CREATE_FAILED: {plan.status_message or 'no status message'}. Fix the spec and deploy again.",
-                failed_id,
+        new_product = existing is None or existing.provisioned_product_id != created.provisioned_product_id
+        try:
+            plan = settled_plan(
+                service_catalog,
+                created.plan_id,
+                policy=self.properties.polling,
+                deadline=self.deadline,
+                sleep=env.sleep,
+                new=True,
             )
-        return _unchanged(request, plan, digest, service_catalog, env, failed_id=failed_id)
-    try:
-        summary = pass_gate(
-            request, properties, plan, service_catalog=service_catalog, env=env, failed_id=failed_id, gated=gated
-        )
-        execution = execute(request, plan, service_catalog)
-    except PlanAlreadyExecutedError as error:
-        raise ResourceFailure(
-            f"The plan of the product spec ({plan.plan_id}) was executed by another request; deploy again.",
-            failed_id,
-        ) from error
-    except ResourceFailure:
-        _delete_plan(service_catalog, plan.plan_id)
-        raise
-    env.on_product(execution.provisioned_product_id)
-    try:
-        answer = finish(execution, service_catalog, properties, deadline=deadline, env=env, summary=summary)
-    except ResourceFailure as failure:
-        _delete_plan(service_catalog, plan.plan_id)
-        if failed_id is not None:  # a Create: the rollback Delete terminates the product it names
+        except ResourceFailure as failure:
+            self._discard(created, new_product=new_product)
+            raise ResourceFailure(failure.reason, self.failed_id) from failure
+        if plan is None:
+            raise ResourceFailure(
+                f"The plan of the product spec ({created.plan_id}) vanished before it could be read; deploy again.",
+                self.failed_id,
+            )
+        if plan.status == PLAN_CREATE_FAILED:
+            return self._not_executable(plan, created, new_product=new_product)
+        try:
+            summary = gate(request, self.properties, plan, service_catalog, gated=gated)
+            execution = execute(request, plan, service_catalog, env, summary, failed_id=self.failed_id)
+        except ExecutedElsewhereError as error:
+            raise ResourceFailure(
+                f"The plan of the product spec ({plan.plan_id}) was executed by another request; deploy again.",
+                self.failed_id,
+            ) from error
+        except ResourceFailure as failure:
+            self._discard(created, new_product=new_product)
+            raise ResourceFailure(failure.reason, failure.physical_resource_id or self.failed_id) from failure
+        env.on_product(execution.provisioned_product_id)
+        try:
+            answer = finish_or_remove(
+                request,
+                execution,
+                service_catalog,
+                self.properties,
+                deadline=self.deadline,
+                env=env,
+                summary=summary,
+                new_product=self.failed_id is None and execution.provisioned_product_id != request.physical_resource_id,
+            )
+        except ResourceFailure:
+            # A Create's rollback Delete terminates the product it names; an Update keeps its id.
+            _delete_plan(service_catalog, plan.plan_id)
             raise
-        if execution.provisioned_product_id != request.physical_resource_id:
-            remove_failed_replacement(request, execution.provisioned_product_id, service_catalog, properties, env)
-        # CloudFormation rolls back against the product in place; keep its id.
-        raise ResourceFailure(failure.reason, request.physical_resource_id) from failure
-    _delete_plan(service_catalog, plan.plan_id)
-    _spec_applied(env, request, execution.provisioned_product_id, digest)
-    return answer
+        _delete_plan(service_catalog, plan.plan_id)
+        _spec_applied(env, request, execution.provisioned_product_id, self.digest)
+        return answer
 
+    def _not_executable(self, plan: Plan, created: CreatedPlan, *, new_product: bool) -> Answer:
+        """A CREATE_FAILED plan: nothing to change (SUCCESS, the product as it stands) or a failure."""
+        no_changes = is_no_changes(plan)
+        self._discard(created, new_product=new_product and not no_changes)
+        if not no_changes:
+            raise ResourceFailure(
+                f"The plan of the product spec ({PROVISIONED_PRODUCT_NAME} {self.spec.provisioned_product_name}) "
+                f"is CREATE_FAILED: {plan.status_message or 'no status message'}. Fix the spec and deploy again.",
+                self.failed_id,
+            )
+        product_id = plan.provisioned_product_id
+        logger.info("Nothing to change: reporting the product", extra={"provisioned_product_id": product_id})
+        if product_id != self.request.physical_resource_id:
+            # Reporting on a product makes it the resource's physical id: it must be (or become) its own.
+            claim(self.request, product_id, self.env, action="report on", failed_id=self.failed_id)
+        answer = current(product_id, self.service_catalog, ChangeSummary(), env=self.env, deadline=self.deadline)
+        _spec_applied(self.env, self.request, product_id, self.digest)
+        return answer
 
-def _unchanged(
-    request: PlanRequest,
-    plan: Plan,
-    digest: str,
-    service_catalog: ServiceCatalog,
-    env: Environment,
-    *,
-    failed_id: str | None,
-) -> Answer:
-    """Nothing to change: the product already runs the spec; report it as it stands."""
-    product_id = plan.provisioned_product_id
-    logger.info("Nothing to change: reporting the product", extra={"provisioned_product_id": product_id})
-    if product_id != request.physical_resource_id:
-        require_owner(env.owners, product_id, request, action="report on", failed_id=failed_id)
-    answer = current(product_id, service_catalog, ChangeSummary())
-    _spec_applied(env, request, product_id, digest)
-    return answer
+    def _prepared_product(self) -> ProvisionedProduct | None:
+        """The product the spec names, ready for a new plan: not another resource's, no record
+        running on it, and none of this resource's earlier plans left on it. None for a new name."""
+        service_catalog, spec = self.service_catalog, self.spec
+        existing = service_catalog.describe_product_by_name(spec.provisioned_product_name)
+        if existing is None:
+            return None
+        product_id = existing.provisioned_product_id
+        check_owner(self.env.owners, product_id, self.request, action="plan an update of", failed_id=self.failed_id)
+        if existing.status == PRODUCT_UNDER_CHANGE and existing.last_record_id:
+            logger.info("Product under change: waiting before planning", extra={"provisioned_product_id": product_id})
+            try:
+                wait_for_record(
+                    service_catalog,
+                    existing.last_record_id,
+                    policy=self.properties.polling,
+                    deadline=self.deadline,
+                    sleep=self.env.sleep,
+                )
+            except DeadlineExceededError as error:
+                raise ResourceFailure(
+                    f"Provisioned product {product_id} ({PROVISIONED_PRODUCT_NAME} {spec.provisioned_product_name}) "
+                    f"is still under change, so it cannot be planned yet: {error}",
+                    self.failed_id,
+                ) from error
+            existing = visible_product(service_catalog, product_id, sleep=self.env.sleep) or existing
+        self._delete_own_leftovers(product_id)
+        return existing
+
+    def _delete_own_leftovers(self, product_id: str) -> None:
+        """Delete the plans this resource left on the product, except the one this request makes."""
+        try:
+            plans = self.service_catalog.list_plans(product_id)
+        except ServiceCatalogError as error:
+            logger.warning("Could not list the product's plans", extra={"product": product_id, "error": str(error)})
+            return
+        prefix = own_plan_prefix(self.request)
+        for plan in plans:
+            if plan.plan_name.startswith(prefix) and plan.plan_name != self.name:
+                logger.info("Deleting a plan this resource left behind", extra={"plan_id": plan.plan_id})
+                _delete_plan(self.service_catalog, plan.plan_id)
+
+    def _create_plan(self, existing: ProvisionedProduct | None) -> CreatedPlan:
+        """CreateProvisionedProductPlan; refused once because of something left on the product (a
+        plan, a placeholder), it cleans up what is this resource's and tries once more."""
+        if not self.env.may_act(self.request):
+            raise ResourceFailure(
+                "The product spec was not planned: CloudFormation has moved on from this request, so it changes "
+                "nothing.",
+                self.failed_id,
+            )
+        for attempt in (1, 2):
+            try:
+                return self.service_catalog.create_plan(self.spec, self.name, self.token)
+            except ServiceCatalogError as error:
+                if attempt == 2 or not self._cleared_for_retry(existing):
+                    raise ResourceFailure(
+                        f"Service Catalog could not plan the product spec ({PROVISIONED_PRODUCT_NAME} "
+                        f"{self.spec.provisioned_product_name}): {error}. Check ProductId and ProvisioningArtifactId, "
+                        "that no other plan exists for the product, and that the provider function's role has "
+                        "access to the product's portfolio (construct prop 'portfolio').",
+                        self.failed_id,
+                    ) from error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _cleared_for_retry(self, existing: ProvisionedProduct | None) -> bool:
+        """After a refused plan: remove what this resource left (its plans; a never-provisioned
+        placeholder of the name); True when something was there to retry for."""
+        product = existing or self.service_catalog.describe_product_by_name(self.spec.provisioned_product_name)
+        if product is None:
+            return False
+        product_id = product.provisioned_product_id
+        self._delete_own_leftovers(product_id)
+        if product.status in PLACEHOLDER_STATUSES and not product.last_successful_provisioning_record_id:
+            try:
+                others = self.service_catalog.list_plans(product_id)
+            except ServiceCatalogError:
+                return True
+            if not others:
+                logger.info("Removing a placeholder product no plan needs", extra={"product": product_id})
+                remove_product(self.request, product_id, self.service_catalog, self.properties, self.env)
+        return True
+
+    def _discard(self, created: CreatedPlan, *, new_product: bool) -> None:
+        """Delete a plan that will not execute, and the new product's placeholder it leaves behind
+        (on the real service it may outlive its only plan): no product exists that no resource holds."""
+        _delete_plan(self.service_catalog, created.plan_id)
+        if not new_product:
+            return
+        # Just made by the plan: a single read may not find it yet (eventual consistency).
+        placeholder = visible_product(
+            self.service_catalog, created.provisioned_product_id, sleep=self.env.sleep, delays=PLACEHOLDER_READ_DELAYS
+        )
+        if placeholder is None or placeholder.last_successful_provisioning_record_id:
+            return
+        if placeholder.status in PLACEHOLDER_STATUSES:
+            logger.info(
+                "Removing the unexecuted plan's placeholder product", extra={"product": created.provisioned_product_id}
+            )
+            remove_product(
+                self.request, placeholder.provisioned_product_id, self.service_catalog, self.properties, self.env
+            )
 
 
 def _old_spec(request: PlanRequest) -> ProductSpec | None:
@@ -215,7 +371,7 @@ def _spec_applied(env: Environment, request: PlanRequest, product_id: str, diges
         logger.warning("Could not record the applied spec", extra={"product": product_id, "error": str(error)})
 
 
-def _delete_plan(service_catalog: ServiceCatalog, plan_id: str) -> None:
+def _delete_plan(service_catalog: PlanningCatalog, plan_id: str) -> None:
     """Delete a plan this provider created; a failure is logged (ids and error only), never raised."""
     try:
         service_catalog.delete_plan(plan_id)

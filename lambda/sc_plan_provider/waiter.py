@@ -14,7 +14,7 @@ from sc_plan_provider.deadline import Deadline
 from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError
 from sc_plan_provider.learned_schedule import PollSchedule
 from sc_plan_provider.polling_policy import PollingPolicy
-from sc_plan_provider.service_catalog import ThrottledError
+from sc_plan_provider.service_catalog import TransientError
 from sc_plan_provider.telemetry import logger
 
 State = TypeVar("State")
@@ -39,7 +39,8 @@ def wait_until(
     from `schedule` (default: the policy's intervals), so time spent in the calls themselves does
     not push later polls back, and a continued invocation anchored where the first one was keeps
     its schedule. The first poll is immediate (or `initial`, a state the caller already polled);
-    moments already past are skipped. A throttled poll is simply retried at the next moment. The
+    moments already past are skipped. A poll that gets no usable answer (throttled, a 5xx, a
+    timeout, not visible yet) is simply retried at the next moment. The
     last wait is cut to land on the deadline and is followed by one final poll, so a result that
     arrives just in time is still seen. Past a continuable deadline (this invocation's own), the
     request is handed over instead of failed.
@@ -50,18 +51,49 @@ def wait_until(
     while True:
         try:
             state, initial = (initial, None) if initial is not None else (poll(), None)
-        except ThrottledError:
-            logger.info("Poll throttled; trying again at the next interval", extra={"what": what})
+        except TransientError as error:
+            # Throttled, a 5xx, no answer, or not visible yet (eventual consistency).
+            logger.info(
+                "Poll not answered; trying again at the next interval",
+                extra={"what": what, "error": type(error).__name__},
+            )
         else:
             if is_done(state):
                 return state
             last = state
         remaining = deadline.remaining()
         if remaining <= 0:
-            status = "unknown (throttled)" if last is None else describe(last)
+            status = "unknown (no answer)" if last is None else describe(last)
             if deadline.continuable:
                 raise ContinuationNeeded(what, status)
             raise DeadlineExceededError(what, status, deadline.reason)
         elapsed = time.monotonic() - start
         next_poll = next(moment for moment in moments if moment > elapsed)
         sleep(max(0.0, min(start + next_poll - time.monotonic(), remaining)))
+
+
+def call_until_answered(
+    call: Callable[[], State],
+    *,
+    what: str,
+    deadline: Deadline,
+    sleep: Callable[[float], None] = time.sleep,
+    first_delay: float = 0.5,
+    max_delay: float = 8.0,
+) -> State:
+    """`call()`, retried with backoff while it gets no usable answer (throttled past botocore's
+    retries, a 5xx, a timeout): for calls that must happen, idempotent ones (tokens) included.
+    Past the deadline the last error is raised, or the request handed over (a continuable deadline)."""
+    delay = first_delay
+    while True:
+        try:
+            return call()
+        except TransientError as error:
+            remaining = deadline.remaining()
+            if remaining <= delay:
+                if deadline.continuable:
+                    raise ContinuationNeeded(what, f"unanswered ({type(error).__name__})") from error
+                raise
+            logger.info("Call not answered; retrying", extra={"what": what, "error": type(error).__name__})
+            sleep(delay)
+            delay = min(delay * 2, max_delay)

@@ -29,14 +29,17 @@ def test_bad_plan_id_fails_fast_and_the_rollback_leaves_nothing(
     (failed,) = result.by_phase("create")
     assert failed.status == "FAILED"
     assert reason in failed.reason
-    assert failed.seconds < 5
+    # Within seconds: an unknown plan is looked for ~2 s first (a plan just created may not be
+    # visible yet), plus the function's cold start on a loaded machine.
+    assert failed.seconds < 8
     (rollback,) = result.by_phase("rollback")
     assert rollback.status == "SUCCESS"
     assert rollback.physical_resource_id == failed.physical_resource_id
-    # The rollback Delete recognised the marker id and asked Service Catalog nothing.
-    assert [c.operation for c in cloud.servicecatalog.calls] in ([], ["DescribeProvisionedProductPlan"])
+    # The plan was only looked for, and the rollback Delete recognised the marker id and asked
+    # Service Catalog nothing.
+    assert {c.operation for c in cloud.servicecatalog.calls} <= {"DescribeProvisionedProductPlan"}
     assert cloud.servicecatalog.provisioned_products() == [] or plan_id is None
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 15
 
 
 def test_plan_that_failed_to_create_fails_with_its_message(cloud: LocalCloud) -> None:

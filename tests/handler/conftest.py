@@ -16,8 +16,21 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from sc_plan_provider import handler, protocol
 from sc_plan_provider.aws_clients import client_config
+from sc_plan_provider.ownership import default_registry
+from sc_plan_provider.request_ledger import default_ledger
 from sc_plan_provider.service_catalog import ServiceCatalog
 from support.cfn_requests import SECRET, Answers
+
+
+@pytest.fixture(autouse=True)
+def fresh_records() -> Iterator[None]:
+    """Each test starts with empty in-process records (owners, executed plans, the ledger), as a
+    new execution environment without the tables would."""
+    default_registry.cache_clear()
+    default_ledger.cache_clear()
+    yield
+    default_registry.cache_clear()
+    default_ledger.cache_clear()
 
 
 @pytest.fixture

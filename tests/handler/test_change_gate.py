@@ -9,9 +9,9 @@ from sc_plan_provider.change_gate import (
     ChangeSummary,
     ResourceChange,
     decide,
-    refusal_reason,
 )
 from sc_plan_provider.properties import InvalidPropertyError, parse_properties
+from sc_plan_provider.refusal import refusal_reason
 
 REVIEW = "python -m sc_plan_execution review"
 

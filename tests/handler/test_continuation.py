@@ -9,7 +9,7 @@ from botocore.stub import Stubber
 
 from sc_plan_provider import handler, protocol
 from sc_plan_provider.continuation import CONTINUATION_KEY, hop
-from sc_plan_provider.request_ledger import InProcessLedger
+from sc_plan_provider.in_process import InProcessLedger
 from support import sc_stubs as sc
 from support.cfn_requests import Answers, FakeContext, invoke, make_event
 
@@ -40,7 +40,9 @@ def test_near_its_deadline_the_function_hands_over_without_answering(
     stub: Stubber, answers: Answers, durable: DurableLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     handed: list[tuple[dict[str, Any], str]] = []
-    monkeypatch.setattr(protocol, "continue_in_new_invocation", lambda event, arn: handed.append((event, arn)))
+    monkeypatch.setattr(
+        protocol, "continue_in_new_invocation", lambda event, arn, first_seen: handed.append((event, arn))
+    )
     still_provisioning(stub)
     event = make_event("Create", {"PlanId": sc.PLAN_ID, **FAST})
     context = FakeContext(timeout_seconds=2.5)
@@ -56,7 +58,7 @@ def test_near_its_deadline_the_function_hands_over_without_answering(
 def test_a_failed_hand_over_is_a_clear_failure_not_silence(
     stub: Stubber, answers: Answers, durable: DurableLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(event: dict[str, Any], arn: str) -> None:
+    def refuse(event: dict[str, Any], arn: str, first_seen: float) -> None:
         raise RuntimeError("AccessDeniedException: not allowed to invoke")
 
     monkeypatch.setattr(protocol, "continue_in_new_invocation", refuse)
@@ -79,10 +81,10 @@ class BrokenLedger(InProcessLedger):
 
     durable = True
 
-    def arrive(self, request: Any) -> Any:
+    def arrive(self, request: Any, holder: str, first_seen: float | None = None) -> Any:
         raise RuntimeError("ProvisionedThroughputExceededException")
 
-    def claim_answer(self, request: Any, lease_seconds: float) -> Any:
+    def claim_answer(self, request: Any, holder: str) -> Any:
         raise RuntimeError("ProvisionedThroughputExceededException")
 
     def answered(self, request: Any) -> None:

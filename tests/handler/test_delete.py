@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from botocore.stub import Stubber
 
 from support import sc_stubs as sc
@@ -26,7 +28,31 @@ def test_delete_terminates_and_waits_for_the_terminate_record(stub: Stubber, ans
 
 
 def test_delete_of_a_product_already_gone_succeeds(stub: Stubber, answers: Answers) -> None:
+    # Gone only when reads two seconds apart all miss it (eventual consistency): four reads in all.
+    for _ in range(4):
+        sc.not_found(stub, "describe_provisioned_product")
+    started = time.monotonic()
+    invoke(delete_event())
+    assert answers.only["Status"] == "SUCCESS"
+    assert time.monotonic() - started >= 4
+
+
+def test_a_product_missed_by_one_read_is_still_terminated(stub: Stubber, answers: Answers) -> None:
     sc.not_found(stub, "describe_provisioned_product")
+    sc.describe_product(stub, "AVAILABLE")  # the second read finds it: it was never gone
+    sc.describe_product(stub, "AVAILABLE")
+    sc.terminate(stub)
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-terminate00001")
+    invoke(delete_event())
+    assert answers.only["Status"] == "SUCCESS"
+
+
+def test_a_terminate_record_not_visible_yet_is_not_a_gone_product(stub: Stubber, answers: Answers) -> None:
+    sc.describe_product(stub, "AVAILABLE")
+    sc.terminate(stub)
+    sc.not_found(stub, "describe_record")  # just created: not visible for a moment
+    sc.describe_record(stub, "IN_PROGRESS", record_id="rec-terminate00001")
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-terminate00001")
     invoke(delete_event())
     assert answers.only["Status"] == "SUCCESS"
 
@@ -46,8 +72,11 @@ def test_delete_of_a_marker_id_makes_no_call(stub: Stubber, answers: Answers) ->
 
 
 def test_delete_with_properties_that_no_longer_validate_still_deletes(stub: Stubber, answers: Answers) -> None:
-    sc.not_found(stub, "describe_provisioned_product")
-    invoke(make_event("Delete", {"PlanId": "bad id", "AcceptLanguage": "xx"}, physical_id=sc.PRODUCT_ID))
+    sc.describe_product(stub, "AVAILABLE")
+    sc.terminate(stub)
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-terminate00001")
+    properties = {"PlanId": "bad id", "AcceptLanguage": "xx", "ServiceTimeout": "forever", "DeadlineSeconds": "-1"}
+    invoke(make_event("Delete", properties, physical_id=sc.PRODUCT_ID))
     assert answers.only["Status"] == "SUCCESS"
 
 

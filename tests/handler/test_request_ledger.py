@@ -46,31 +46,33 @@ def request() -> PlanRequest:
 
 def test_first_arrival_is_kept_across_deliveries(ledger: DynamoDBLedger) -> None:
     req = request()
-    first = ledger.arrive(req)
+    first = ledger.arrive(req, "invocation-1")
     time.sleep(0.05)
-    again = ledger.arrive(req)
+    again = ledger.arrive(req, "invocation-2")
     assert again.first_seen == first.first_seen
     assert not again.answered
-    assert ledger.arrive(request()).first_seen > first.first_seen  # another request, its own clock
+    assert ledger.arrive(request(), "invocation-3").first_seen > first.first_seen  # another request, its own clock
 
 
-def test_one_claim_wins_until_answered_or_released(ledger: DynamoDBLedger) -> None:
+def test_the_anchor_a_continuation_carries_wins_over_a_later_first_write(ledger: DynamoDBLedger) -> None:
     req = request()
-    ledger.arrive(req)
-    assert ledger.claim_answer(req, lease_seconds=60) is Claim.GRANTED
-    assert ledger.claim_answer(req, lease_seconds=60) is Claim.BUSY
+    carried = time.time() - 600  # the first write failed; the continuation carries the real first arrival
+    assert ledger.arrive(req, "invocation-1", carried).first_seen == carried
+
+
+def test_one_invocation_holds_the_answer_until_answered_or_released(ledger: DynamoDBLedger) -> None:
+    req = request()
+    ledger.arrive(req, "invocation-1")
+    assert ledger.claim_answer(req, "invocation-1") is Claim.GRANTED
+    assert ledger.claim_answer(req, "invocation-2") is Claim.BUSY  # a duplicate never answers too
+    assert ledger.claim_answer(req, "invocation-1") is Claim.GRANTED  # Lambda's retry of the holder may
+    assert ledger.arrive(req, "invocation-2").answered  # being answered: a later delivery does nothing
+    assert not ledger.arrive(req, "invocation-1").answered
     ledger.release(req)  # delivery failed: Lambda's retry must be able to answer
-    assert ledger.claim_answer(req, lease_seconds=60) is Claim.GRANTED
+    assert ledger.claim_answer(req, "invocation-3") is Claim.GRANTED
     ledger.answered(req)
-    assert ledger.claim_answer(req, lease_seconds=60) is Claim.ANSWERED
-    assert ledger.arrive(req).answered
-
-
-def test_a_dead_holders_claim_expires(ledger: DynamoDBLedger) -> None:
-    req = request()
-    assert ledger.claim_answer(req, lease_seconds=0.2) is Claim.GRANTED
-    time.sleep(0.3)
-    assert ledger.claim_answer(req, lease_seconds=60) is Claim.GRANTED
+    assert ledger.claim_answer(req, "invocation-3") is Claim.ANSWERED
+    assert ledger.arrive(req, "invocation-3").answered
 
 
 def test_racing_invocations_get_exactly_one_grant(dynamodb: LocalDynamoDB, ledger: DynamoDBLedger) -> None:
@@ -78,14 +80,41 @@ def test_racing_invocations_get_exactly_one_grant(dynamodb: LocalDynamoDB, ledge
     results: list[Claim] = []
     barrier = threading.Barrier(10)
 
-    def claim() -> None:
+    def claim(holder: str) -> None:
         barrier.wait()
-        results.append(ledger.claim_answer(req, lease_seconds=60))
+        results.append(ledger.claim_answer(req, holder))
 
-    threads = [threading.Thread(target=claim) for _ in range(10)]
+    threads = [threading.Thread(target=claim, args=(f"invocation-{n}",)) for n in range(10)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(10)
     assert results.count(Claim.GRANTED) == 1
     assert results.count(Claim.BUSY) == 9
+
+
+def test_a_later_request_of_the_resource_supersedes_an_earlier_one(ledger: DynamoDBLedger) -> None:
+    forward = request()
+    assert not ledger.arrive(forward, "invocation-1").superseded
+    assert ledger.may_act(forward)
+    time.sleep(0.01)
+    rollback = PlanRequest.from_event(make_event("Update", {"PlanId": "p"}, physical_id="pp-1"))
+    assert not ledger.arrive(rollback, "invocation-2").superseded
+    assert ledger.may_act(rollback)
+    assert not ledger.may_act(forward)  # CloudFormation moved on: the forward request changes nothing
+    assert ledger.arrive(forward, "invocation-3").superseded  # nor does a late continuation of it
+
+
+def test_an_answered_request_may_no_longer_act(ledger: DynamoDBLedger) -> None:
+    req = request()
+    ledger.arrive(req, "invocation-1")
+    assert ledger.claim_answer(req, "invocation-1") is Claim.GRANTED
+    assert not ledger.may_act(req)
+
+
+def test_a_cleanup_is_remembered_across_invocations(ledger: DynamoDBLedger) -> None:
+    req = request()
+    ledger.arrive(req, "invocation-1")
+    assert ledger.cleanup_of(req) is None
+    ledger.start_cleanup(req, "pp-new")
+    assert ledger.cleanup_of(req) == "pp-new"

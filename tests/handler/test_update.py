@@ -95,8 +95,6 @@ def test_failed_update_keeps_the_product_in_place_and_its_rollback_succeeds(stub
     # nothing is re-applied, the product is reported.
     executed = datetime(2026, 1, 1, 12, 0, 5, tzinfo=UTC)
     sc.describe_plan(stub, "EXECUTE_SUCCESS", updated_time=executed)
-    sc.invalid_state(stub, "execute_provisioned_product_plan")
-    sc.describe_plan(stub, "EXECUTE_SUCCESS", updated_time=executed)
     sc.describe_product(stub, "TAINTED", last_successful=sc.RECORD_ID, last_record="rec-update0000001")
     sc.describe_record(stub, "SUCCEEDED", created_time=executed - timedelta(seconds=4))
     sc.describe_product(stub, "TAINTED", last_successful=sc.RECORD_ID, last_record="rec-update0000001")
@@ -139,8 +137,6 @@ def test_rollback_after_a_successful_update_re_applies_the_old_plan(stub: Stubbe
     # Update puts the product back on the old plan with UpdateProvisionedProduct, ungated.
     executed = datetime(2026, 1, 1, 12, 0, 5, tzinfo=UTC)
     removal = [sc.change("Queue", "REMOVE")]  # the gate would refuse this for a new plan
-    sc.describe_plan(stub, "EXECUTE_SUCCESS", updated_time=executed, changes=removal)
-    sc.invalid_state(stub, "execute_provisioned_product_plan")
     sc.describe_plan(stub, "EXECUTE_SUCCESS", updated_time=executed, changes=removal)
     sc.describe_product(stub, "AVAILABLE", last_successful="rec-update0000001", last_record="rec-update0000001")
     sc.describe_record(stub, "SUCCEEDED", record_id="rec-update0000001", created_time=executed + timedelta(minutes=5))

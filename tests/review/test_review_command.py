@@ -30,9 +30,9 @@ def change(logical_id: str, action: str = "MODIFY", replacement: str | None = "F
 
 @pytest.fixture
 def sc() -> Iterator[ServiceCatalogEmulator]:
-    # Lenient: under ServiceRules.real() a just-created plan is not found on its first read, and the
-    # review command does not retry that yet.
-    with ServiceCatalogEmulator(rules=ServiceRules.lenient()) as emulator:
+    # The real service's rules: a just-created plan is not found on its first read, which the
+    # review command rides out.
+    with ServiceCatalogEmulator(rules=ServiceRules.real()) as emulator:
         yield emulator
 
 
@@ -41,9 +41,12 @@ def planned(sc: ServiceCatalogEmulator, changes: list[dict[str, Any]]) -> str:
     return sc.create_plan(seeded.id, seeded.artifact_id("v1"), "queue-pp").id
 
 
-def review(sc: ServiceCatalogEmulator, *args: str) -> subprocess.CompletedProcess[str]:
+def review(
+    sc: ServiceCatalogEmulator, *args: str, without: tuple[str, ...] = (), **extra: str
+) -> subprocess.CompletedProcess[str]:
     with sc.environment():
-        env = dict(os.environ)
+        env = {key: value for key, value in os.environ.items() if key not in without}
+    env.update(extra)
     return subprocess.run(
         [sys.executable, "-m", "sc_plan_execution", "review", *args],
         env=env,
@@ -90,7 +93,7 @@ def test_removal_on_page_three_is_found(sc: ServiceCatalogEmulator) -> None:
     )
     assert "46 resource change(s)" in result.stdout
     pages = sc.calls_to("DescribeProvisionedProductPlan")
-    assert len(pages) == 3 and all(c.params["PageSize"] == 20 for c in pages)
+    assert len([c for c in pages if c.error_code is None]) == 3 and all(c.params["PageSize"] == 20 for c in pages)
     assert review(sc, plan_id, "--allow-removal").returncode == 0
 
 
@@ -101,7 +104,45 @@ def test_unknown_plan_and_bad_id_exit_two_with_a_message(sc: ServiceCatalogEmula
     bad = review(sc, "not a plan")
     assert bad.returncode == 2
     assert "is not a plan id" in bad.stderr
-    assert len(sc.calls) == 1  # the bad id never reached Service Catalog
+    assert {c.params["PlanId"] for c in sc.calls} == {"plan-doesnotexist1"}  # the bad id never reached it
+
+
+NO_AWS_CONFIG = {
+    "AWS_CONFIG_FILE": "/nonexistent/config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """Exit 2 with exactly one line on stderr, and never a traceback."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_no_region_exits_two_with_one_line(sc: ServiceCatalogEmulator) -> None:
+    line = one_line_error(review(sc, "plan-abc", without=("AWS_DEFAULT_REGION", "AWS_REGION"), **NO_AWS_CONFIG))
+    assert "region" in line.lower()
+
+
+def test_no_credentials_exits_two_with_one_line(sc: ServiceCatalogEmulator) -> None:
+    without = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+    line = one_line_error(review(sc, "plan-abc", without=without, **NO_AWS_CONFIG))
+    assert "credentials" in line.lower()
+
+
+def test_access_denied_exits_two_with_one_line(sc: ServiceCatalogEmulator) -> None:
+    plan_id = planned(sc, [change("Orders")])
+    sc.deny(["DescribeProvisionedProductPlan"])
+    line = one_line_error(review(sc, plan_id))
+    assert "access denied" in line and "servicecatalog:DescribeProvisionedProductPlan" in line
+
+
+def test_a_missing_plan_exits_two_with_one_line(sc: ServiceCatalogEmulator) -> None:
+    assert "was not found" in one_line_error(review(sc, "plan-doesnotexist1"))
 
 
 def test_the_command_starts_without_aws_cdk_and_the_package_still_exports_everything() -> None:

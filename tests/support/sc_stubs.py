@@ -125,19 +125,36 @@ def describe_product(
     last_record: str = RECORD_ID,
     last_successful: str = RECORD_ID,
     artifact_id: str = ARTIFACT_ID,
+    by_name: str | None = None,
 ) -> None:
+    detail: dict[str, Any] = {
+        "Id": product_id,
+        "Status": status,
+        "LastRecordId": last_record,
+        "ProvisioningArtifactId": artifact_id,
+    }
+    if last_successful:
+        detail["LastSuccessfulProvisioningRecordId"] = last_successful
+    if by_name:
+        detail["Name"] = by_name
     stub.add_response(
         "describe_provisioned_product",
+        {"ProvisionedProductDetail": detail},
+        {"Name": by_name} if by_name else {"Id": product_id},
+    )
+
+
+def list_plans(stub: Stubber, plans: list[tuple[str, str]] | None = None, *, product_id: str = PRODUCT_ID) -> None:
+    """ListProvisionedProductPlans of a product: (plan id, plan name) pairs, one page."""
+    stub.add_response(
+        "list_provisioned_product_plans",
         {
-            "ProvisionedProductDetail": {
-                "Id": product_id,
-                "Status": status,
-                "LastRecordId": last_record,
-                "LastSuccessfulProvisioningRecordId": last_successful,
-                "ProvisioningArtifactId": artifact_id,
-            }
+            "ProvisionedProductPlans": [
+                {"PlanId": plan_id, "PlanName": name, "ProvisionProductId": product_id}
+                for plan_id, name in (plans or [])
+            ]
         },
-        {"Id": product_id},
+        {"ProvisionProductId": product_id, "PageSize": 20},
     )
 
 
