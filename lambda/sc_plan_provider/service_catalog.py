@@ -134,6 +134,8 @@ class Record(Value):
     next_outputs_token: str | None
     product_id: str = ""
     created_time: float | None = None  # epoch seconds, Service Catalog's clock
+    provisioning_artifact_id: str = ""
+    path_id: str = ""
 
 
 class PastRecord(Value):
@@ -262,6 +264,8 @@ class ServiceCatalog:
             next_outputs_token=response.get("NextPageToken") or None,
             product_id=detail.get("ProductId", ""),
             created_time=_epoch(detail.get("CreatedTime")),
+            provisioning_artifact_id=detail.get("ProvisioningArtifactId", ""),
+            path_id=detail.get("PathId", ""),
         )
 
     @tracer.capture_method(capture_response=False)
@@ -351,12 +355,22 @@ class ServiceCatalog:
         return response["RecordDetail"]["RecordId"]
 
     @tracer.capture_method(capture_response=False)
-    def terminate_product(self, provisioned_product_id: str, terminate_token: str) -> str:
-        """Return the terminate record id; NotFoundError when the product is already gone."""
+    def terminate_product(
+        self, provisioned_product_id: str, terminate_token: str, *, retain: bool = False, ignore_errors: bool = False
+    ) -> str:
+        """Return the terminate record id; NotFoundError when the product is already gone.
+
+        `retain` (RetainPhysicalResources) keeps the product's stack and resources; `ignore_errors`
+        (IgnoreErrors) removes the product even if they cannot be deleted."""
+        options = {**self._language}
+        if retain:
+            options["RetainPhysicalResources"] = True
+        if ignore_errors:
+            options["IgnoreErrors"] = True
         response = translated_call(
             "TerminateProvisionedProduct",
             lambda: self._client.terminate_provisioned_product(
-                ProvisionedProductId=provisioned_product_id, TerminateToken=terminate_token, **self._language
+                ProvisionedProductId=provisioned_product_id, TerminateToken=terminate_token, **options
             ),
         )
         return response["RecordDetail"]["RecordId"]

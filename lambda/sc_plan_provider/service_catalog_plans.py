@@ -1,6 +1,7 @@
-"""The Service Catalog calls that make and remove plans, and find a product by its name: spec mode's
-(and a Delete's, for a Create that never answered). Loaded only by them, so a plan-mode Create does
-not compile them; the rest of the edge is service_catalog.py, whose client and errors these share.
+"""The Service Catalog calls that make and remove plans, find a provisioned product by its name and
+read the catalog's products (names to ids, constraints): spec mode's (and a Delete's, for a Create
+that never answered). Loaded only by them, so a plan-mode Create does not compile them; the rest of
+the edge is service_catalog.py, whose client and errors these share.
 """
 
 from __future__ import annotations
@@ -29,6 +30,39 @@ class PlanSummary(Value):
     plan_id: str
     plan_name: str
     provisioned_product_id: str
+
+
+class CatalogArtifact(Value):
+    """One active provisioning artifact (version) of a product, as DescribeProduct lists it."""
+
+    artifact_id: str
+    name: str
+    guidance: str = "DEFAULT"  # DEFAULT or DEPRECATED (no new provisioned product from it)
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.artifact_id}, {self.guidance})"
+
+
+class LaunchPath(Value):
+    """A launch path of a product for the caller; Service Catalog names it after its portfolio."""
+
+    path_id: str
+    name: str
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.path_id})"
+
+
+class CatalogProduct(Value):
+    """What DescribeProduct tells an end user: the product, its active versions, its launch paths."""
+
+    product_id: str
+    name: str
+    artifacts: tuple[CatalogArtifact, ...] = ()
+    launch_paths: tuple[LaunchPath, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.product_id})"
 
 
 class PlanningCatalog(ServiceCatalog):
@@ -104,3 +138,36 @@ class PlanningCatalog(ServiceCatalog):
     def describe_product_by_name(self, name: str) -> ProvisionedProduct | None:
         """The live product of that name; None when there is none (or it is not visible yet)."""
         return self._describe_product({"Name": name})
+
+    @tracer.capture_method(capture_response=False)
+    def describe_catalog_product(self, *, product_id: str | None = None, name: str | None = None) -> CatalogProduct:
+        """DescribeProduct, the end user's call, by id or by name: NotFoundError for a product the
+        caller cannot see (unknown, or in no portfolio it is a principal of)."""
+        key = {"Id": product_id} if product_id else {"Name": name or ""}
+        response = translated_call("DescribeProduct", lambda: self._client.describe_product(**key, **self._language))
+        summary = response.get("ProductViewSummary", {})
+        return CatalogProduct(
+            product_id=summary.get("ProductId", product_id or ""),
+            name=summary.get("Name", name or ""),
+            artifacts=tuple(
+                CatalogArtifact(a.get("Id", ""), a.get("Name", ""), a.get("Guidance", "DEFAULT"))
+                for a in response.get("ProvisioningArtifacts", [])
+            ),
+            launch_paths=tuple(LaunchPath(p.get("Id", ""), p.get("Name", "")) for p in response.get("LaunchPaths", [])),
+        )
+
+    @tracer.capture_method(capture_response=False)
+    def constraint_types(self, product_id: str, provisioning_artifact_id: str, path_id: str | None) -> frozenset[str]:
+        """The types of the constraints on launching this version (DescribeProvisioningParameters'
+        ConstraintSummaries: LAUNCH, RESOURCE_UPDATE, ...): what an end user can learn of them."""
+        request: dict[str, Any] = {
+            "ProductId": product_id,
+            "ProvisioningArtifactId": provisioning_artifact_id,
+            **self._language,
+        }
+        if path_id:
+            request["PathId"] = path_id
+        response = translated_call(
+            "DescribeProvisioningParameters", lambda: self._client.describe_provisioning_parameters(**request)
+        )
+        return frozenset(summary.get("Type", "") for summary in response.get("ConstraintSummaries", []))
