@@ -20,11 +20,11 @@ waiters need several not-found reads too: `internal/service/servicecatalog/wait.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sc_plan_provider.applying import Answer, Environment, is_create, patience_deadline
 from sc_plan_provider.deadline import Deadline
-from sc_plan_provider.deputy import product_terminated, require_owner, require_same_home
+from sc_plan_provider.deputy import require_owner, require_same_home
 from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError, ResourceFailure
 from sc_plan_provider.leftovers import leftovers
 from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
@@ -55,6 +55,9 @@ from sc_plan_provider.service_catalog_plans import PlanningCatalog
 from sc_plan_provider.spec_properties import declares_spec, parse_product_spec
 from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.waiter import call_until_answered
+
+if TYPE_CHECKING:
+    from sc_plan_provider.ports import OwnerRegistry
 
 TERMINATE = "terminate"
 PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
@@ -187,7 +190,7 @@ def terminate(
                     product_id,
                 )
             record_id = call_until_answered(
-                lambda: service_catalog.terminate_product(
+                lambda: service_catalog.extended(PlanningCatalog).terminate_product(
                     product_id, request.token(TERMINATE, product_id), retain=retain, ignore_errors=ignore_errors
                 ),
                 what=f"terminating provisioned product {product_id}",
@@ -363,3 +366,13 @@ def lenient_properties(raw: Mapping[str, Any]) -> PlanProperties:
             return parse_properties({**usable, **spec.as_properties()})
     usable.setdefault(PLAN_ID, UNUSED_PLAN_ID)
     return parse_properties(usable)
+
+
+def product_terminated(registry: OwnerRegistry, provisioned_product_id: str, request: PlanRequest) -> None:
+    """Let the owner record expire; a failure here never fails a Delete that succeeded."""
+    try:
+        registry.terminated(provisioned_product_id, Owner.of(request))
+    except OwnershipUnavailableError:
+        logger.warning(
+            "Could not mark the owner record of a terminated product", extra={"product": provisioned_product_id}
+        )

@@ -314,7 +314,9 @@ def test_continuation_needs_no_run_time_permission_changes(make_stack: MakeStack
     by_action = {action: statement for statement in statements for action in _as_list(statement["Action"])}
     function_id = _logical_id(template, "AWS::Lambda::Function")
     table_id = _table_keyed_by(template, "RequestKey")
-    assert by_action["lambda:InvokeFunction"]["Resource"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    # The function itself, and its versions and aliases (a ServiceToken naming an alias continues on it).
+    function_arn = {"Fn::GetAtt": [function_id, "Arn"]}
+    assert by_action["lambda:InvokeFunction"]["Resource"] == [function_arn, {"Fn::Join": ["", [function_arn, ":*"]]}]
     ledger_resources = [
         r for st in statements if "dynamodb:UpdateItem" in _as_list(st["Action"]) for r in _listed(st["Resource"])
     ]

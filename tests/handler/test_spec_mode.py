@@ -74,7 +74,7 @@ def test_other_failed_plan_is_failed_with_its_message_and_a_failing_cleanup_is_n
     create_plan(stub)
     sc.describe_plan(stub, "CREATE_FAILED", message="Parameter Size must be one of small, large")
     sc.invalid_state(stub, "delete_provisioned_product_plan")
-    for _ in range(3):  # the new product's placeholder went with its plan (looked for three times)
+    for _ in range(3):  # the new product's placeholder went with its plan (looked for a moment first)
         sc.not_found(stub, "describe_provisioned_product")
     invoke(make_event("Create", {**SPEC, **FAST}))
     body = answers.only
