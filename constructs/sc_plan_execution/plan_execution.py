@@ -42,9 +42,10 @@ from sc_plan_provider.change_gate import (
     CHANGES_REPLACE,
 )
 from sc_plan_provider.polling_policy import PollingPolicy
-from sc_plan_provider.product_spec import NOTIFICATION_ARNS, TAGS, ProductSpec
+from sc_plan_provider.product_spec import ProductSpec
 from sc_plan_provider.properties import (
     ACCEPT_LANGUAGE,
+    ADOPT_EXISTING,
     DEADLINE_SECONDS,
     MAX_SERVICE_TIMEOUT_SECONDS,
     NO_ECHO,
@@ -52,10 +53,13 @@ from sc_plan_provider.properties import (
     POLLING_BACKOFF_RATE,
     POLLING_INTERVAL_SECONDS,
     POLLING_MAX_INTERVAL_SECONDS,
+    RETAIN_PHYSICAL_RESOURCES,
     SERVICE_TIMEOUT,
+    TERMINATE_IGNORE_ERRORS,
     parse_properties,
 )
 from sc_plan_provider.property_values import InvalidPropertyError
+from sc_plan_provider.spec_properties import NOTIFICATION_ARNS, TAGS
 
 RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"
 RECORD_ID_ATTRIBUTE = "RecordId"
@@ -131,6 +135,9 @@ class ProvisionedProductPlanExecution(Construct):
         allow_replacement: bool = False,
         allow_removal: bool = False,
         no_echo: bool = False,
+        adopt_existing: bool = False,
+        retain_physical_resources: bool = False,
+        terminate_ignore_errors: bool = False,
         provider_options: ProviderOptions | None = None,
     ) -> None:
         """Create the custom resource (and, once per stack, the provider that answers it).
@@ -141,7 +148,8 @@ class ProvisionedProductPlanExecution(Construct):
             must be CREATE_SUCCESS when the stack deploys. Default: one of `plan_id`/`spec`.
         :param spec: the product to plan and apply on every deployment (spec mode), e.g.
             ``ProductSpec.of(product_id=..., provisioning_artifact_id=..., provisioned_product_name=...,
-            parameters={"Size": "small"})``; becomes `ProductId`, `ProvisioningArtifactId`, ...
+            parameters={"Size": "small"})``, or by names (``product_name=``, ``provisioning_artifact_name=``,
+            ``path_name=``, resolved at deploy time); becomes `ProductId`, `ProvisioningArtifactId`, ...
             Default: one of `plan_id`/`spec`.
         :param accept_language: "en", "jp" or "zh" for Service Catalog's messages (`AcceptLanguage`).
             Default: English.
@@ -162,6 +170,13 @@ class ProvisionedProductPlanExecution(Construct):
             (`AllowRemoval`). Default: False.
         :param no_echo: mask the resource's attributes (ids, outputs) in stack events and
             DescribeStackResources (the response's `NoEcho`); `GetAtt` still works. Default: False.
+        :param adopt_existing: spec mode: let the spec plan a provisioned product of its name that
+            exists already and no stack owns; it is then this resource's, and its Delete terminates it
+            (`AdoptExisting`). False refuses it, naming the product. Default: False.
+        :param retain_physical_resources: the resource's Delete removes the product from Service Catalog
+            but keeps its stack and resources (`RetainPhysicalResources`). Default: False.
+        :param terminate_ignore_errors: the resource's Delete removes the product from Service Catalog
+            even if its resources cannot be deleted (`TerminateIgnoreErrors`). Default: False.
         :param provider_options: what the stack's one provider must have (customer-managed key, VPC,
             reserved concurrency, alarm topic); constructs in one stack that ask for different options
             fail at synth; none takes the stack's provider as it is. Default: none.
@@ -172,10 +187,22 @@ class ProvisionedProductPlanExecution(Construct):
                 "Give exactly one of plan_id (a plan made elsewhere) and spec (the product to plan on every "
                 f"deployment); got {'both' if spec is not None else 'neither'}."
             )
+        if adopt_existing is True and plan_id is not None:
+            raise ValueError(
+                "adopt_existing applies to spec mode only: a plan names its provisioned product itself, and "
+                "executing it claims that product (README: Spec mode, adopting an existing product)."
+            )
         service_timeout = service_timeout or Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS)
         properties = self._properties(accept_language, polling, deadline)
         properties.update({PLAN_ID: plan_id} if plan_id is not None else spec.as_properties() if spec else {})
-        flags = ((ALLOW_REPLACEMENT, allow_replacement), (ALLOW_REMOVAL, allow_removal), (NO_ECHO, no_echo))
+        flags = (
+            (ALLOW_REPLACEMENT, allow_replacement),
+            (ALLOW_REMOVAL, allow_removal),
+            (NO_ECHO, no_echo),
+            (ADOPT_EXISTING, adopt_existing),
+            (RETAIN_PHYSICAL_RESOURCES, retain_physical_resources),
+            (TERMINATE_IGNORE_ERRORS, terminate_ignore_errors),
+        )
         for name, allowed in flags:
             if not isinstance(allowed, bool):
                 raise InvalidPropertyError(f"{name} {allowed!r} is not a boolean: use True or False.")

@@ -59,6 +59,11 @@ SERVICE_CATALOG_ACTIONS: tuple[str, ...] = (
     "servicecatalog:CreateProvisionedProductPlan",
     "servicecatalog:DeleteProvisionedProductPlan",
     "servicecatalog:ListProvisionedProductPlans",
+    # Spec mode resolves ProductName, ProvisioningArtifactName and PathName to ids (the end user's
+    # DescribeProduct), and tells whether changed tags can take effect (DescribeProvisioningParameters'
+    # constraint types).
+    "servicecatalog:DescribeProduct",
+    "servicecatalog:DescribeProvisioningParameters",
 )
 
 ENVIRONMENT: dict[str, str] = {
@@ -461,10 +466,10 @@ class PlanExecutionProvider(Construct):
             "Service Catalog's DescribeProvisionedProductPlan, ExecuteProvisionedProductPlan, "
             "DescribeRecord, DescribeProvisionedProduct, TerminateProvisionedProduct, "
             "UpdateProvisionedProduct, CreateProvisionedProductPlan, DeleteProvisionedProductPlan, "
-            "ListProvisionedProductPlans and ListRecordHistory act on plans, records and provisioned products "
-            "that are not known at synth time (they come from the plan ids and product specs deployed) and that "
-            "Service Catalog scopes by portfolio access, not by resource ARN: Resource must be '*'. Only these "
-            "ten actions are granted."
+            "ListProvisionedProductPlans, ListRecordHistory, DescribeProduct and DescribeProvisioningParameters act "
+            "on plans, records, products and provisioned products that are not known at synth time (they come from "
+            "the plan ids and product specs deployed) and that Service Catalog scopes by portfolio access, not by "
+            "resource ARN: Resource must be '*'. Only these twelve actions are granted."
         )
         if in_vpc:
             reason += (

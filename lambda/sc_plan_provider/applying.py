@@ -226,7 +226,7 @@ def finish(
         deadline=deadline,
         sleep=env.sleep,
     )
-    return Answer(product_id, answer_data(product_id, record.record_id, outputs, summary.as_data()))
+    return Answer(product_id, answer_data(product_id, record, outputs, summary.as_data()))
 
 
 def finish_or_remove(

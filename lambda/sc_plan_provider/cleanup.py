@@ -5,6 +5,12 @@ failed, a Create that CloudFormation gave up on, a placeholder product a deleted
 product an earlier request of the resource could not remove (recorded as abandoned in the owners
 table, removed by the resource's next request). Nothing here runs on a Create's normal path.
 
+Only the resource's own Delete passes its delete options (RetainPhysicalResources,
+TerminateIgnoreErrors, as Terraform's aws_servicecatalog_provisioned_product does on destroy): a
+product removed because the stack will never hold it (a failed replacement, a placeholder, a Create
+CloudFormation gave up on) is removed with its resources, and one whose resources cannot be deleted
+stays recorded for the next request to retry, never forgotten with its resources left behind.
+
 A product is gone only when TerminateProvisionedProduct says so, its terminate record succeeds, or
 reads at least two seconds apart do not find it: a read that cannot find it right now (eventual
 consistency) is never taken for a terminated product (terraform-provider-aws's servicecatalog
@@ -23,12 +29,13 @@ from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError, R
 from sc_plan_provider.leftovers import leftovers
 from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
 from sc_plan_provider.plan_executor import PLAN_EXECUTED_STATUSES
-from sc_plan_provider.product_spec import declares_spec, parse_product_spec
 from sc_plan_provider.properties import (
     ACCEPT_LANGUAGE,
     PLAN_ID,
     POLLING_PROPERTIES,
+    RETAIN_PHYSICAL_RESOURCES,
     SERVICE_TIMEOUT,
+    TERMINATE_IGNORE_ERRORS,
     UNUSED_PLAN_ID,
     PlanProperties,
     parse_properties,
@@ -45,6 +52,7 @@ from sc_plan_provider.service_catalog import (
     TransientError,
 )
 from sc_plan_provider.service_catalog_plans import PlanningCatalog
+from sc_plan_provider.spec_properties import declares_spec, parse_product_spec
 from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.waiter import call_until_answered
 
@@ -148,10 +156,16 @@ def terminate(
     deadline: Deadline,
     env: Environment,
     guarded: bool = True,
+    with_delete_options: bool = False,
 ) -> None:
     """Terminate and wait. The product is gone only when TerminateProvisionedProduct says so, its
     terminate record succeeds, or reads at least two seconds apart do not find it (visibility.py):
-    a read that cannot find it right now is never taken for a terminated product."""
+    a read that cannot find it right now is never taken for a terminated product.
+
+    `with_delete_options`: the resource's own Delete, which passes RetainPhysicalResources and
+    TerminateIgnoreErrors as the properties say."""
+    retain = with_delete_options and properties.retain_physical_resources
+    ignore_errors = with_delete_options and properties.terminate_ignore_errors
     while True:
         product = call_until_answered(
             lambda: service_catalog.describe_product(product_id),
@@ -177,7 +191,7 @@ def terminate(
                 )
             record_id = call_until_answered(
                 lambda: service_catalog.extended(PlanningCatalog).terminate_product(
-                    product_id, request.token(TERMINATE, product_id)
+                    product_id, request.token(TERMINATE, product_id), retain=retain, ignore_errors=ignore_errors
                 ),
                 what=f"terminating provisioned product {product_id}",
                 deadline=deadline,
@@ -194,11 +208,20 @@ def terminate(
             continue
         record = _wait(service_catalog, record_id, properties, deadline, env)
         if record.status == RECORD_FAILED:
+            hint = (
+                f'. {TERMINATE_IGNORE_ERRORS} or {RETAIN_PHYSICAL_RESOURCES} "true", deployed before the Delete, '
+                "lets Service Catalog remove the product anyway and leave its resources"
+                if with_delete_options and not ignore_errors
+                else ""
+            )
             raise ResourceFailure(
-                f"Terminating provisioned product {product_id} FAILED (record {record_id}): {describe_errors(record)}",
+                f"Terminating provisioned product {product_id} FAILED (record {record_id}): "
+                f"{describe_errors(record)}{hint}",
                 product_id,
             )
         metrics.add_metric(name="Terminations", unit="Count", value=1)
+        if retain:
+            logger.info("Provisioned product terminated; its resources were retained", extra={"product": product_id})
         product_terminated(env.owners, product_id, request)
         return
 
@@ -265,6 +288,7 @@ def delete(request: PlanRequest, env: Environment) -> Answer:
         properties=properties,
         deadline=patience_deadline(properties, env),
         env=env,
+        with_delete_options=True,
     )
     return Answer(physical_id)
 
@@ -313,13 +337,20 @@ def _executed_plans_product(plan_id: str, me: Owner, service_catalog: ServiceCat
 def lenient_properties(raw: Mapping[str, Any]) -> PlanProperties:
     """For a Delete, which must not be blocked by properties that no longer validate: the valid
     ones as parse_properties reads them, defaults for the rest (a Delete needs only the language,
-    the polling and ServiceTimeout, and the plan id or spec to find a product)."""
+    the polling, ServiceTimeout, the delete options, and the plan id or spec to find a product)."""
     try:
         return parse_properties(raw)
     except InvalidPropertyError:
         pass
     usable: dict[str, Any] = {}
-    for name in (ACCEPT_LANGUAGE, SERVICE_TIMEOUT, *POLLING_PROPERTIES, PLAN_ID):
+    for name in (
+        ACCEPT_LANGUAGE,
+        SERVICE_TIMEOUT,
+        *POLLING_PROPERTIES,
+        RETAIN_PHYSICAL_RESOURCES,
+        TERMINATE_IGNORE_ERRORS,
+        PLAN_ID,
+    ):
         try:
             parse_properties({PLAN_ID: UNUSED_PLAN_ID, **usable, name: raw.get(name)})
         except InvalidPropertyError:

@@ -59,4 +59,4 @@ def current(
     outputs = call_until_answered(
         lambda: service_catalog.record_outputs(record), what=f"the outputs of record {record_id}", deadline=deadline
     )
-    return Answer(product_id, answer_data(product_id, record_id, outputs, summary.as_data()))
+    return Answer(product_id, answer_data(product_id, record, outputs, summary.as_data()))

@@ -134,6 +134,8 @@ class Record(Value):
     next_outputs_token: str | None
     product_id: str = ""
     created_time: float | None = None  # epoch seconds, Service Catalog's clock
+    provisioning_artifact_id: str = ""
+    path_id: str = ""
 
 
 class PastRecord(Value):
@@ -262,6 +264,8 @@ class ServiceCatalog:
             next_outputs_token=response.get("NextPageToken") or None,
             product_id=detail.get("ProductId", ""),
             created_time=_epoch(detail.get("CreatedTime")),
+            provisioning_artifact_id=detail.get("ProvisioningArtifactId", ""),
+            path_id=detail.get("PathId", ""),
         )
 
     @tracer.capture_method(capture_response=False)

@@ -1,7 +1,8 @@
-"""The Service Catalog calls beyond a plan-mode Create's: making and removing plans and finding a
-product by its name (spec mode, and a Delete for a Create that never answered), re-applying a
-version (restores), terminating (Deletes, cleanups). Loaded only by those paths, so a Create does
-not compile them; the rest of the edge is service_catalog.py, whose client and errors these share.
+"""The Service Catalog calls beyond a plan-mode Create's: making and removing plans, finding a
+product by its name and reading the catalog's products (names to ids, constraints) (spec mode, and a
+Delete for a Create that never answered), re-applying a version (restores), terminating (Deletes,
+cleanups). Loaded only by those paths, so a Create does not compile them; the rest of the edge is
+service_catalog.py, whose client and errors these share.
 """
 
 from __future__ import annotations
@@ -36,6 +37,39 @@ class PlanSummary(Value):
     plan_id: str
     plan_name: str
     provisioned_product_id: str
+
+
+class CatalogArtifact(Value):
+    """One active provisioning artifact (version) of a product, as DescribeProduct lists it."""
+
+    artifact_id: str
+    name: str
+    guidance: str = "DEFAULT"  # DEFAULT or DEPRECATED (no new provisioned product from it)
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.artifact_id}, {self.guidance})"
+
+
+class LaunchPath(Value):
+    """A launch path of a product for the caller; Service Catalog names it after its portfolio."""
+
+    path_id: str
+    name: str
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.path_id})"
+
+
+class CatalogProduct(Value):
+    """What DescribeProduct tells an end user: the product, its active versions, its launch paths."""
+
+    product_id: str
+    name: str
+    artifacts: tuple[CatalogArtifact, ...] = ()
+    launch_paths: tuple[LaunchPath, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.product_id})"
 
 
 class PlanningCatalog(ServiceCatalog):
@@ -113,6 +147,39 @@ class PlanningCatalog(ServiceCatalog):
         return self._describe_product({"Name": name})
 
     @tracer.capture_method(capture_response=False)
+    def describe_catalog_product(self, *, product_id: str | None = None, name: str | None = None) -> CatalogProduct:
+        """DescribeProduct, the end user's call, by id or by name: NotFoundError for a product the
+        caller cannot see (unknown, or in no portfolio it is a principal of)."""
+        key = {"Id": product_id} if product_id else {"Name": name or ""}
+        response = translated_call("DescribeProduct", lambda: self._client.describe_product(**key, **self._language))
+        summary = response.get("ProductViewSummary", {})
+        return CatalogProduct(
+            product_id=summary.get("ProductId", product_id or ""),
+            name=summary.get("Name", name or ""),
+            artifacts=tuple(
+                CatalogArtifact(a.get("Id", ""), a.get("Name", ""), a.get("Guidance", "DEFAULT"))
+                for a in response.get("ProvisioningArtifacts", [])
+            ),
+            launch_paths=tuple(LaunchPath(p.get("Id", ""), p.get("Name", "")) for p in response.get("LaunchPaths", [])),
+        )
+
+    @tracer.capture_method(capture_response=False)
+    def constraint_types(self, product_id: str, provisioning_artifact_id: str, path_id: str | None) -> frozenset[str]:
+        """The types of the constraints on launching this version (DescribeProvisioningParameters'
+        ConstraintSummaries: LAUNCH, RESOURCE_UPDATE, ...): what an end user can learn of them."""
+        request: dict[str, Any] = {
+            "ProductId": product_id,
+            "ProvisioningArtifactId": provisioning_artifact_id,
+            **self._language,
+        }
+        if path_id:
+            request["PathId"] = path_id
+        response = translated_call(
+            "DescribeProvisioningParameters", lambda: self._client.describe_provisioning_parameters(**request)
+        )
+        return frozenset(summary.get("Type", "") for summary in response.get("ConstraintSummaries", []))
+
+    @tracer.capture_method(capture_response=False)
     def update_product(self, provisioned_product_id: str, version: ProductVersion, update_token: str) -> str:
         """Re-apply a product, artifact, path and parameters; return the update record id.
 
@@ -135,12 +202,22 @@ class PlanningCatalog(ServiceCatalog):
         return response["RecordDetail"]["RecordId"]
 
     @tracer.capture_method(capture_response=False)
-    def terminate_product(self, provisioned_product_id: str, terminate_token: str) -> str:
-        """Return the terminate record id; NotFoundError when the product is already gone."""
+    def terminate_product(
+        self, provisioned_product_id: str, terminate_token: str, *, retain: bool = False, ignore_errors: bool = False
+    ) -> str:
+        """Return the terminate record id; NotFoundError when the product is already gone.
+
+        `retain` (RetainPhysicalResources) keeps the product's stack and resources; `ignore_errors`
+        (IgnoreErrors) removes the product even if they cannot be deleted."""
+        options = {**self._language}
+        if retain:
+            options["RetainPhysicalResources"] = True
+        if ignore_errors:
+            options["IgnoreErrors"] = True
         response = translated_call(
             "TerminateProvisionedProduct",
             lambda: self._client.terminate_provisioned_product(
-                ProvisionedProductId=provisioned_product_id, TerminateToken=terminate_token, **self._language
+                ProvisionedProductId=provisioned_product_id, TerminateToken=terminate_token, **options
             ),
         )
         return response["RecordDetail"]["RecordId"]

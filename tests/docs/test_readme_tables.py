@@ -15,10 +15,11 @@ import pytest
 from sc_plan_execution import SERVICE_CATALOG_ACTIONS, ProviderOptions, ProvisionedProductPlanExecution
 from sc_plan_execution.scanner_skips import CHECKOV_SKIPS
 from sc_plan_provider.change_gate import ChangeSummary
-from sc_plan_provider.product_spec import SPEC_PROPERTIES
 from sc_plan_provider.properties import KNOWN_PROPERTIES, parse_properties
 from sc_plan_provider.property_values import InvalidPropertyError
 from sc_plan_provider.response import answer_data
+from sc_plan_provider.service_catalog import Record
+from sc_plan_provider.spec_properties import SPEC_PROPERTIES
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -135,16 +136,34 @@ def test_properties_table_matches_what_the_handler_reads() -> None:
 SPEC = {"ProductId": "prod-abc", "ProvisioningArtifactId": "pa-abc", "ProvisionedProductName": "pp-name"}
 
 
+# A name property replaces its id; any text is a name, so a bad one is not a string.
+NAMED = {"ProductName": "ProductId", "ProvisioningArtifactName": "ProvisioningArtifactId", "PathName": "PathId"}
+
+
 @pytest.mark.parametrize("name", [n for n in KNOWN_PROPERTIES if n != "PlanId"])
 def test_every_documented_property_is_validated_by_name(name: str) -> None:
     # Proves the handler really reads each listed property: a bad value is refused, naming it.
     base = dict(SPEC) if name in SPEC_PROPERTIES else {"PlanId": "plan-abc"}
+    base.pop(NAMED.get(name, ""), None)
+    bad: object = ["not-a-name"] if name in NAMED else "not-a-valid-value-\u2603"
     with pytest.raises(InvalidPropertyError, match=f"^{name} "):
-        parse_properties({**base, name: "not-a-valid-value-\u2603"})
+        parse_properties({**base, name: bad})
 
 
 def test_attributes_table_matches_the_answer_data() -> None:
-    data = answer_data("pp-abc", "rec-abc", [("BucketName", "b")], ChangeSummary().as_data())
+    record = Record(
+        record_id="rec-abc",
+        status="SUCCEEDED",
+        record_type="PROVISION_PRODUCT",
+        provisioned_product_id="pp-abc",
+        errors=(),
+        outputs=(("BucketName", "b"),),
+        next_outputs_token=None,
+        product_id="prod-abc",
+        provisioning_artifact_id="pa-abc",
+        path_id="lpv3-abc",
+    )
+    data = answer_data("pp-abc", record, list(record.outputs), ChangeSummary().as_data())
     produced = {"Outputs.<OutputKey>" if key.startswith("Outputs.") else key for key in data} | {"Ref"}
     assert set(table_keys("Attributes")) == produced
 

@@ -4,6 +4,7 @@ nothing stuck, and every request answered exactly once. Each of these failed bef
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -168,6 +169,8 @@ def test_a_create_cloudformation_gave_up_on_leaves_nothing_running(cloud: LocalC
 
 def test_a_create_superseded_before_its_plan_was_ready_never_executes(cloud: LocalCloud) -> None:
     sc = cloud.servicecatalog
+    # Reads find the plan at once here, so the Create really waits for it to be ready.
+    sc.rules = dataclasses.replace(sc.rules, not_found_reads=0)
     slow_plan = plan(sc, product(sc, plan_duration=6.0, duration=0.5))
     result = cloud.stack("superseded-create").create(resource(slow_plan), delivery=Delivery(service_timeout_override=2))
     assert result.status == "ROLLBACK_COMPLETE", result

@@ -183,7 +183,7 @@ def test_the_synthesized_provider_role_is_read_from_cdk_out(cdk_out: Path) -> No
     function_arn = f"arn:aws:lambda:{spec.region}:{spec.account_id}:function:fn"
     evaluate = role.policies.evaluate
     assert evaluate("servicecatalog:ExecuteProvisionedProductPlan", ["*"]).allowed
-    assert not evaluate("servicecatalog:DescribeProduct", ["*"]).allowed
+    assert not evaluate("servicecatalog:SearchProducts", ["*"]).allowed
     assert evaluate("lambda:InvokeFunction", [function_arn]).allowed
     assert evaluate("lambda:InvokeFunction", [f"{function_arn}:live"]).allowed  # continuations of an alias
     assert not evaluate("lambda:InvokeFunction", [f"{function_arn}-other"]).allowed

@@ -316,7 +316,7 @@ def test_failed_replacement_is_terminated_and_the_old_product_kept(cloud: LocalC
         ({}, "PlanId is required"),
         (
             {"ProductId": "prod-abc", "ProvisionedProductName": "x"},
-            "The product spec is incomplete: ProvisioningArtifactId is missing",
+            "The product spec is incomplete: ProvisioningArtifactId (or ProvisioningArtifactName) is missing",
         ),
         (
             {
