@@ -171,10 +171,10 @@ def test_a_create_superseded_before_its_plan_was_ready_never_executes(cloud: Loc
     sc = cloud.servicecatalog
     # Reads find the plan at once here, so the Create really waits for it to be ready.
     sc.rules = dataclasses.replace(sc.rules, not_found_reads=0)
-    slow_plan = plan(sc, product(sc, plan_duration=6.0, duration=0.5))
+    slow_plan = plan(sc, product(sc, plan_duration=12.0, duration=0.5))
     result = cloud.stack("superseded-create").create(resource(slow_plan), delivery=Delivery(service_timeout_override=2))
     assert result.status == "ROLLBACK_COMPLETE", result
-    time.sleep(7.0)  # the plan becomes ready; the Create's chain must not act on it now
+    time.sleep(13.0)  # the plan becomes ready; the Create's chain must not act on it now
     cloud.function.wait_for_async(timeout=60)
     assert [r for r in sc.records() if r.plan_id == slow_plan] == []
     # Only the user's plan's own placeholder is there, never provisioned (the plan is still theirs).
@@ -192,11 +192,13 @@ def test_a_superseded_update_does_not_undo_its_rollback(cloud: LocalCloud) -> No
     product_id = stack.resources["Bucket"].physical_resource_id
     assert product_id is not None
     artifact = sc.current_artifact_id(product_id)
-    sc.set_script(seeded.artifact_id("v1"), ProvisioningScript(plan_duration=6.0, duration=0.5))
+    # The plan is ready long after CloudFormation gave up (2 s) and the rollback reached the
+    # provider (a cold start on a loaded machine included).
+    sc.set_script(seeded.artifact_id("v1"), ProvisioningScript(plan_duration=12.0, duration=0.5))
     forward = plan(sc, seeded)
     updated = stack.update(resource(forward), delivery=Delivery(service_timeout_override=2))
     assert updated.status == "UPDATE_ROLLBACK_COMPLETE", updated
-    time.sleep(7.0)
+    time.sleep(13.0)
     cloud.function.wait_for_async(timeout=60)
     assert [r for r in sc.records() if r.plan_id == forward] == []
     assert sc.current_artifact_id(product_id) == artifact
