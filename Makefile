@@ -11,8 +11,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pyproject.toml | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell sha1sum package-lock.json | cut -c1-12)
 SOURCES := $(shell find app.py cdk.json lambda constructs -type f -not -path '*/__pycache__/*' 2>/dev/null)
+# checkov, the second template scanner, lives in its own virtualenv: its pinned dependencies
+# (boto3 1.35 among them) conflict with ours. --skip-download: no call to Prisma Cloud's API.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements-checkov.txt | cut -c1-12)
+CHECKOV := $(CURDIR)/$(CHECKOV_VENV)/bin/checkov --framework cloudformation --skip-download --quiet --compact
 
-.PHONY: setup synth package lint test sweep sweep-traces demo bench live-test live-probe clean
+.PHONY: setup synth package lint scan test sweep sweep-traces demo bench live-test live-probe clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -22,6 +27,11 @@ $(PY_STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -44,8 +54,14 @@ lint: setup
 	ruff format --check .
 	mypy
 
-test: synth package lint
+# Both scanners on every template a user deploys: a finding fails unless the resource carries a
+# skip with its reason (checkov: Metadata.checkov.skip; README "Scanners"). The pipeline example and
+# the option stacks are synthesized and scanned by tests/construct/.
+scan: synth package $(CHECKOV_STAMP)
 	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json $(PACKAGE_TEMPLATE) examples/*.yaml
+	$(CHECKOV) -f cdk.out/*.template.json $(PACKAGE_TEMPLATE) examples/*.yaml
+
+test: scan lint
 	pytest -n 2
 
 # The fault sweep (tests/sweep, local_cloud/sweep): every fault kind at every position of every
@@ -80,4 +96,4 @@ live-probe: setup
 	python -m local_cloud.servicecatalog.probe
 
 clean:
-	rm -rf cdk.out dist .pytest_cache .mypy_cache .ruff_cache $(SWEEP_TRACES) sweep-report.json
+	rm -rf cdk.out dist .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV) $(SWEEP_TRACES) sweep-report.json

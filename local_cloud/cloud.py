@@ -1,6 +1,7 @@
 """The whole local cloud in one object: Service Catalog emulator, the synthesized provider function
 under awslambdaric, Lambda's Invoke API (so the function can re-invoke itself), DynamoDB with the
-stack's tables, an X-Ray daemon for its traces, and CloudFormation's driver wired to it.
+stack's tables, SQS with its queues (the function's dead-letter queue), an X-Ray daemon for its
+traces, and CloudFormation's driver wired to it.
 
 Tests, the demo and the benchmark all start it the same way, so what they prove is the same
 thing: CloudFormation's requests reaching the synthesized asset, which talks to Service Catalog
@@ -32,7 +33,9 @@ from local_cloud.lambda_runtime import FunctionSpec, LambdaInvokeApi, LocalLambd
 from local_cloud.lambda_runtime.assembly import stack_names_in_assembly
 from local_cloud.lambda_runtime.invoke_api import ENDPOINT_ENV_VAR as LAMBDA_ENDPOINT_ENV_VAR
 from local_cloud.lambda_runtime.retry_scale.sitecustomize import SCALE_ENV_VAR as RETRY_SCALE_ENV_VAR
+from local_cloud.lambda_runtime.runtime import DEFAULT_MAX_RETRY_ATTEMPTS
 from local_cloud.servicecatalog import ENDPOINT_ENV_VAR, ServiceCatalogEmulator, ServiceRules
+from local_cloud.sqs import LocalQueue, LocalSQS
 from local_cloud.tls import create_tls_material
 from local_cloud.xray import DAEMON_ADDRESS_ENV_VAR, LocalXRayDaemon
 
@@ -113,6 +116,8 @@ class LocalCloud:
         self.dynamodb = LocalDynamoDB(region=spec.region, account_id=spec.account_id, gate=self.gate)
         self.xray = LocalXRayDaemon()
         self.tables: dict[str, str] = {}  # logical id -> local table name
+        self.sqs = LocalSQS(region=spec.region)
+        self.queues: dict[str, LocalQueue] = {}  # logical id -> local queue
         self.references = StackReferences()
         self.iam = iam
         self._service_token_qualifier = service_token_qualifier
@@ -151,6 +156,8 @@ class LocalCloud:
         self.dynamodb.start()
         self.xray.start()
         self.tables = self.dynamodb.create_tables_from_template(template, self.spec.stack_name or "local")
+        self.sqs.start()
+        self.queues = self.sqs.create_queues_from_template(template, self.spec.stack_name or "local")
         self.references = self._stack_references(template)
         self.principal = self._principal(template)  # a role it cannot read exactly fails the start
         self.gate.add_principal(self.principal)
@@ -171,6 +178,14 @@ class LocalCloud:
             retry_delays=self._retry_delays,
             echo_logs=self._echo_logs,
             init_timeout=self._init_timeout,
+            # The template's asynchronous invocation settings: retries, event age, dead-letter queue.
+            max_retry_attempts=(
+                DEFAULT_MAX_RETRY_ATTEMPTS
+                if self.spec.maximum_retry_attempts is None
+                else self.spec.maximum_retry_attempts
+            ),
+            max_event_age=self.spec.maximum_event_age_s,
+            dead_letter=self.sqs.dead_letter_sender(self.spec.dead_letter_target),
         )
         self.gate.kill_caller = self.function.kill_caller
         self.lambda_api.register(self.function)
@@ -221,7 +236,11 @@ class LocalCloud:
             stack_name=self.spec.stack_name or "local",
             region=self.spec.region,
             account_id=self.spec.account_id,
-            physical_names={**self.tables, self.spec.logical_id: self.spec.function_name},
+            physical_names={
+                **self.tables,
+                **{logical_id: queue.name for logical_id, queue in self.queues.items()},
+                self.spec.logical_id: self.spec.function_name,
+            },
         )
 
     @property
@@ -270,6 +289,7 @@ class LocalCloud:
             self.lambda_api.stop,
             getattr(self, "function", None) and self.function.close,
             self.dynamodb.stop,
+            self.sqs.stop,
             self.xray.stop,
             self.servicecatalog.stop,
             self._workdir.cleanup,

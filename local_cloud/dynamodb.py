@@ -3,11 +3,10 @@
 moto implements DynamoDB's JSON 1.0 protocol and its expression grammar (conditions, ``if_not_exists``,
 ``ReturnValues``), so the unmodified handler reaches it through ``AWS_ENDPOINT_URL_DYNAMODB``.
 
-It is built from the same parts as ``moto.server.ThreadedMotoServer`` (moto's WSGI dispatcher and
-request handler under werkzeug) with two differences that matter here: requests are **serialized**,
-because moto checks a ConditionExpression and writes the item in separate Python steps without a
-lock, whereas DynamoDB applies a conditional write atomically (duplicates racing on one ledger item
-must see exactly one winner); and the request log goes to ``logging`` at debug instead of stderr.
+It runs on ``local_cloud.moto_server`` (moto's WSGI dispatcher under werkzeug, requests serialized:
+moto checks a ConditionExpression and writes the item in separate Python steps without a lock,
+whereas DynamoDB applies a conditional write atomically, so duplicates racing on one ledger item
+must see exactly one winner).
 
 moto keeps its data per process, shared by every server in it, so tables get CloudFormation-style
 unique names (``<stack>-<LogicalId>-<SUFFIX>``) and are deleted again on ``stop()``.
@@ -21,21 +20,16 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import socket
-import threading
 import uuid
 import zlib
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import ThreadedWSGIServer
-
 from local_cloud.cloudformation.references import generated_name
 from local_cloud.gate import ErrorAnswer, RequestGate, dynamodb_request
-from local_cloud.http_server import BackgroundServer
+from local_cloud.moto_server import MotoServer, start_moto_server
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -46,7 +40,6 @@ TABLE_TYPE = "AWS::DynamoDB::Table"
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 _MAX_TABLE_NAME = 255
-_LOG = logging.getLogger(__name__)
 
 
 class LocalDynamoDB:
@@ -67,7 +60,7 @@ class LocalDynamoDB:
         self.gate = gate
         self._host = host
         self._port = port
-        self._server: _MotoServer | None = None
+        self._server: MotoServer | None = None
         self._tables: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -85,11 +78,12 @@ class LocalDynamoDB:
         """Bind a free port and serve from a daemon thread. Idempotent."""
         if self._server is not None:
             return
-        app: WSGIApplication = _Serialized(DomainDispatcherApplication(create_backend_app))
-        if self.gate is not None:
-            app = _Gated(app, self.gate, region=self.region, account_id=self.account_id)
-        self._server = _MotoServer(self._host, self._port, app, handler=_QuietHandler)
-        self._server.start()
+        gate = self.gate
+
+        def gated(app: WSGIApplication) -> WSGIApplication:
+            return app if gate is None else _Gated(app, gate, region=self.region, account_id=self.account_id)
+
+        self._server = start_moto_server(self._host, self._port, thread_name="local-dynamodb", wrap=gated)
 
     def stop(self) -> None:
         """Delete the tables this instance created (moto's state outlives the server), then stop."""
@@ -199,24 +193,6 @@ def _throughput(value: Any) -> dict[str, int]:
     }
 
 
-class _Serialized:
-    """One request at a time, so each conditional write is atomic as it is in DynamoDB."""
-
-    def __init__(self, app: WSGIApplication) -> None:
-        self._app = app
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        with self._lock:
-            result = self._app(environ, start_response)
-            try:
-                return list(result)  # moto's responses are small and fully built; finish inside the lock
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-
-
 class _Gated:
     """Ask the gate first; answer its refusal, or moto's answer once the gate has held or dropped it."""
 
@@ -294,16 +270,3 @@ def _error_response(answer: ErrorAnswer) -> tuple[str, list[tuple[str, str]], li
         ("x-amz-crc32", str(zlib.crc32(body) & 0xFFFFFFFF)),
     ]
     return f"{answer.status} {reason}", headers, [body]
-
-
-class _MotoServer(BackgroundServer, ThreadedWSGIServer):
-    """What ``werkzeug.serving.make_server(..., threaded=True)`` builds, with the shared background lifecycle."""
-
-    thread_name = "local-dynamodb"
-
-
-class _QuietHandler(MotoRequestHandler):
-    """werkzeug prints every request to stderr; route that to the debug log like our other servers."""
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        _LOG.debug("%s " + message, self.address_string(), *args)

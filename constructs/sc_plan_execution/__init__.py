@@ -14,8 +14,10 @@ from sc_plan_provider import __version__
 
 if TYPE_CHECKING:
     from sc_plan_execution.bundling import LocalPipBundling, provider_code
+    from sc_plan_execution.pipelines import PlanReviewStep
     from sc_plan_execution.plan_execution import RESOURCE_TYPE, ProvisionedProductPlanExecution
     from sc_plan_execution.provider import SERVICE_CATALOG_ACTIONS, PlanExecutionProvider
+    from sc_plan_execution.provider_options import ProviderOptions
     from sc_plan_execution.provider_stack import DEFAULT_EXPORT_NAME, PlanExecutionProviderStack
     from sc_plan_provider.polling_policy import PollingPolicy
     from sc_plan_provider.product_spec import ProductSpec
@@ -26,10 +28,12 @@ if TYPE_CHECKING:
 _EXPORTED_FROM = {
     "LocalPipBundling": "sc_plan_execution.bundling",
     "provider_code": "sc_plan_execution.bundling",
+    "PlanReviewStep": "sc_plan_execution.pipelines",
     "RESOURCE_TYPE": "sc_plan_execution.plan_execution",
     "ProvisionedProductPlanExecution": "sc_plan_execution.plan_execution",
     "SERVICE_CATALOG_ACTIONS": "sc_plan_execution.provider",
     "PlanExecutionProvider": "sc_plan_execution.provider",
+    "ProviderOptions": "sc_plan_execution.provider_options",
     "DEFAULT_EXPORT_NAME": "sc_plan_execution.provider_stack",
     "PlanExecutionProviderStack": "sc_plan_execution.provider_stack",
     "PollingPolicy": "sc_plan_provider.polling_policy",
@@ -55,8 +59,10 @@ __all__ = [
     "LocalPipBundling",
     "PlanExecutionProvider",
     "PlanExecutionProviderStack",
+    "PlanReviewStep",
     "PollingPolicy",
     "ProductSpec",
+    "ProviderOptions",
     "ProvisionedProductPlanExecution",
     "__version__",
     "provider_code",

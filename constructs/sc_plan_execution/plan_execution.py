@@ -20,13 +20,19 @@ Access that users must set up (not done by this construct):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
+import jsii
+from aws_cdk import CfnResource, CustomResource, Duration, ITaggableV2, RemovalPolicy, TagManager, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct
 
+from sc_plan_execution import metrics
+from sc_plan_execution.metrics import MetricOptions
 from sc_plan_execution.provider import PlanExecutionProvider
+from sc_plan_execution.provider_options import ProviderOptions
+from sc_plan_execution.tags import SynthTimeCheck, product_tag_manager, tag_list
 from sc_plan_provider.change_gate import (
     ALLOW_REMOVAL,
     ALLOW_REPLACEMENT,
@@ -36,9 +42,10 @@ from sc_plan_provider.change_gate import (
     CHANGES_REPLACE,
 )
 from sc_plan_provider.polling_policy import PollingPolicy
-from sc_plan_provider.product_spec import NOTIFICATION_ARNS, ProductSpec
+from sc_plan_provider.product_spec import ProductSpec
 from sc_plan_provider.properties import (
     ACCEPT_LANGUAGE,
+    ADOPT_EXISTING,
     DEADLINE_SECONDS,
     MAX_SERVICE_TIMEOUT_SECONDS,
     NO_ECHO,
@@ -46,10 +53,13 @@ from sc_plan_provider.properties import (
     POLLING_BACKOFF_RATE,
     POLLING_INTERVAL_SECONDS,
     POLLING_MAX_INTERVAL_SECONDS,
+    RETAIN_PHYSICAL_RESOURCES,
     SERVICE_TIMEOUT,
+    TERMINATE_IGNORE_ERRORS,
     parse_properties,
 )
 from sc_plan_provider.property_values import InvalidPropertyError
+from sc_plan_provider.spec_properties import NOTIFICATION_ARNS, TAGS
 
 RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"
 RECORD_ID_ATTRIBUTE = "RecordId"
@@ -88,6 +98,7 @@ def _seconds(duration: Duration) -> float | None:
     return float(duration.to_seconds(integral=False))
 
 
+@jsii.implements(ITaggableV2)
 class ProvisionedProductPlanExecution(Construct):
     """Executes one Service Catalog provisioned product plan and waits for it to finish.
 
@@ -95,26 +106,18 @@ class ProvisionedProductPlanExecution(Construct):
     (`sc_plan_provider.properties.parse_properties`), so a bad value fails `cdk synth` instead of a
     deployment. Values that are CDK tokens are only checked by the handler.
 
-    :param plan_id: id of the plan to execute (1-100 of ``[a-zA-Z0-9_-]``); give this or `spec`.
-    :param spec: the product to plan and apply on every deployment (spec mode), e.g.
-        ``ProductSpec.of(product_id=..., provisioning_artifact_id=..., provisioned_product_name=...,
-        parameters={"Size": "small"})``; give this or `plan_id`.
-    :param no_echo: mask the resource's attributes (ids, outputs) in stack events and
-        DescribeStackResources (the response's NoEcho); `GetAtt` still works. Default False.
-    :param accept_language: "en", "jp" or "zh" for Service Catalog's messages; default English.
-    :param polling: how often to ask Service Catalog for the record's status; handler defaults if
-        omitted (1 s, x1.1 per poll, at most 30 s).
-    :param deadline: when the handler gives up and fails the resource with a clear reason; default
-        30 s before `service_timeout`. Must not exceed `service_timeout`.
-    :param service_timeout: how long CloudFormation waits for an answer (1 s to 1 h, default 1 h).
-    :param removal_policy: DESTROY (default) terminates the provisioned product when the resource is
-        deleted; RETAIN keeps the product (CloudFormation sends no Delete at all).
-    :param portfolio: associate the shared provider role with this portfolio, so it can see the
-        plan's product. The product still needs a launch constraint in that portfolio.
-    :param allow_replacement: let the change gate execute a plan that replaces resources
-        (Replacement TRUE or CONDITIONAL); default False refuses it before anything executes.
-    :param allow_removal: let the change gate execute a plan that removes resources; default False.
+    Taggable like aws-cdk-lib's resources: in spec mode `Tags.of(scope).add(...)` reaches the
+    provisioned product's tags (resource type `Custom::ServiceCatalogPlanExecution` for
+    `include_resource_types`/`exclude_resource_types`; the spec's own tags win on a conflict). In
+    plan mode nothing is rendered: a plan carries the tags it was created with.
     """
+
+    provider: PlanExecutionProvider
+    """The stack's shared `PlanExecutionProvider` (function, role, tables, `dead_letter_queue`, `alarms`)
+    that answers this resource."""
+
+    resource: CustomResource
+    """The underlying `CustomResource` (type `Custom::ServiceCatalogPlanExecution`)."""
 
     def __init__(
         self,
@@ -132,25 +135,86 @@ class ProvisionedProductPlanExecution(Construct):
         allow_replacement: bool = False,
         allow_removal: bool = False,
         no_echo: bool = False,
+        adopt_existing: bool = False,
+        retain_physical_resources: bool = False,
+        terminate_ignore_errors: bool = False,
+        provider_options: ProviderOptions | None = None,
     ) -> None:
+        """Create the custom resource (and, once per stack, the provider that answers it).
+
+        :param scope: the construct's parent.
+        :param construct_id: its id in the scope.
+        :param plan_id: id of the plan to execute (1-100 of ``[a-zA-Z0-9_-]``, becomes `PlanId`); it
+            must be CREATE_SUCCESS when the stack deploys. Default: one of `plan_id`/`spec`.
+        :param spec: the product to plan and apply on every deployment (spec mode), e.g.
+            ``ProductSpec.of(product_id=..., provisioning_artifact_id=..., provisioned_product_name=...,
+            parameters={"Size": "small"})``, or by names (``product_name=``, ``provisioning_artifact_name=``,
+            ``path_name=``, resolved at deploy time); becomes `ProductId`, `ProvisioningArtifactId`, ...
+            Default: one of `plan_id`/`spec`.
+        :param accept_language: "en", "jp" or "zh" for Service Catalog's messages (`AcceptLanguage`).
+            Default: English.
+        :param polling: how often to ask Service Catalog for the record's status (`Polling*`).
+            Default: 1 s, x1.1, at most 30 s.
+        :param deadline: when the handler gives up and fails the resource with a clear reason
+            (`DeadlineSeconds`); must not exceed `service_timeout`. Default: 30 s before `service_timeout`.
+        :param service_timeout: how long CloudFormation waits for an answer (`ServiceTimeout`, 1 s to
+            1 h). Default: 1 hour.
+        :param removal_policy: DESTROY terminates the provisioned product when the resource is
+            deleted; RETAIN keeps the product (CloudFormation sends no Delete at all). Default: DESTROY.
+        :param portfolio: associate the shared provider role with this portfolio, so it can see the
+            plan's product; the product still needs a launch constraint in it. Default: none.
+        :param allow_replacement: let the change gate execute a plan that replaces resources
+            (Replacement TRUE or CONDITIONAL, `AllowReplacement`); False refuses it before anything
+            executes. Default: False.
+        :param allow_removal: let the change gate execute a plan that removes resources
+            (`AllowRemoval`). Default: False.
+        :param no_echo: mask the resource's attributes (ids, outputs) in stack events and
+            DescribeStackResources (the response's `NoEcho`); `GetAtt` still works. Default: False.
+        :param adopt_existing: spec mode: let the spec plan a provisioned product of its name that
+            exists already and no stack owns; it is then this resource's, and its Delete terminates it
+            (`AdoptExisting`). False refuses it, naming the product. Default: False.
+        :param retain_physical_resources: the resource's Delete removes the product from Service Catalog
+            but keeps its stack and resources (`RetainPhysicalResources`). Default: False.
+        :param terminate_ignore_errors: the resource's Delete removes the product from Service Catalog
+            even if its resources cannot be deleted (`TerminateIgnoreErrors`). Default: False.
+        :param provider_options: what the stack's one provider must have (customer-managed key, VPC,
+            reserved concurrency, alarm topic); constructs in one stack that ask for different options
+            fail at synth; none takes the stack's provider as it is. Default: none.
+        """
         super().__init__(scope, construct_id)
         if (plan_id is None) == (spec is None):
             raise ValueError(
                 "Give exactly one of plan_id (a plan made elsewhere) and spec (the product to plan on every "
                 f"deployment); got {'both' if spec is not None else 'neither'}."
             )
+        if adopt_existing is True and plan_id is not None:
+            raise ValueError(
+                "adopt_existing applies to spec mode only: a plan names its provisioned product itself, and "
+                "executing it claims that product (README: Spec mode, adopting an existing product)."
+            )
         service_timeout = service_timeout or Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS)
         properties = self._properties(accept_language, polling, deadline)
         properties.update({PLAN_ID: plan_id} if plan_id is not None else spec.as_properties() if spec else {})
-        flags = ((ALLOW_REPLACEMENT, allow_replacement), (ALLOW_REMOVAL, allow_removal), (NO_ECHO, no_echo))
+        flags = (
+            (ALLOW_REPLACEMENT, allow_replacement),
+            (ALLOW_REMOVAL, allow_removal),
+            (NO_ECHO, no_echo),
+            (ADOPT_EXISTING, adopt_existing),
+            (RETAIN_PHYSICAL_RESOURCES, retain_physical_resources),
+            (TERMINATE_IGNORE_ERRORS, terminate_ignore_errors),
+        )
         for name, allowed in flags:
             if not isinstance(allowed, bool):
                 raise InvalidPropertyError(f"{name} {allowed!r} is not a boolean: use True or False.")
             if allowed:
                 properties[name] = "true"
         self._validate(properties, service_timeout)
+        self._plan_id, self._allow_replacement, self._allow_removal = plan_id, allow_replacement, allow_removal
+        self._tags = product_tag_manager(RESOURCE_TYPE, spec.tags if spec is not None else ())
+        if spec is not None:
+            self._render_tags(properties, service_timeout)
 
-        self.provider = PlanExecutionProvider.of(self)
+        self.provider = PlanExecutionProvider.of(self, provider_options)
         self.resource = CustomResource(
             self,
             "Resource",
@@ -185,6 +249,14 @@ class ProvisionedProductPlanExecution(Construct):
                 raise ValueError(f"{DEADLINE_SECONDS}: deadline must be a concrete Duration, not a token.")
             properties[DEADLINE_SECONDS] = _number(seconds)
         return properties
+
+    def _render_tags(self, properties: dict[str, Any], service_timeout: Duration) -> None:
+        """Spec mode: `Tags` becomes the tag manager's rendering (the spec's tags and every `Tags.of`),
+        checked with the handler's rules once the aspects have run (at most 50 tags, tag text)."""
+        properties[TAGS] = self._tags.rendered_tags
+        self.node.add_validation(
+            SynthTimeCheck(lambda: self._validate({**properties, TAGS: tag_list(self._tags)}, service_timeout))
+        )
 
     def _validate(self, properties: Mapping[str, Any], service_timeout: Duration) -> None:
         """Run the handler's own checks on every concrete value; tokens are left to deploy time.
@@ -229,9 +301,98 @@ class ProvisionedProductPlanExecution(Construct):
 
     @property
     def changes_replace(self) -> str:
-        """How many resources the plan replaces or may replace (`GetAtt Changes.Replace`)."""
+        """How many resources the plan replaces or may replace (`GetAtt Changes.Replace`: `Replacement`
+        TRUE or CONDITIONAL)."""
         return self.resource.get_att_string(CHANGES_REPLACE)
 
     def get_output(self, output_key: str) -> str:
         """One output of the provisioned product (`GetAtt Outputs.<key>`)."""
         return self.resource.get_att_string(OUTPUTS_ATTRIBUTE_PREFIX + output_key)
+
+    @property
+    def cdk_tag_manager(self) -> TagManager:
+        """The provisioned product's tags (`ITaggableV2`): the spec's own and every `Tags.of` that reaches
+        this construct; rendered into `Tags` in spec mode only."""
+        return self._tags
+
+    @property
+    def plan_id(self) -> str | None:
+        """The plan this resource executes (`PlanId`); None in spec mode."""
+        return self._plan_id
+
+    @property
+    def allow_replacement(self) -> bool:
+        """Whether the change gate lets replacements through (`AllowReplacement`)."""
+        return self._allow_replacement
+
+    @property
+    def allow_removal(self) -> bool:
+        """Whether the change gate lets removals through (`AllowRemoval`)."""
+        return self._allow_removal
+
+    def metric(self, metric_name: str, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """One of this resource's metrics (namespace `ServiceCatalogPlanExecution`, dimensions
+        `service`, `StackName`, `LogicalResourceId`). Average over 5 minutes unless `statistic`/`period`
+        say otherwise; `dimensions_map` replaces the resource's dimensions."""
+        return metrics.resource_metric(self, self._metric_dimensions(), metric_name, cloudwatch.Stats.AVERAGE, options)
+
+    def metric_plan_executions(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """How many plans this resource executed (`PlanExecutions`). Sum over 5 minutes."""
+        return self._count(metrics.PLAN_EXECUTIONS, options)
+
+    def metric_provisioning_failures(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """How many provisionings or updates of this resource's product failed (`ProvisioningFailures`).
+        Sum over 5 minutes."""
+        return self._count(metrics.PROVISIONING_FAILURES, options)
+
+    def metric_provisioning_seconds(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """How long a provisioning or update took, in seconds (`ProvisioningSeconds`). Average over 5 minutes."""
+        return self.metric(metrics.PROVISIONING_SECONDS, **options)
+
+    def metric_terminations(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """How many times this resource's product was terminated on Delete (`Terminations`). Sum over 5 minutes."""
+        return self._count(metrics.TERMINATIONS, options)
+
+    def metric_restores(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """How many times an earlier plan or spec was re-applied, e.g. in a rollback (`Restores`).
+        Sum over 5 minutes."""
+        return self._count(metrics.RESTORES, options)
+
+    def metric_continuations(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """How many times a request outlived an invocation and was handed over (`Continuations`).
+        Sum over 5 minutes."""
+        return self._count(metrics.CONTINUATIONS, options)
+
+    def alarm_on_failures(
+        self,
+        *,
+        threshold: float = 1,
+        evaluation_periods: int = 1,
+        period: Duration | None = None,
+        datapoints_to_alarm: int | None = None,
+        alarm_name: str | None = None,
+        alarm_description: str | None = None,
+        treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+    ) -> cloudwatch.Alarm:
+        """A `cloudwatch.Alarm` (child `ProvisioningFailuresAlarm`) when this resource's provisionings
+        fail: at least `threshold` `ProvisioningFailures` in `evaluation_periods` periods of `period`
+        (default 5 minutes); no data is not breaching. Add actions with `alarm.add_alarm_action(...)`."""
+        return metrics.failures_alarm(
+            self,
+            self.metric_provisioning_failures(period=period or metrics.DEFAULT_PERIOD),
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            alarm_name=alarm_name,
+            alarm_description=alarm_description,
+            treat_missing_data=treat_missing_data,
+        )
+
+    def _count(self, metric_name: str, options: MetricOptions) -> cloudwatch.Metric:
+        return metrics.resource_metric(self, self._metric_dimensions(), metric_name, cloudwatch.Stats.SUM, options)
+
+    def _metric_dimensions(self) -> dict[str, str]:
+        cfn_resource = self.resource.node.default_child
+        if not isinstance(cfn_resource, CfnResource):
+            raise TypeError(f"{self.node.path}: the custom resource has no CfnResource to name its metrics by")
+        return metrics.resource_dimensions(cfn_resource)

@@ -8,8 +8,10 @@ account's staging bucket), so `make package` writes `dist/` with
   timestamps and modes), so the same sources give the same bytes and the same key;
 - `sc-plan-provider.template.json`: `PlanExecutionProviderStack` itself, synthesized with the code
   from `Code.from_bucket` on the `CodeS3Bucket`/`CodeS3Key` parameters and the export name from
-  `ExportName`, by a synthesizer that adds no bootstrap rule, no asset parameters and no CDK
-  metadata. One definition of the provider serves both ways of deploying it.
+  `ExportName`, the provider options from `KmsKeyArn`, `SubnetIds`/`SecurityGroupIds`,
+  `ReservedConcurrentExecutions` and `AlarmTopicArn` (each empty by default, each switching its
+  option on through a Condition), by a synthesizer that adds no bootstrap rule, no asset
+  parameters and no CDK metadata. One definition of the provider serves both ways of deploying it.
 
 Run `python -m sc_plan_execution.standalone dist [--cdk-json cdk.json]`.
 """
@@ -28,12 +30,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, App, BootstraplessSynthesizer, CfnParameter, DockerImage, Validations
+from aws_cdk import (
+    Acknowledgment,
+    App,
+    BootstraplessSynthesizer,
+    CfnCondition,
+    CfnParameter,
+    CfnRule,
+    CfnRuleAssertion,
+    DockerImage,
+    Fn,
+    Token,
+    Validations,
+)
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from sc_plan_execution.bundling import UNUSED_IMAGE, LocalPipBundling
+from sc_plan_execution.provider_options import Conditional, ParameterizedOptions, VpcConfig
 from sc_plan_execution.provider_stack import DEFAULT_EXPORT_NAME, PlanExecutionProviderStack
 from sc_plan_provider import __version__
 
@@ -43,6 +60,23 @@ STACK_ID = "ServiceCatalogPlanProvider"
 CODE_BUCKET_PARAMETER = "CodeS3Bucket"
 CODE_KEY_PARAMETER = "CodeS3Key"
 EXPORT_NAME_PARAMETER = "ExportName"
+KMS_KEY_PARAMETER = "KmsKeyArn"
+SUBNETS_PARAMETER = "SubnetIds"
+SECURITY_GROUPS_PARAMETER = "SecurityGroupIds"
+CONCURRENCY_PARAMETER = "ReservedConcurrentExecutions"
+ALARM_TOPIC_PARAMETER = "AlarmTopicArn"
+OPTION_PARAMETERS = (
+    KMS_KEY_PARAMETER,
+    SUBNETS_PARAMETER,
+    SECURITY_GROUPS_PARAMETER,
+    CONCURRENCY_PARAMETER,
+    ALARM_TOPIC_PARAMETER,
+)
+# The conditions that switch the options on (each true when its parameter is not empty).
+HAS_KEY_CONDITION = "HasEncryptionKey"
+IN_VPC_CONDITION = "InVpc"
+HAS_CONCURRENCY_CONDITION = "HasReservedConcurrency"
+HAS_ALARM_TOPIC_CONDITION = "HasAlarmTopic"
 
 # ZIP cannot store dates before 1980; a fixed one makes the archive depend on content only.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -101,6 +135,85 @@ class StandaloneProviderStack(PlanExecutionProviderStack):
             )
         )
         return lambda_.Code.from_bucket(code_bucket, key.value_as_string)
+
+    def parameterized_options(self) -> ParameterizedOptions:
+        """Every provider option as a parameter, empty by default (the documented defaults)."""
+        key_arn = CfnParameter(
+            self,
+            KMS_KEY_PARAMETER,
+            description=(
+                "ARN of a customer-managed KMS key for both tables, the log group, the function's environment and "
+                "the dead-letter queue; its key policy must let logs.<region>.amazonaws.com use it (README). "
+                "Empty: AWS-owned keys"
+            ),
+            default="",
+            allowed_pattern=r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+)?$",
+        ).value_as_string
+        subnets = CfnParameter(
+            self,
+            SUBNETS_PARAMETER,
+            type="CommaDelimitedList",
+            description=(
+                "Subnets to run the function in (they need VPC endpoints or NAT to Service Catalog, DynamoDB, "
+                "Lambda, X-Ray and S3: README). Empty: no VPC"
+            ),
+            default="",
+        ).value_as_list
+        groups = CfnParameter(
+            self,
+            SECURITY_GROUPS_PARAMETER,
+            type="CommaDelimitedList",
+            description="Security groups of the function in those subnets (required with SubnetIds)",
+            default="",
+        ).value_as_list
+        concurrency = CfnParameter(
+            self,
+            CONCURRENCY_PARAMETER,
+            description="Reserved concurrent executions of the function. Empty: no reservation",
+            default="",
+            allowed_pattern=r"^([1-9][0-9]*)?$",
+        ).value_as_string
+        topic_arn = CfnParameter(
+            self,
+            ALARM_TOPIC_PARAMETER,
+            description="SNS topic the provider's alarms notify. Empty: alarms without an action",
+            default="",
+            allowed_pattern=r"^(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+)?$",
+        ).value_as_string
+        given_subnets = Fn.condition_not(Fn.condition_each_member_equals(subnets, ""))
+        given_groups = Fn.condition_not(Fn.condition_each_member_equals(groups, ""))
+        CfnRule(
+            self,
+            "SubnetsWithSecurityGroups",
+            rule_condition=Fn.condition_or(given_subnets, given_groups),
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_and(given_subnets, given_groups),
+                    assert_description="SubnetIds and SecurityGroupIds go together: give both or neither.",
+                )
+            ],
+        )
+        return ParameterizedOptions(
+            encryption_key=Conditional(
+                kms.Key.from_key_arn(self, "EncryptionKey", key_arn), self._given(HAS_KEY_CONDITION, key_arn)
+            ),
+            vpc_config=Conditional(
+                VpcConfig(subnet_ids=subnets, security_group_ids=groups),
+                CfnCondition(
+                    self, IN_VPC_CONDITION, expression=Fn.condition_not(Fn.condition_equals(Fn.join("", subnets), ""))
+                ),
+            ),
+            reserved_concurrent_executions=Conditional(
+                Token.as_number(concurrency), self._given(HAS_CONCURRENCY_CONDITION, concurrency)
+            ),
+            alarm_topic=Conditional(
+                sns.Topic.from_topic_arn(self, "AlarmTopic", topic_arn),
+                self._given(HAS_ALARM_TOPIC_CONDITION, topic_arn),
+            ),
+        )
+
+    def _given(self, condition_id: str, value: str) -> CfnCondition:
+        return CfnCondition(self, condition_id, expression=Fn.condition_not(Fn.condition_equals(value, "")))
 
     def service_token_export_name(self) -> str:
         return CfnParameter(

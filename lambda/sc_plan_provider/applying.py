@@ -37,7 +37,7 @@ from sc_plan_provider.response import answer_data
 from sc_plan_provider.service_catalog import Plan, ServiceCatalog
 from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.value import Value
-from sc_plan_provider.visibility import visible_product
+from sc_plan_provider.visibility import settled_product
 from sc_plan_provider.waiter import call_until_answered
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ def finish(
             product_id,
         )
     product = call_until_answered(
-        lambda: visible_product(service_catalog, product_id, sleep=env.sleep),
+        lambda: settled_product(service_catalog, product_id, after_record=record.record_id, sleep=env.sleep),
         what=f"provisioned product {product_id}",
         deadline=deadline,
         sleep=env.sleep,
@@ -226,7 +226,7 @@ def finish(
         deadline=deadline,
         sleep=env.sleep,
     )
-    return Answer(product_id, answer_data(product_id, record.record_id, outputs, summary.as_data()))
+    return Answer(product_id, answer_data(product_id, record, outputs, summary.as_data()))
 
 
 def finish_or_remove(

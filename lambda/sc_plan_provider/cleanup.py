@@ -5,6 +5,12 @@ failed, a Create that CloudFormation gave up on, a placeholder product a deleted
 product an earlier request of the resource could not remove (recorded as abandoned in the owners
 table, removed by the resource's next request). Nothing here runs on a Create's normal path.
 
+Only the resource's own Delete passes its delete options (RetainPhysicalResources,
+TerminateIgnoreErrors, as Terraform's aws_servicecatalog_provisioned_product does on destroy): a
+product removed because the stack will never hold it (a failed replacement, a placeholder, a Create
+CloudFormation gave up on) is removed with its resources, and one whose resources cannot be deleted
+stays recorded for the next request to retry, never forgotten with its resources left behind.
+
 A product is gone only when TerminateProvisionedProduct says so, its terminate record succeeds, or
 reads at least two seconds apart do not find it: a read that cannot find it right now (eventual
 consistency) is never taken for a terminated product (terraform-provider-aws's servicecatalog
@@ -14,21 +20,22 @@ waiters need several not-found reads too: `internal/service/servicecatalog/wait.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sc_plan_provider.applying import Answer, Environment, is_create, patience_deadline
 from sc_plan_provider.deadline import Deadline
-from sc_plan_provider.deputy import product_terminated, require_owner, require_same_home
+from sc_plan_provider.deputy import require_owner, require_same_home
 from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError, ResourceFailure
 from sc_plan_provider.leftovers import leftovers
 from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
 from sc_plan_provider.plan_executor import PLAN_EXECUTED_STATUSES
-from sc_plan_provider.product_spec import declares_spec, parse_product_spec
 from sc_plan_provider.properties import (
     ACCEPT_LANGUAGE,
     PLAN_ID,
     POLLING_PROPERTIES,
+    RETAIN_PHYSICAL_RESOURCES,
     SERVICE_TIMEOUT,
+    TERMINATE_IGNORE_ERRORS,
     UNUSED_PLAN_ID,
     PlanProperties,
     parse_properties,
@@ -45,8 +52,12 @@ from sc_plan_provider.service_catalog import (
     TransientError,
 )
 from sc_plan_provider.service_catalog_plans import PlanningCatalog
+from sc_plan_provider.spec_properties import declares_spec, parse_product_spec
 from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.waiter import call_until_answered
+
+if TYPE_CHECKING:
+    from sc_plan_provider.ports import OwnerRegistry
 
 TERMINATE = "terminate"
 PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
@@ -145,10 +156,16 @@ def terminate(
     deadline: Deadline,
     env: Environment,
     guarded: bool = True,
+    with_delete_options: bool = False,
 ) -> None:
     """Terminate and wait. The product is gone only when TerminateProvisionedProduct says so, its
     terminate record succeeds, or reads at least two seconds apart do not find it (visibility.py):
-    a read that cannot find it right now is never taken for a terminated product."""
+    a read that cannot find it right now is never taken for a terminated product.
+
+    `with_delete_options`: the resource's own Delete, which passes RetainPhysicalResources and
+    TerminateIgnoreErrors as the properties say."""
+    retain = with_delete_options and properties.retain_physical_resources
+    ignore_errors = with_delete_options and properties.terminate_ignore_errors
     while True:
         product = call_until_answered(
             lambda: service_catalog.describe_product(product_id),
@@ -173,7 +190,9 @@ def terminate(
                     product_id,
                 )
             record_id = call_until_answered(
-                lambda: service_catalog.terminate_product(product_id, request.token(TERMINATE, product_id)),
+                lambda: service_catalog.extended(PlanningCatalog).terminate_product(
+                    product_id, request.token(TERMINATE, product_id), retain=retain, ignore_errors=ignore_errors
+                ),
                 what=f"terminating provisioned product {product_id}",
                 deadline=deadline,
                 sleep=env.sleep,
@@ -189,11 +208,20 @@ def terminate(
             continue
         record = _wait(service_catalog, record_id, properties, deadline, env)
         if record.status == RECORD_FAILED:
+            hint = (
+                f'. {TERMINATE_IGNORE_ERRORS} or {RETAIN_PHYSICAL_RESOURCES} "true", deployed before the Delete, '
+                "lets Service Catalog remove the product anyway and leave its resources"
+                if with_delete_options and not ignore_errors
+                else ""
+            )
             raise ResourceFailure(
-                f"Terminating provisioned product {product_id} FAILED (record {record_id}): {describe_errors(record)}",
+                f"Terminating provisioned product {product_id} FAILED (record {record_id}): "
+                f"{describe_errors(record)}{hint}",
                 product_id,
             )
         metrics.add_metric(name="Terminations", unit="Count", value=1)
+        if retain:
+            logger.info("Provisioned product terminated; its resources were retained", extra={"product": product_id})
         product_terminated(env.owners, product_id, request)
         return
 
@@ -260,6 +288,7 @@ def delete(request: PlanRequest, env: Environment) -> Answer:
         properties=properties,
         deadline=patience_deadline(properties, env),
         env=env,
+        with_delete_options=True,
     )
     return Answer(physical_id)
 
@@ -268,8 +297,9 @@ def _created_unanswered(
     request: PlanRequest, properties: PlanProperties, service_catalog: ServiceCatalog, env: Environment
 ) -> str | None:
     """The product this resource's Create made although CloudFormation never got its answer (it
-    gave up, then sent this Delete with an id of its own): found from the plan or the spec's name,
-    and only if the owner records say it is this resource's."""
+    gave up, then sent this Delete with an id of its own): found from the plan (the provider's record
+    of its execution, or the plan's status) or the spec's name, and only if the owner records say it
+    is this resource's. The Create's own chain removes what it makes after this (superseded)."""
     me = Owner.of(request)
     try:
         if properties.spec is not None:
@@ -278,9 +308,7 @@ def _created_unanswered(
             candidate = product.provisioned_product_id if product is not None else None
         elif properties.plan_id not in (None, UNUSED_PLAN_ID):
             assert properties.plan_id is not None
-            plan = service_catalog.describe_plan(properties.plan_id)
-            executed = plan.status in PLAN_EXECUTED_STATUSES
-            candidate = plan.provisioned_product_id if executed else None
+            candidate = _executed_plans_product(properties.plan_id, me, service_catalog, env)
         else:
             candidate = None
         if candidate is None or env.owners.owner(candidate) != me:
@@ -296,16 +324,33 @@ def _created_unanswered(
     return candidate
 
 
+def _executed_plans_product(plan_id: str, me: Owner, service_catalog: ServiceCatalog, env: Environment) -> str | None:
+    """The plan's product if this resource executed the plan (its record says so; a read of the plan
+    right after its execution may still show CREATE_SUCCESS), or the plan shows it executed."""
+    applied = env.owners.applied_plan(plan_id)
+    if applied is not None and applied.owner == me and applied.record_id:
+        return applied.provisioned_product_id
+    plan = service_catalog.describe_plan(plan_id)
+    return plan.provisioned_product_id if plan.status in PLAN_EXECUTED_STATUSES else None
+
+
 def lenient_properties(raw: Mapping[str, Any]) -> PlanProperties:
     """For a Delete, which must not be blocked by properties that no longer validate: the valid
     ones as parse_properties reads them, defaults for the rest (a Delete needs only the language,
-    the polling and ServiceTimeout, and the plan id or spec to find a product)."""
+    the polling, ServiceTimeout, the delete options, and the plan id or spec to find a product)."""
     try:
         return parse_properties(raw)
     except InvalidPropertyError:
         pass
     usable: dict[str, Any] = {}
-    for name in (ACCEPT_LANGUAGE, SERVICE_TIMEOUT, *POLLING_PROPERTIES, PLAN_ID):
+    for name in (
+        ACCEPT_LANGUAGE,
+        SERVICE_TIMEOUT,
+        *POLLING_PROPERTIES,
+        RETAIN_PHYSICAL_RESOURCES,
+        TERMINATE_IGNORE_ERRORS,
+        PLAN_ID,
+    ):
         try:
             parse_properties({PLAN_ID: UNUSED_PLAN_ID, **usable, name: raw.get(name)})
         except InvalidPropertyError:
@@ -321,3 +366,13 @@ def lenient_properties(raw: Mapping[str, Any]) -> PlanProperties:
             return parse_properties({**usable, **spec.as_properties()})
     usable.setdefault(PLAN_ID, UNUSED_PLAN_ID)
     return parse_properties(usable)
+
+
+def product_terminated(registry: OwnerRegistry, provisioned_product_id: str, request: PlanRequest) -> None:
+    """Let the owner record expire; a failure here never fails a Delete that succeeded."""
+    try:
+        registry.terminated(provisioned_product_id, Owner.of(request))
+    except OwnershipUnavailableError:
+        logger.warning(
+            "Could not mark the owner record of a terminated product", extra={"product": provisioned_product_id}
+        )

@@ -15,7 +15,6 @@ from sc_plan_provider.errors import ResourceFailure
 from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.request_ledger import request_key
-from sc_plan_provider.telemetry import logger
 from sc_plan_provider.value import Value
 
 if TYPE_CHECKING:
@@ -115,13 +114,3 @@ def _refused(
         "the product, delete it with DeletionPolicy: Retain (or --retain-resources).",
         failed_id,
     )
-
-
-def product_terminated(registry: OwnerRegistry, provisioned_product_id: str, request: PlanRequest) -> None:
-    """Let the owner record expire; a failure here never fails a Delete that succeeded."""
-    try:
-        registry.terminated(provisioned_product_id, Owner.of(request))
-    except OwnershipUnavailableError:
-        logger.warning(
-            "Could not mark the owner record of a terminated product", extra={"product": provisioned_product_id}
-        )

@@ -17,7 +17,7 @@ from sc_plan_provider.ownership import default_registry
 from sc_plan_provider.protocol import PlanResource
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.service_catalog import ServiceCatalog, history_client
-from sc_plan_provider.telemetry import logger, metrics, route_library_logs, tracer
+from sc_plan_provider.telemetry import logger, measure_resource, metrics, route_library_logs, tracer
 
 # Time kept back from the Lambda deadline to deliver the answer (with retries) after a wait ends.
 ANSWER_RESERVE_SECONDS = 20.0
@@ -82,4 +82,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> None:
             "physical_resource_id": event.get("PhysicalResourceId"),
         },
     )
+    measure_resource(event)
     helper(event, context)

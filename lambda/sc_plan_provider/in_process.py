@@ -144,6 +144,8 @@ class InProcessLedger:
 
     def superseded(self, request: PlanRequest) -> bool:
         with self._lock:
+            if request_key(request) in self._answers:
+                return False  # answered (by a duplicate delivery, say): the answer holds the resource
             latest = self._latest.get(resource_key(request))
             return latest is not None and latest[0] != request_key(request)
 

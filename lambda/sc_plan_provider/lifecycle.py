@@ -62,8 +62,10 @@ def update(request: PlanRequest, env: Environment) -> Answer:
         spec = properties.spec
         answer = _releasing(request, env, lambda: spec_mode.update(request, properties, spec, env))
     else:
+        from sc_plan_provider import plan_updates
+
         plan_id = _plan_id(properties)
-        answer = _releasing(request, env, lambda: plan_mode.update(request, properties, plan_id, env))
+        answer = _releasing(request, env, lambda: plan_updates.update(request, properties, plan_id, env))
     return replace(answer, no_echo=properties.no_echo)
 
 

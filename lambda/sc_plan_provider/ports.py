@@ -72,7 +72,8 @@ class Ledger(Protocol):
         ...
 
     def superseded(self, request: PlanRequest) -> bool:
-        """A later request of the same resource arrived (CloudFormation moved on from this one)."""
+        """A later request of the same resource arrived and nobody answered this one: CloudFormation
+        moved on without it. An answered request (its duplicate delivery answered) is never superseded."""
         ...
 
     def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None: ...

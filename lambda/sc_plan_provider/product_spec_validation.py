@@ -1,6 +1,6 @@
 """The checks of a product spec's properties, with botocore's limits (CreateProvisionedProductPlan's
-input shapes); every failure names the property and what is allowed. Loaded only for a resource
-that declares a spec: a plan-mode request never pays for it.
+and, for names, DescribeProduct's input shapes); every failure names the property and what is
+allowed. Loaded only for a resource that declares a spec: a plan-mode request never pays for it.
 """
 
 from __future__ import annotations
@@ -15,39 +15,83 @@ from sc_plan_provider.product_spec import (
     MAX_TAG_KEY,
     MAX_TAG_VALUE,
     MAX_TAGS,
-    NOTIFICATION_ARNS,
-    PATH_ID,
-    PRODUCT_ID,
-    PROVISIONED_PRODUCT_NAME,
-    PROVISIONING_ARTIFACT_ID,
-    PROVISIONING_PARAMETERS,
-    REQUIRED_SPEC_PROPERTIES,
     TAG_PUNCTUATION,
-    TAGS,
     ProductSpec,
-    given,
 )
 from sc_plan_provider.property_values import InvalidPropertyError, is_arn, is_id, is_name, shown
+from sc_plan_provider.spec_properties import (
+    NOTIFICATION_ARNS,
+    PATH_ID,
+    PATH_NAME,
+    PRODUCT_ID,
+    PRODUCT_NAME,
+    PROVISIONED_PRODUCT_NAME,
+    PROVISIONING_ARTIFACT_ID,
+    PROVISIONING_ARTIFACT_NAME,
+    PROVISIONING_PARAMETERS,
+    TAGS,
+    given,
+)
+
+# (id property, name property, longest name): botocore's shapes of the names DescribeProduct and
+# ProvisionProduct take (ProductViewName, ProvisioningArtifactName, PortfolioDisplayName).
+PRODUCT = (PRODUCT_ID, PRODUCT_NAME, 8191)
+ARTIFACT = (PROVISIONING_ARTIFACT_ID, PROVISIONING_ARTIFACT_NAME, 8192)
+PATH = (PATH_ID, PATH_NAME, 100)
+SPEC_SHAPE = (
+    f"A spec needs {PRODUCT_ID} (or {PRODUCT_NAME}), {PROVISIONING_ARTIFACT_ID} (or {PROVISIONING_ARTIFACT_NAME}) "
+    f"and {PROVISIONED_PRODUCT_NAME}, optionally {PATH_ID} (or {PATH_NAME}), {PROVISIONING_PARAMETERS}, {TAGS}, "
+    f"{NOTIFICATION_ARNS}."
+)
 
 
 def validated_spec(raw: Mapping[str, Any]) -> ProductSpec:
     """The spec of `ResourceProperties`, every property checked (the caller knows a spec is declared)."""
-    missing = [name for name in REQUIRED_SPEC_PROPERTIES if not given(raw.get(name))]
+    for id_name, name_name, _ in (PRODUCT, ARTIFACT, PATH):
+        if given(raw.get(id_name)) and given(raw.get(name_name)):
+            raise InvalidPropertyError(
+                f"{id_name} and {name_name} are both given: give exactly one (the id, or the name that is "
+                f"resolved to it at deploy time). {SPEC_SHAPE}"
+            )
+    missing = [f"{i} (or {n})" for i, n, _ in (PRODUCT, ARTIFACT) if not (given(raw.get(i)) or given(raw.get(n)))]
+    if not given(raw.get(PROVISIONED_PRODUCT_NAME)):
+        missing.append(PROVISIONED_PRODUCT_NAME)
     if missing:
         raise InvalidPropertyError(
             f"The product spec is incomplete: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
-            f"missing. A spec needs {', '.join(REQUIRED_SPEC_PROPERTIES)} (and optionally {PATH_ID}, "
-            f"{PROVISIONING_PARAMETERS}, {TAGS}, {NOTIFICATION_ARNS})."
+            f"missing. {SPEC_SHAPE}"
         )
+    product_id, product_name = _id_or_name(raw, PRODUCT)
+    artifact_id, artifact_name = _id_or_name(raw, ARTIFACT)
+    path_id, path_name = _id_or_name(raw, PATH)
     return ProductSpec(
-        product_id=_id(raw, PRODUCT_ID),
-        provisioning_artifact_id=_id(raw, PROVISIONING_ARTIFACT_ID),
+        product_id=product_id or "",
+        provisioning_artifact_id=artifact_id or "",
         provisioned_product_name=_name(raw[PROVISIONED_PRODUCT_NAME]),
-        path_id=_id(raw, PATH_ID) if given(raw.get(PATH_ID)) else None,
+        path_id=path_id,
         parameters=_parameters(raw.get(PROVISIONING_PARAMETERS)),
         tags=_tags(raw.get(TAGS)),
         notification_arns=_notification_arns(raw.get(NOTIFICATION_ARNS)),
+        product_name=product_name,
+        provisioning_artifact_name=artifact_name,
+        path_name=path_name,
     )
+
+
+def _id_or_name(raw: Mapping[str, Any], pair: tuple[str, str, int]) -> tuple[str | None, str | None]:
+    """(id, None), (None, name) or, for a pair not given, (None, None); each value checked."""
+    id_name, name_name, longest = pair
+    if given(raw.get(id_name)):
+        return _id(raw, id_name), None
+    value = raw.get(name_name)
+    if not given(value):
+        return None, None
+    if not isinstance(value, str) or len(value) > longest or not value.strip():
+        raise InvalidPropertyError(
+            f"{name_name} {shown(value)} is not a name Service Catalog takes: use 1-{longest} characters, "
+            f"as shown in the console (or give {id_name} instead)."
+        )
+    return None, value
 
 
 def _id(raw: Mapping[str, Any], name: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sc_plan_provider.change_gate import ALLOW_REMOVAL, ALLOW_REPLACEMENT
 from sc_plan_provider.polling_policy import (
@@ -22,15 +22,12 @@ from sc_plan_provider.polling_policy import (
     MIN_INTERVAL_SECONDS,
     PollingPolicy,
 )
-from sc_plan_provider.product_spec import (
-    REQUIRED_SPEC_PROPERTIES,
-    SPEC_PROPERTIES,
-    ProductSpec,
-    declares_spec,
-    parse_product_spec,
-)
 from sc_plan_provider.property_values import InvalidPropertyError, is_id, shown
+from sc_plan_provider.spec_properties import SPEC_PROPERTIES, declares_spec, parse_product_spec
 from sc_plan_provider.value import Value
+
+if TYPE_CHECKING:
+    from sc_plan_provider.product_spec import ProductSpec
 
 PLAN_ID = "PlanId"
 ACCEPT_LANGUAGE = "AcceptLanguage"
@@ -42,6 +39,9 @@ SERVICE_TIMEOUT = "ServiceTimeout"
 LEARNED_POLLING = "LearnedPolling"
 POLLING_PROPERTIES = (POLLING_INTERVAL_SECONDS, POLLING_BACKOFF_RATE, POLLING_MAX_INTERVAL_SECONDS)
 NO_ECHO = "NoEcho"
+ADOPT_EXISTING = "AdoptExisting"
+RETAIN_PHYSICAL_RESOURCES = "RetainPhysicalResources"
+TERMINATE_IGNORE_ERRORS = "TerminateIgnoreErrors"
 
 # Every property the provider reads (ServiceToken is CloudFormation's own). The README's property
 # table is tested against this list, and a request's other properties are logged as ignored, so
@@ -60,6 +60,9 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
     ALLOW_REMOVAL,
     LEARNED_POLLING,
     NO_ECHO,
+    ADOPT_EXISTING,
+    RETAIN_PHYSICAL_RESOURCES,
+    TERMINATE_IGNORE_ERRORS,
 )
 
 BOOLEANS = {"true": True, "false": False}
@@ -89,6 +92,9 @@ class PlanProperties(Value):
     spec: ProductSpec | None = None  # the product to plan from, instead of a plan id (spec mode)
     no_echo: bool = False  # the answer asks CloudFormation to mask its Data (NoEcho)
     deadline_given: float | None = None  # a DeadlineSeconds above the cap, as given (deadline_seconds is the cap)
+    adopt_existing: bool = False  # spec mode may plan a provisioned product of that name that no stack owns
+    retain_physical_resources: bool = False  # Delete: Service Catalog forgets the product, keeps its resources
+    terminate_ignore_errors: bool = False  # Delete: Service Catalog forgets the product even if deleting fails
 
     def deadline_reason(self) -> str:
         """What the FAILED reason says ran out when DeadlineSeconds did."""
@@ -143,6 +149,9 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         learned_polling=learned_polling(raw),
         spec=spec,
         no_echo=_boolean(raw.get(NO_ECHO), NO_ECHO),
+        adopt_existing=_boolean(raw.get(ADOPT_EXISTING), ADOPT_EXISTING),
+        retain_physical_resources=_boolean(raw.get(RETAIN_PHYSICAL_RESOURCES), RETAIN_PHYSICAL_RESOURCES),
+        terminate_ignore_errors=_boolean(raw.get(TERMINATE_IGNORE_ERRORS), TERMINATE_IGNORE_ERRORS),
     )
 
 
@@ -182,7 +191,8 @@ def _plan_id(value: Any) -> str:
         raise InvalidPropertyError(
             f"{PLAN_ID} is required: set it to the id of a Service Catalog provisioned product plan "
             "(the PlanId that CreateProvisionedProductPlan returned, shown in the console's plan list), "
-            f"or give a product spec instead ({', '.join(REQUIRED_SPEC_PROPERTIES)}) to have the stack plan it."
+            "or give a product spec instead (ProductId, ProvisioningArtifactId, ProvisionedProductName) to have "
+            "the stack plan it."
         )
     if not is_id(value):
         raise InvalidPropertyError(

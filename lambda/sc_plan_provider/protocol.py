@@ -119,6 +119,7 @@ class PlanResource(CfnResource):
         if missing:
             # Without these there is nobody to answer: fail the invocation loudly instead.
             raise ValueError(f"Not a CloudFormation custom resource request: missing {', '.join(missing)}")
+        arrived_at = time.time()
         request = PlanRequest.from_event(event)
         holder = str(getattr(context, "aws_request_id", "") or "")
         carried = carried_first_seen(event)
@@ -128,7 +129,7 @@ class PlanResource(CfnResource):
             # Better a possible second answer than none: go on as a first arrival (the anchor a
             # continuation carries keeps the deadline where it was).
             logger.exception("Request ledger unavailable; continuing without it")
-            arrival = Arrival(time.time() if carried is None else carried, answered=False)
+            arrival = Arrival(arrived_at if carried is None else min(carried, arrived_at), answered=False)
         if arrival.answered:
             logger.info("Request already answered: this delivery is a duplicate, nothing to do")
             return

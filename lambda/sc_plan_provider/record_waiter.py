@@ -17,7 +17,7 @@ from sc_plan_provider.polling_policy import PollingPolicy
 from sc_plan_provider.record_history import past_durations
 from sc_plan_provider.service_catalog import NotFoundError, Record, ServiceCatalog, TransientError
 from sc_plan_provider.telemetry import logger
-from sc_plan_provider.visibility import NotVisibleYetError
+from sc_plan_provider.visibility import NotVisibleYetError, fresh
 from sc_plan_provider.waiter import wait_until
 
 RECORD_SUCCEEDED = "SUCCEEDED"
@@ -25,6 +25,8 @@ RECORD_FAILED = "FAILED"
 TERMINAL_RECORD_STATUSES = frozenset({RECORD_SUCCEEDED, RECORD_FAILED})
 # A record the provider just created may not be visible yet for this long (eventual consistency).
 RECORD_VISIBILITY_SECONDS = 30.0
+# The first poll, which decides what the schedule learns from, is retried this soon when not answered.
+FIRST_POLL_RETRY_SECONDS = (0.2, 0.5, 1.0)
 
 
 def wait_for_record(
@@ -57,7 +59,8 @@ def wait_for_record(
     anchor: float | None = None
     if learn:
         try:
-            first = poll()
+            # A record just created may not be visible for a read or two: its first state, to learn from.
+            first = fresh(poll, sleep=sleep, delays=FIRST_POLL_RETRY_SECONDS)
         except TransientError:
             logger.info("First poll not answered; polling by the policy", extra={"record_id": record_id})
         if first is not None and first.status not in TERMINAL_RECORD_STATUSES:

@@ -19,6 +19,9 @@ from sc_plan_provider.visibility import fresh, visible_product
 if TYPE_CHECKING:
     from sc_plan_provider.ports import OwnerRegistry
 
+# A refused execute of a plan that still reads CREATE_SUCCESS is read again this often.
+STALE_PLAN_READ_DELAYS = (0.3, 1.0, 2.0)
+
 
 def own_record_after_refusal(
     service_catalog: ServiceCatalog,
@@ -67,7 +70,15 @@ def own_record(
 
 
 def _described(service_catalog: ServiceCatalog, plan_id: str, sleep: Callable[[float], None]) -> Plan | None:
-    try:
-        return fresh(lambda: service_catalog.describe_plan(plan_id), sleep=sleep)
-    except NotFoundError:
-        return None
+    """The plan after a refused execute: read again while it still shows CREATE_SUCCESS, since a
+    read right after an execution may show the plan from before it (eventual consistency)."""
+    plan: Plan | None = None
+    for delay in (*STALE_PLAN_READ_DELAYS, None):
+        try:
+            plan = fresh(lambda: service_catalog.describe_plan(plan_id), sleep=sleep)
+        except NotFoundError:
+            return None
+        if plan.status in PLAN_EXECUTED_STATUSES or delay is None:
+            return plan
+        sleep(delay)
+    return plan

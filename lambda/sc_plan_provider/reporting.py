@@ -14,7 +14,7 @@ from sc_plan_provider.errors import ResourceFailure
 from sc_plan_provider.response import answer_data
 from sc_plan_provider.service_catalog import NotFoundError, ServiceCatalog
 from sc_plan_provider.telemetry import logger
-from sc_plan_provider.visibility import visible_product
+from sc_plan_provider.visibility import fresh, visible_product
 from sc_plan_provider.waiter import call_until_answered
 
 
@@ -50,10 +50,13 @@ def current(
     if product is None:
         raise ResourceFailure(f"Provisioned product {product_id} no longer exists in Service Catalog.")
     record_id = product.last_successful_provisioning_record_id or product.last_record_id
+    # A record just written (an update made by hand, say) may not be visible for a read or two.
     record = call_until_answered(
-        lambda: service_catalog.describe_record(record_id), what=f"record {record_id}", deadline=deadline
+        lambda: fresh(lambda: service_catalog.describe_record(record_id), sleep=env.sleep),
+        what=f"record {record_id}",
+        deadline=deadline,
     )
     outputs = call_until_answered(
         lambda: service_catalog.record_outputs(record), what=f"the outputs of record {record_id}", deadline=deadline
     )
-    return Answer(product_id, answer_data(product_id, record_id, outputs, summary.as_data()))
+    return Answer(product_id, answer_data(product_id, record, outputs, summary.as_data()))

@@ -161,6 +161,8 @@ class DynamoDBLedger:
         return not self.superseded(request)
 
     def superseded(self, request: PlanRequest) -> bool:
+        if ANSWER in self._get(request_key(request)):
+            return False  # answered (by a duplicate delivery, say): the answer holds the resource
         latest = self._get(resource_key(request)).get(LATEST, {}).get("S")
         return latest not in (None, request_key(request))
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sc_plan_provider.change_gate import SUMMARY_KEYS
+
+if TYPE_CHECKING:
+    from sc_plan_provider.service_catalog import Record
 
 MAX_RESPONSE_BYTES = 4096
 # CloudFormation shows the reason in stack events; a long one would crowd out the data.
@@ -18,15 +21,19 @@ MAX_REASON_CHARS = 1000
 TRUNCATED = " ...(truncated)"
 PROVISIONED_PRODUCT_ID = "ProvisionedProductId"
 RECORD_ID = "RecordId"
+# What the record applied (a spec's names resolved): the catalog product, its version, the launch path.
+CATALOG_IDS = ("ProductId", "ProvisioningArtifactId", "PathId")
 OUTPUT_PREFIX = "Outputs."
 # The ids and the change summary always stay (they are small); outputs fill the rest.
-REQUIRED_DATA_KEYS = (PROVISIONED_PRODUCT_ID, RECORD_ID, *SUMMARY_KEYS)
+REQUIRED_DATA_KEYS = (PROVISIONED_PRODUCT_ID, RECORD_ID, *CATALOG_IDS, *SUMMARY_KEYS)
 
 
 def answer_data(
-    product_id: str, record_id: str, outputs: list[tuple[str, str]], summary: Mapping[str, str]
+    product_id: str, record: Record, outputs: list[tuple[str, str]], summary: Mapping[str, str]
 ) -> dict[str, str]:
-    data = {PROVISIONED_PRODUCT_ID: product_id, RECORD_ID: record_id, **summary}
+    data = {PROVISIONED_PRODUCT_ID: product_id, RECORD_ID: record.record_id, **summary}
+    ids = (record.product_id, record.provisioning_artifact_id, record.path_id)
+    data.update((key, value) for key, value in zip(CATALOG_IDS, ids, strict=True) if value)
     data.update((f"{OUTPUT_PREFIX}{key}", value) for key, value in outputs)
     return data
 

@@ -39,6 +39,7 @@ from sc_plan_provider.record_waiter import wait_for_record
 from sc_plan_provider.reporting import current
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.service_catalog import Plan, ProductVersion, ProvisionedProduct, ServiceCatalog
+from sc_plan_provider.service_catalog_plans import PlanningCatalog
 from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.value import Value
 from sc_plan_provider.visibility import fresh, visible_product
@@ -92,7 +93,9 @@ def restore_plan(
             f"PlanId {point.plan_id} was not restored: CloudFormation has moved on from this request, so it "
             "changes nothing."
         )
-    record_id = service_catalog.update_product(product_id, point.version, request.token(RESTORE, point.plan_id))
+    record_id = service_catalog.extended(PlanningCatalog).update_product(
+        product_id, point.version, request.token(RESTORE, point.plan_id)
+    )
     logger.info(
         "Re-applying an executed plan to its product",
         extra={"plan_id": point.plan_id, "provisioned_product_id": product_id, "record_id": record_id},

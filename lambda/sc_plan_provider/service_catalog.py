@@ -134,6 +134,8 @@ class Record(Value):
     next_outputs_token: str | None
     product_id: str = ""
     created_time: float | None = None  # epoch seconds, Service Catalog's clock
+    provisioning_artifact_id: str = ""
+    path_id: str = ""
 
 
 class PastRecord(Value):
@@ -262,6 +264,8 @@ class ServiceCatalog:
             next_outputs_token=response.get("NextPageToken") or None,
             product_id=detail.get("ProductId", ""),
             created_time=_epoch(detail.get("CreatedTime")),
+            provisioning_artifact_id=detail.get("ProvisioningArtifactId", ""),
+            path_id=detail.get("PathId", ""),
         )
 
     @tracer.capture_method(capture_response=False)
@@ -327,47 +331,6 @@ class ServiceCatalog:
             product_id=detail.get("ProductId", ""),
             last_provisioning_record_id=detail.get("LastProvisioningRecordId", ""),
         )
-
-    @tracer.capture_method(capture_response=False)
-    def update_product(self, provisioned_product_id: str, version: ProductVersion, update_token: str) -> str:
-        """Re-apply a product, artifact, path and parameters; return the update record id.
-
-        The same UpdateToken returns the first update's record, so a duplicate or a continuation
-        does not update twice.
-        """
-        request: dict[str, Any] = {
-            "ProvisionedProductId": provisioned_product_id,
-            "ProductId": version.product_id,
-            "ProvisioningArtifactId": version.provisioning_artifact_id,
-            "UpdateToken": update_token,
-            "ProvisioningParameters": [_update_parameter(p) for p in version.parameters],
-            **self._language,
-        }
-        if version.path_id:
-            request["PathId"] = version.path_id
-        response = translated_call(
-            "UpdateProvisionedProduct", lambda: self._client.update_provisioned_product(**request)
-        )
-        return response["RecordDetail"]["RecordId"]
-
-    @tracer.capture_method(capture_response=False)
-    def terminate_product(self, provisioned_product_id: str, terminate_token: str) -> str:
-        """Return the terminate record id; NotFoundError when the product is already gone."""
-        response = translated_call(
-            "TerminateProvisionedProduct",
-            lambda: self._client.terminate_provisioned_product(
-                ProvisionedProductId=provisioned_product_id, TerminateToken=terminate_token, **self._language
-            ),
-        )
-        return response["RecordDetail"]["RecordId"]
-
-
-def _update_parameter(parameter: ProvisioningParameter) -> dict[str, Any]:
-    if parameter.use_previous_value:
-        return {"Key": parameter.key, "UsePreviousValue": True}
-    if parameter.value is None:
-        return {"Key": parameter.key}
-    return {"Key": parameter.key, "Value": parameter.value}
 
 
 def _epoch(value: object) -> float | None:

@@ -1,6 +1,8 @@
-"""The Service Catalog calls that make and remove plans, and find a product by its name: spec mode's
-(and a Delete's, for a Create that never answered). Loaded only by them, so a plan-mode Create does
-not compile them; the rest of the edge is service_catalog.py, whose client and errors these share.
+"""The Service Catalog calls beyond a plan-mode Create's: making and removing plans, finding a
+product by its name and reading the catalog's products (names to ids, constraints) (spec mode, and a
+Delete for a Create that never answered), re-applying a version (restores), terminating (Deletes,
+cleanups). Loaded only by those paths, so a Create does not compile them; the rest of the edge is
+service_catalog.py, whose client and errors these share.
 """
 
 from __future__ import annotations
@@ -8,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from sc_plan_provider.product_spec import ProductSpec
-from sc_plan_provider.service_catalog import ProvisionedProduct, ServiceCatalog, translated_call
+from sc_plan_provider.service_catalog import (
+    ProductVersion,
+    ProvisionedProduct,
+    ProvisioningParameter,
+    ServiceCatalog,
+    translated_call,
+)
 from sc_plan_provider.telemetry import tracer
 from sc_plan_provider.value import Value
 
@@ -31,8 +39,41 @@ class PlanSummary(Value):
     provisioned_product_id: str
 
 
+class CatalogArtifact(Value):
+    """One active provisioning artifact (version) of a product, as DescribeProduct lists it."""
+
+    artifact_id: str
+    name: str
+    guidance: str = "DEFAULT"  # DEFAULT or DEPRECATED (no new provisioned product from it)
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.artifact_id}, {self.guidance})"
+
+
+class LaunchPath(Value):
+    """A launch path of a product for the caller; Service Catalog names it after its portfolio."""
+
+    path_id: str
+    name: str
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.path_id})"
+
+
+class CatalogProduct(Value):
+    """What DescribeProduct tells an end user: the product, its active versions, its launch paths."""
+
+    product_id: str
+    name: str
+    artifacts: tuple[CatalogArtifact, ...] = ()
+    launch_paths: tuple[LaunchPath, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.product_id})"
+
+
 class PlanningCatalog(ServiceCatalog):
-    """The edge with spec mode's calls (`service_catalog.extended(PlanningCatalog)`)."""
+    """The edge with the calls of those paths (`service_catalog.extended(PlanningCatalog)`)."""
 
     @tracer.capture_method(capture_response=False)
     def create_plan(self, spec: ProductSpec, plan_name: str, idempotency_token: str) -> CreatedPlan:
@@ -104,3 +145,87 @@ class PlanningCatalog(ServiceCatalog):
     def describe_product_by_name(self, name: str) -> ProvisionedProduct | None:
         """The live product of that name; None when there is none (or it is not visible yet)."""
         return self._describe_product({"Name": name})
+
+    @tracer.capture_method(capture_response=False)
+    def describe_catalog_product(self, *, product_id: str | None = None, name: str | None = None) -> CatalogProduct:
+        """DescribeProduct, the end user's call, by id or by name: NotFoundError for a product the
+        caller cannot see (unknown, or in no portfolio it is a principal of)."""
+        key = {"Id": product_id} if product_id else {"Name": name or ""}
+        response = translated_call("DescribeProduct", lambda: self._client.describe_product(**key, **self._language))
+        summary = response.get("ProductViewSummary", {})
+        return CatalogProduct(
+            product_id=summary.get("ProductId", product_id or ""),
+            name=summary.get("Name", name or ""),
+            artifacts=tuple(
+                CatalogArtifact(a.get("Id", ""), a.get("Name", ""), a.get("Guidance", "DEFAULT"))
+                for a in response.get("ProvisioningArtifacts", [])
+            ),
+            launch_paths=tuple(LaunchPath(p.get("Id", ""), p.get("Name", "")) for p in response.get("LaunchPaths", [])),
+        )
+
+    @tracer.capture_method(capture_response=False)
+    def constraint_types(self, product_id: str, provisioning_artifact_id: str, path_id: str | None) -> frozenset[str]:
+        """The types of the constraints on launching this version (DescribeProvisioningParameters'
+        ConstraintSummaries: LAUNCH, RESOURCE_UPDATE, ...): what an end user can learn of them."""
+        request: dict[str, Any] = {
+            "ProductId": product_id,
+            "ProvisioningArtifactId": provisioning_artifact_id,
+            **self._language,
+        }
+        if path_id:
+            request["PathId"] = path_id
+        response = translated_call(
+            "DescribeProvisioningParameters", lambda: self._client.describe_provisioning_parameters(**request)
+        )
+        return frozenset(summary.get("Type", "") for summary in response.get("ConstraintSummaries", []))
+
+    @tracer.capture_method(capture_response=False)
+    def update_product(self, provisioned_product_id: str, version: ProductVersion, update_token: str) -> str:
+        """Re-apply a product, artifact, path and parameters; return the update record id.
+
+        The same UpdateToken returns the first update's record, so a duplicate or a continuation
+        does not update twice.
+        """
+        request: dict[str, Any] = {
+            "ProvisionedProductId": provisioned_product_id,
+            "ProductId": version.product_id,
+            "ProvisioningArtifactId": version.provisioning_artifact_id,
+            "UpdateToken": update_token,
+            "ProvisioningParameters": [_update_parameter(p) for p in version.parameters],
+            **self._language,
+        }
+        if version.path_id:
+            request["PathId"] = version.path_id
+        response = translated_call(
+            "UpdateProvisionedProduct", lambda: self._client.update_provisioned_product(**request)
+        )
+        return response["RecordDetail"]["RecordId"]
+
+    @tracer.capture_method(capture_response=False)
+    def terminate_product(
+        self, provisioned_product_id: str, terminate_token: str, *, retain: bool = False, ignore_errors: bool = False
+    ) -> str:
+        """Return the terminate record id; NotFoundError when the product is already gone.
+
+        `retain` (RetainPhysicalResources) keeps the product's stack and resources; `ignore_errors`
+        (IgnoreErrors) removes the product even if they cannot be deleted."""
+        options = {**self._language}
+        if retain:
+            options["RetainPhysicalResources"] = True
+        if ignore_errors:
+            options["IgnoreErrors"] = True
+        response = translated_call(
+            "TerminateProvisionedProduct",
+            lambda: self._client.terminate_provisioned_product(
+                ProvisionedProductId=provisioned_product_id, TerminateToken=terminate_token, **options
+            ),
+        )
+        return response["RecordDetail"]["RecordId"]
+
+
+def _update_parameter(parameter: ProvisioningParameter) -> dict[str, Any]:
+    if parameter.use_previous_value:
+        return {"Key": parameter.key, "UsePreviousValue": True}
+    if parameter.value is None:
+        return {"Key": parameter.key}
+    return {"Key": parameter.key, "Value": parameter.value}

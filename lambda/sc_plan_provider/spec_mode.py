@@ -18,10 +18,20 @@ set cannot be deleted otherwise) once executed, refused or found to have nothing
 new product's placeholder that a deleted, unexecuted plan leaves behind is terminated; a cleanup
 that fails is logged and never fails the answer.
 
-An Update back to a spec already applied to the product (its digest is in the owner record) is a
-restore, typically a rollback: planned and executed without the gate. An Update whose spec is
-unchanged plans nothing. A new ProvisionedProductName or ProductId plans a new product, whose id
-the answer gives, so CloudFormation replaces the resource and later deletes the old product.
+A spec that names its product, version or launch path is resolved to ids first (spec_names.py):
+everything after sees what reaches Service Catalog only, so ids and the names of the same product
+are the same spec. An Update back to a spec already applied to the product (its digest is in the
+owner record) is a restore, typically a rollback: planned and executed without the gate. An Update
+whose spec is unchanged plans nothing. A new ProvisionedProductName or ProductId plans a new
+product, whose id the answer gives, so CloudFormation replaces the resource and later deletes the
+old product.
+
+A ProvisionedProductName that is an existing provisioned product no stack owns is adopted only
+with AdoptExisting: otherwise a typo could take over someone else's product (and the stack's
+Delete would terminate it). Not adoptions: the resource's own product (its physical id, even if
+the owners table lost its record), a product on record as the resource's, and a placeholder a plan
+left that was never provisioned (nothing to take over). Another resource's product is refused
+whatever the flag says (deputy.py).
 """
 
 from __future__ import annotations
@@ -43,13 +53,8 @@ from sc_plan_provider.deputy import check_owner
 from sc_plan_provider.errors import DeadlineExceededError, ResourceFailure
 from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
 from sc_plan_provider.plan_executor import PLAN_CREATE_FAILED, ExecutedElsewhereError, settled_plan
-from sc_plan_provider.product_spec import (
-    PROVISIONED_PRODUCT_NAME,
-    ProductSpec,
-    declares_spec,
-    parse_product_spec,
-)
-from sc_plan_provider.properties import PlanProperties
+from sc_plan_provider.product_spec import ProductSpec
+from sc_plan_provider.properties import ADOPT_EXISTING, PlanProperties
 from sc_plan_provider.property_values import InvalidPropertyError
 from sc_plan_provider.record_waiter import wait_for_record
 from sc_plan_provider.reporting import current
@@ -61,6 +66,9 @@ from sc_plan_provider.service_catalog import (
     ServiceCatalogError,
 )
 from sc_plan_provider.service_catalog_plans import CreatedPlan, PlanningCatalog
+from sc_plan_provider.spec_names import NameResolver
+from sc_plan_provider.spec_properties import PROVISIONED_PRODUCT_NAME, declares_spec, parse_product_spec
+from sc_plan_provider.tag_updates import note_tag_changes
 from sc_plan_provider.telemetry import logger, metrics
 from sc_plan_provider.visibility import visible_product
 
@@ -70,6 +78,8 @@ PLAN_NAME_LOGICAL_ID_CHARS = 60
 PLAN_NAME_STACK_CHARS = 6
 PLAN_NAME_TOKEN_CHARS = 12
 PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
+# How often a new product's placeholder is looked for before it counts as gone with its plan.
+PLACEHOLDER_READ_DELAYS = (0.5, 1.0)
 # A product a plan created that was never provisioned (the plan was deleted or failed to create).
 PLACEHOLDER_STATUSES = frozenset({"PLAN_IN_PROGRESS", "ERROR"})
 # Service Catalog's two ways of saying a plan has nothing to change (AWS-FACTS;
@@ -83,21 +93,31 @@ NO_CHANGES = (
 
 
 def create(request: PlanRequest, properties: PlanProperties, spec: ProductSpec, env: Environment) -> Answer:
-    return _apply(request, properties, spec, env, failed_id=request.not_provisioned_id(), gated=True)
+    failed_id = request.not_provisioned_id()
+    catalog = _catalog(properties, env)
+    resolved = _resolver(catalog, properties, env).resolve(
+        spec, failed_id=failed_id, is_new_product=lambda: _launches_new(catalog, spec)
+    )
+    return _apply(request, properties, resolved, env, failed_id=failed_id, gated=True)
 
 
 def update(request: PlanRequest, properties: PlanProperties, spec: ProductSpec, env: Environment) -> Answer:
     old = _old_spec(request)
     if old is not None and old.digest() == spec.digest():
-        logger.info("Product spec unchanged: nothing to plan")
-        service_catalog = env.service_catalog(properties.accept_language)
-        return current(
-            request.physical_resource_id,
-            service_catalog,
-            ChangeSummary(),
-            env=env,
-            deadline=request_deadline(properties, env),
-        )
+        return _unchanged(request, properties, env)
+    catalog = _catalog(properties, env)
+    resolver = _resolver(catalog, properties, env)
+    spec = resolver.resolve(spec, failed_id=None, is_new_product=lambda: _launches_new(catalog, spec))
+    if old is not None and old.names_given:
+        try:
+            old = resolver.resolve(old, failed_id=None, is_new_product=lambda: False)
+        except ResourceFailure as failure:
+            logger.info("The old spec's names no longer resolve", extra={"reason": failure.reason})
+            old = None
+    if old is not None and old.digest() == spec.digest():
+        return _unchanged(request, properties, env)  # the same product by ids and by names
+    if old is not None and not spec.is_new_product_of(old):
+        note_tag_changes(old, spec, catalog)
     restoring = (
         is_product_id(request.physical_resource_id)
         and (old is None or not spec.is_new_product_of(old))
@@ -107,6 +127,37 @@ def update(request: PlanRequest, properties: PlanProperties, spec: ProductSpec, 
         logger.info("Spec already applied to the product before: restoring it without the change gate")
         metrics.add_metric(name="Restores", unit="Count", value=1)
     return _apply(request, properties, spec, env, failed_id=None, gated=not restoring)
+
+
+def _unchanged(request: PlanRequest, properties: PlanProperties, env: Environment) -> Answer:
+    logger.info("Product spec unchanged: nothing to plan")
+    return current(
+        request.physical_resource_id,
+        env.service_catalog(properties.accept_language),
+        ChangeSummary(),
+        env=env,
+        deadline=request_deadline(properties, env),
+    )
+
+
+def _catalog(properties: PlanProperties, env: Environment) -> PlanningCatalog:
+    return env.service_catalog(properties.accept_language).extended(PlanningCatalog)
+
+
+def _resolver(catalog: PlanningCatalog, properties: PlanProperties, env: Environment) -> NameResolver:
+    return NameResolver(catalog, deadline=request_deadline(properties, env), sleep=env.sleep)
+
+
+def _launches_new(catalog: PlanningCatalog, spec: ProductSpec) -> bool:
+    """Whether planning the spec launches a new provisioned product: none of its name has ever been
+    provisioned (a placeholder never was)."""
+    existing = catalog.describe_product_by_name(spec.provisioned_product_name)
+    return existing is None or is_placeholder(existing)
+
+
+def is_placeholder(product: ProvisionedProduct) -> bool:
+    """A product a plan created that was never provisioned: nothing of it exists to take over."""
+    return product.status in PLACEHOLDER_STATUSES and not product.last_successful_provisioning_record_id
 
 
 def is_no_changes(plan: Plan) -> bool:
@@ -150,6 +201,8 @@ class _Planning:
         env: Environment,
         failed_id: str | None,
     ) -> None:
+        if spec.names_given:
+            raise AssertionError("a spec is planned only by ids (NameResolver.resolve)")
         self.request = request
         self.properties = properties
         self.spec = spec
@@ -247,7 +300,7 @@ class _Planning:
         if existing is None:
             return None
         product_id = existing.provisioned_product_id
-        check_owner(self.env.owners, product_id, self.request, action="plan an update of", failed_id=self.failed_id)
+        self._check_adoption(existing)
         if existing.status == PRODUCT_UNDER_CHANGE and existing.last_record_id:
             logger.info("Product under change: waiting before planning", extra={"provisioned_product_id": product_id})
             try:
@@ -267,6 +320,24 @@ class _Planning:
             existing = visible_product(service_catalog, product_id, sleep=self.env.sleep) or existing
         self._delete_own_leftovers(product_id)
         return existing
+
+    def _check_adoption(self, existing: ProvisionedProduct) -> None:
+        """Refuse another resource's product; refuse to take over one no stack owns unless AdoptExisting."""
+        product_id = existing.provisioned_product_id
+        owner = check_owner(
+            self.env.owners, product_id, self.request, action="plan an update of", failed_id=self.failed_id
+        )
+        if owner is not None or product_id == self.request.physical_resource_id or is_placeholder(existing):
+            return
+        if not self.properties.adopt_existing:
+            raise ResourceFailure(
+                f"{PROVISIONED_PRODUCT_NAME} {self.spec.provisioned_product_name} is provisioned product {product_id}, "
+                "which exists already and no stack owns: planning it would take it over, and this stack's Delete "
+                f'would later terminate it. Nothing was changed. Set {ADOPT_EXISTING}: "true" (construct prop '
+                f"adopt_existing=True) to manage it from this stack, or choose a new {PROVISIONED_PRODUCT_NAME}.",
+                self.failed_id,
+            )
+        logger.info("Adopting a provisioned product no stack owns (AdoptExisting)", extra={"product": product_id})
 
     def _delete_own_leftovers(self, product_id: str) -> None:
         """Delete the plans this resource left on the product, except the one this request makes."""
@@ -310,9 +381,11 @@ class _Planning:
         product = existing or self.service_catalog.describe_product_by_name(self.spec.provisioned_product_name)
         if product is None:
             return False
+        if existing is None:
+            self._check_adoption(product)  # appeared since the first look
         product_id = product.provisioned_product_id
         self._delete_own_leftovers(product_id)
-        if product.status in PLACEHOLDER_STATUSES and not product.last_successful_provisioning_record_id:
+        if is_placeholder(product):
             try:
                 others = self.service_catalog.list_plans(product_id)
             except ServiceCatalogError:
@@ -328,10 +401,11 @@ class _Planning:
         _delete_plan(self.service_catalog, created.plan_id)
         if not new_product:
             return
-        placeholder = self.service_catalog.describe_product(created.provisioned_product_id)
-        if placeholder is None or placeholder.last_successful_provisioning_record_id:
-            return
-        if placeholder.status in PLACEHOLDER_STATUSES:
+        # Just made by the plan: a single read may not find it yet (eventual consistency).
+        placeholder = visible_product(
+            self.service_catalog, created.provisioned_product_id, sleep=self.env.sleep, delays=PLACEHOLDER_READ_DELAYS
+        )
+        if placeholder is not None and is_placeholder(placeholder):
             logger.info(
                 "Removing the unexecuted plan's placeholder product", extra={"product": created.provisioned_product_id}
             )

@@ -21,6 +21,12 @@ T = TypeVar("T")
 
 # Waits between attempts of a read that must find what was just written (7.5 s in all).
 RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0, 4.0)
+# A product's status after a record is believed once a read shows that record as its last one and
+# no change under way; reads this far apart, at most this many (a read right after a record ends
+# may still show the product from before it).
+STATUS_READ_INTERVAL_SECONDS = 0.2
+MAX_STATUS_READS = 10
+TRANSITIONAL_PRODUCT_STATUSES = frozenset({"UNDER_CHANGE", "PLAN_IN_PROGRESS"})
 
 
 class NotVisibleYetError(TransientError):
@@ -63,3 +69,26 @@ def visible_product(
         return fresh(read, sleep=sleep, delays=delays)
     except NotFoundError:
         return None
+
+
+def settled_product(
+    service_catalog: ServiceCatalog,
+    provisioned_product_id: str,
+    *,
+    after_record: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ProvisionedProduct | None:
+    """The product as `after_record` left it: a read that shows that record as the product's last
+    one, and no change under way. A stale read (the product from before the record, as the real
+    service answers for a moment after a write) shows another last record, or a change still under
+    way, and is read again. None when it is not found; the last read when none ever settles."""
+    product = visible_product(service_catalog, provisioned_product_id, sleep=sleep)
+    for _ in range(MAX_STATUS_READS):
+        if product is None or (
+            after_record in (product.last_record_id, product.last_provisioning_record_id)
+            and product.status not in TRANSITIONAL_PRODUCT_STATUSES
+        ):
+            return product
+        sleep(STATUS_READ_INTERVAL_SECONDS)
+        product = visible_product(service_catalog, provisioned_product_id, sleep=sleep)
+    return product

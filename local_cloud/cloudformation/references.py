@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_cloud.cloudformation.template import UnresolvableError, resolve_intrinsics
+from local_cloud.cloudformation.template import UnresolvableError, evaluate_conditions, resolve_intrinsics
 
 __all__ = ["StackReferences", "generated_name", "stack_references"]
 
@@ -65,6 +65,11 @@ _TYPES: dict[str, _Type] = {
         128,
         lambda r, a, n, p: dict.fromkeys(("Ref", "PolicyArn"), f"arn:aws:iam::{a}:policy{_role_path(p)}{n}"),
     ),
+    "AWS::SQS::Queue": _Type(
+        "QueueName",
+        80,
+        lambda r, a, n, p: {"Ref": f"https://sqs.{r}.amazonaws.com/{a}/{n}", "Arn": f"arn:aws:sqs:{r}:{a}:{n}"},
+    ),
     "AWS::Logs::LogGroup": _Type(
         "LogGroupName", 512, lambda r, a, n, p: {"Ref": n, "Arn": f"arn:aws:logs:{r}:{a}:log-group:{n}:*"}
     ),
@@ -75,12 +80,15 @@ _TYPES: dict[str, _Type] = {
 class StackReferences:
     """``refs`` (parameters, pseudo parameters, logical ids) and ``attributes`` (``"<Id>.<Attr>"``)."""
 
-    refs: Mapping[str, str] = field(default_factory=dict)
+    refs: Mapping[str, Any] = field(default_factory=dict)
     attributes: Mapping[str, str] = field(default_factory=dict)
+    conditions: Mapping[str, bool] = field(default_factory=dict)
 
     def resolve(self, value: Any, imports: Mapping[str, str] | None = None) -> Any:
         """``resolve_intrinsics`` with this stack's values; raises UnresolvableError for anything else."""
-        return resolve_intrinsics(value, refs=self.refs, attributes=self.attributes, imports=imports)
+        return resolve_intrinsics(
+            value, refs=self.refs, attributes=self.attributes, imports=imports, conditions=self.conditions
+        )
 
 
 def stack_references(
@@ -97,7 +105,7 @@ def stack_references(
     the rest take their explicit name property or a generated one. Types not listed in this
     module's sources have no values: a Ref to them stays unresolvable.
     """
-    refs: dict[str, str] = {
+    refs: dict[str, Any] = {
         "AWS::Region": region,
         "AWS::AccountId": account_id,
         "AWS::Partition": "aws",
@@ -113,7 +121,9 @@ def stack_references(
             continue
         if str(parameter.get("Type", "")).startswith(_SSM_PARAMETER_TYPE):
             continue
-        refs[name] = str(parameter["Default"])
+        default = str(parameter["Default"])
+        # A list parameter's Ref is a list (CloudFormation splits its value at the commas).
+        refs[name] = default.split(",") if str(parameter.get("Type", "")).startswith("CommaDelimitedList") else default
     attributes: dict[str, str] = {}
     known = dict(physical_names or {})
     for logical_id, resource in template.get("Resources", {}).items():
@@ -133,7 +143,11 @@ def stack_references(
                 refs[logical_id] = value
             else:
                 attributes[f"{logical_id}.{attribute}"] = value
-    return StackReferences(refs=refs, attributes=attributes)
+    try:
+        conditions = evaluate_conditions(template, refs)
+    except UnresolvableError:
+        conditions = {}  # left unevaluated: an Fn::If on them stays unresolvable
+    return StackReferences(refs=refs, attributes=attributes, conditions=conditions)
 
 
 def _explicit_name(value: Any, refs: Mapping[str, str]) -> str | None:

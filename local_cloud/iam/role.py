@@ -105,7 +105,11 @@ def _documents(
     role_name: str,
 ) -> Iterator[tuple[str, Any]]:
     """``(source, resolved PolicyDocument)`` for every policy the role has."""
-    for index, inline in enumerate(role_props.get("Policies", [])):
+    for index, entry in enumerate(role_props.get("Policies", [])):
+        # An inline policy may be conditional (Fn::If, AWS::NoValue): what CloudFormation would keep.
+        inline = _conditional(f"{role_id} inline policy {index}", entry, references)
+        if inline is None:
+            continue
         label = f"{role_id} inline policy {inline.get('PolicyName', index)!s}"
         yield label, _resolved_document(label, inline.get("PolicyDocument"), references)
     managed_arns = {
@@ -127,13 +131,27 @@ def _documents(
             continue
         managed_arns.discard(own_arn or "")
         if "Condition" in resource:
-            raise RoleError(f"{label}: the CloudFormation condition {resource['Condition']!r} is not evaluated locally")
+            if resource["Condition"] not in references.conditions:
+                raise RoleError(f"{label}: the CloudFormation condition {resource['Condition']!r} has no local value")
+            if not references.conditions[resource["Condition"]]:
+                continue  # CloudFormation does not create it
         yield label, _resolved_document(label, props.get("PolicyDocument"), references)
     if managed_arns:
         raise RoleError(
             f"{role_id}: managed policies {sorted(managed_arns)} are not declared in this template "
             "(AWS managed policies' documents are not known locally)"
         )
+
+
+def _conditional(label: str, entry: Any, references: StackReferences) -> Any:
+    """An entry as CloudFormation keeps it: the chosen branch of an ``Fn::If`` (unresolved inside,
+    so its statements are read one by one), None for ``AWS::NoValue``."""
+    while isinstance(entry, dict) and set(entry) == {"Fn::If"}:
+        argument = entry["Fn::If"]
+        if not (isinstance(argument, list) and len(argument) == 3) or argument[0] not in references.conditions:
+            raise RoleError(f"{label}: Fn::If {argument!r} has no local value")
+        entry = argument[1] if references.conditions[argument[0]] else argument[2]
+    return None if entry == {"Ref": "AWS::NoValue"} else entry
 
 
 def _list(props: Mapping[str, Any], key: str) -> list[Any]:

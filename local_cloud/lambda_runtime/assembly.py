@@ -232,6 +232,7 @@ def _to_spec(candidate: _Candidate, asset_dir: Path, *, skip_unresolved: bool) -
         raise CloudAssemblyError(f"{candidate.describe()}: Handler is not a literal string")
     runtime = props.get("Runtime")
     tracing_mode = props.get("TracingConfig", {}).get("Mode", "PassThrough")
+    invoke_config = _event_invoke_config(stack.template, candidate.logical_id)
     return FunctionSpec(
         asset_dir=asset_dir,
         handler=handler,
@@ -248,4 +249,28 @@ def _to_spec(candidate: _Candidate, asset_dir: Path, *, skip_unresolved: bool) -
         region=stack.region,
         account_id=stack.account_id,
         tracing_mode=tracing_mode if isinstance(tracing_mode, str) else "PassThrough",
+        dead_letter_target=props.get("DeadLetterConfig", {}).get("TargetArn"),
+        maximum_retry_attempts=_optional_number(invoke_config.get("MaximumRetryAttempts"), int),
+        maximum_event_age_s=_optional_number(invoke_config.get("MaximumEventAgeInSeconds"), float),
     )
+
+
+def _event_invoke_config(template: dict[str, Any], function_logical_id: str) -> dict[str, Any]:
+    """Properties of the ``AWS::Lambda::EventInvokeConfig`` that names the function (``Ref``), if any."""
+    for resource in template.get("Resources", {}).values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Lambda::EventInvokeConfig":
+            continue
+        props = resource.get("Properties", {})
+        if props.get("FunctionName") == {"Ref": function_logical_id}:
+            return dict(props)
+    return {}
+
+
+def _optional_number(value: Any, kind: type[int] | type[float]) -> Any:
+    """A literal template number (numbers may be strings); None when absent or not literal."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        return None

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -30,9 +31,15 @@ from local_cloud.lambda_runtime.peers import process_owning_port
 from local_cloud.lambda_runtime.sandbox_env import build_environment
 from local_cloud.lambda_runtime.spec import FunctionSpec
 
+_LOG = logging.getLogger(__name__)
+
 DEFAULT_MAX_RETRY_ATTEMPTS = 2  # Lambda's default for asynchronous invocation
 DEFAULT_RETRY_DELAYS = (1.0, 2.0)  # Lambda waits ~1 min then ~2 min; scaled down for local runs
 DEFAULT_INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase
+
+# Where Lambda sends an async invocation that failed every attempt (its DeadLetterConfig target):
+# called with the event as invoked and the last attempt's result.
+DeadLetterTarget = Callable[[Any, InvocationResult], None]
 
 
 class LocalLambdaRuntime:
@@ -50,8 +57,12 @@ class LocalLambdaRuntime:
         init_timeout: float = DEFAULT_INIT_TIMEOUT_S,
         echo_logs: bool = False,
         python: str = sys.executable,
+        dead_letter: DeadLetterTarget | None = None,
+        max_event_age: float | None = None,
     ) -> None:
-        """``timeout`` overrides the template's; ``extra_env`` overrides any variable but the API address."""
+        """``timeout`` overrides the template's; ``extra_env`` overrides any variable but the API address.
+        ``dead_letter`` receives what Lambda gives up on: an Event invocation whose retries are spent,
+        or that is older than ``max_event_age`` seconds (EventInvokeConfig) before its next retry."""
         if reserved_concurrency is not None and reserved_concurrency < 1:
             raise ValueError("reserved_concurrency must be >= 1")
         self.spec = spec
@@ -59,6 +70,8 @@ class LocalLambdaRuntime:
         self.extra_env = dict(extra_env or {})
         self.reserved_concurrency = reserved_concurrency
         self.max_retry_attempts = max_retry_attempts
+        self.dead_letter = dead_letter
+        self.max_event_age = max_event_age
         self.retry_delays = tuple(retry_delays) or (0.0,)
         self.init_timeout = init_timeout
         self.echo_logs = echo_logs
@@ -256,16 +269,30 @@ class LocalLambdaRuntime:
 
     def _run_async(self, request_id: str, event: Any, function_arn: str) -> None:
         result: InvocationResult | None = None
+        queued = time.monotonic()
+        given_up = False
         try:
             for attempt in range(1, self.max_retry_attempts + 2):
                 result = self._attempt(
                     request_id, event, attempt, "Event", {}, wait_for_capacity=True, function_arn=function_arn
                 )
-                if result.ok or attempt > self.max_retry_attempts:
+                if result.ok:
                     break
                 delay = self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)]
+                too_old = self.max_event_age is not None and time.monotonic() - queued + delay > self.max_event_age
+                if attempt > self.max_retry_attempts or too_old:
+                    given_up = True
+                    break
                 if self._closing.wait(delay):
                     break
+            if given_up and result is not None and self.dead_letter is not None:
+                # Lambda developer guide, "Asynchronous invocation": after the last retry (or past the
+                # maximum event age) Lambda sends the event to the dead-letter queue. Nothing about it
+                # is logged to the function's logs.
+                try:
+                    self.dead_letter(event, result)
+                except Exception as exc:  # Lambda counts a failed send in DeadLetterErrors; the event is lost
+                    _LOG.warning("dead-letter delivery of request %s failed: %s", request_id, type(exc).__name__)
         except RuntimeClosedError:
             pass
         finally:

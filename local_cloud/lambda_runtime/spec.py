@@ -43,6 +43,11 @@ class FunctionSpec:
     # TracingConfig.Mode: "Active" samples every invocation, "PassThrough" (Lambda's default) only
     # what an upstream caller sampled, and CloudFormation never sends a trace header.
     tracing_mode: str = "PassThrough"
+    # DeadLetterConfig.TargetArn as written (an intrinsic such as {"Fn::GetAtt": [queue, "Arn"]}).
+    dead_letter_target: Any = None
+    # The function's AWS::Lambda::EventInvokeConfig (None: Lambda's defaults, 2 retries and 6 hours).
+    maximum_retry_attempts: int | None = None
+    maximum_event_age_s: float | None = None
 
     @property
     def traced(self) -> bool:

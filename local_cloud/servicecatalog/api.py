@@ -27,7 +27,7 @@ from local_cloud.servicecatalog.errors import (
     ThrottlingException,
     UnknownOperationException,
 )
-from local_cloud.servicecatalog.model import Plan, ProvisionedProduct, Record
+from local_cloud.servicecatalog.model import Artifact, Plan, Product, ProvisionedProduct, Record
 from local_cloud.servicecatalog.state import ServiceCatalogState
 from local_cloud.servicecatalog.validation import validate_input
 
@@ -75,6 +75,8 @@ class ServiceCatalogApi:
             "TerminateProvisionedProduct": self._terminate,
             "UpdateProvisionedProduct": self._update,
             "ListRecordHistory": self._list_record_history,
+            "DescribeProduct": self._describe_product,
+            "DescribeProvisioningParameters": self._describe_provisioning_parameters,
         }
 
     # ----------------------------------------------------------------- calls and fault injection
@@ -253,6 +255,7 @@ class ServiceCatalogApi:
             id_=params.get("ProvisionedProductId"),
             name=params.get("ProvisionedProductName"),
             ignore_errors=bool(params.get("IgnoreErrors", False)),
+            retain_physical_resources=bool(params.get("RetainPhysicalResources", False)),
         )
         return {"RecordDetail": record_detail(record)}
 
@@ -271,6 +274,38 @@ class ServiceCatalogApi:
             tags=params.get("Tags", []),
         )
         return {"RecordDetail": record_detail(record)}
+
+    def _describe_product(self, params: Json) -> Json:
+        product = self.state.describe_product(id_=params.get("Id"), name=params.get("Name"))
+        return {
+            "ProductViewSummary": product_view_summary(product),
+            "ProvisioningArtifacts": [provisioning_artifact(a) for a in product.artifacts.values()],
+            "Budgets": [],
+            "LaunchPaths": [{"Id": path.id, "Name": path.name} for path in product.launch_paths],
+        }
+
+    def _describe_provisioning_parameters(self, params: Json) -> Json:
+        artifact, constraints = self.state.describe_provisioning_parameters(
+            product_id=params.get("ProductId"),
+            product_name=params.get("ProductName"),
+            artifact_id=params.get("ProvisioningArtifactId"),
+            artifact_name=params.get("ProvisioningArtifactName"),
+            path_id=params.get("PathId"),
+            path_name=params.get("PathName"),
+        )
+        outputs = [
+            {"Key": key, "Description": artifact.script.output_descriptions.get(key, "")}
+            for key in artifact.script.outputs
+        ]
+        return {
+            "ProvisioningArtifactParameters": [],  # the emulator has no templates, hence no parameters to declare
+            "ConstraintSummaries": [{"Type": c.type, "Description": c.description} for c in constraints],
+            "UsageInstructions": [],
+            "TagOptions": [],
+            "ProvisioningArtifactPreferences": {},
+            "ProvisioningArtifactOutputs": outputs,
+            "ProvisioningArtifactOutputKeys": outputs,
+        }
 
     def _list_record_history(self, params: Json) -> Json:
         search = params.get("SearchFilter") or {}
@@ -388,3 +423,26 @@ def provisioned_product_detail(product: ProvisionedProduct) -> Json:
             "ProvisioningArtifactId": product.provisioning_artifact_id,
         }
     )
+
+
+def product_view_summary(product: Product) -> Json:
+    """A Product as the model's ProductViewSummary shape (HasDefaultPath: a single launch path)."""
+    return {
+        "Id": product.view_id,
+        "ProductId": product.id,
+        "Name": product.name,
+        "Owner": "local-cloud",
+        "Type": "CLOUD_FORMATION_TEMPLATE",
+        "HasDefaultPath": len(product.launch_paths) == 1,
+    }
+
+
+def provisioning_artifact(artifact: Artifact) -> Json:
+    """An Artifact as the model's ProvisioningArtifact shape."""
+    return {
+        "Id": artifact.id,
+        "Name": artifact.name,
+        "Description": "",
+        "CreatedTime": _timestamp(artifact.created_time),
+        "Guidance": artifact.guidance,
+    }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -17,6 +17,7 @@ from local_cloud.gate import RequestGate
 from local_cloud.servicecatalog.api import Call, ServiceCatalogApi
 from local_cloud.servicecatalog.errors import ServiceCatalogError
 from local_cloud.servicecatalog.model import (
+    Guidance,
     Plan,
     ProductVersion,
     ProvisionedProduct,
@@ -151,14 +152,41 @@ class ServiceCatalogEmulator:
         script: ProvisioningScript | None = None,
         *,
         artifacts: Mapping[str, ProvisioningScript] | None = None,
+        deprecated: Collection[str] = (),
+        portfolios: Sequence[str] | None = None,
     ) -> SeededProduct:
-        """Seed a product: one artifact "v1" running ``script``, or one artifact per ``artifacts`` entry."""
+        """Seed a product: one artifact "v1" running ``script``, or one artifact per ``artifacts`` entry.
+
+        ``deprecated`` names artifacts whose guidance is DEPRECATED (they update products but launch
+        no new one); ``portfolios`` names the portfolios holding it for the caller, one launch path
+        each, named after the portfolio (default: one, ``<name>-portfolio``; with several a plan must
+        give a PathId). The launch paths' ids are in ``SeededProduct.launch_paths``.
+        """
         if script is not None and artifacts is not None:
             raise ValueError("give either script or artifacts, not both")
         chosen = artifacts or {"v1": script or ProvisioningScript()}
         for each in chosen.values():
             self._check_script(each)
-        return self.state.add_product(name, chosen)
+        return self.state.add_product(name, chosen, deprecated=deprecated, portfolios=portfolios)
+
+    def set_guidance(self, artifact_id: str, guidance: Guidance) -> None:
+        """Mark an artifact DEPRECATED (or DEFAULT again), as its administrator's UpdateProvisioningArtifact would."""
+        self.state.set_guidance(artifact_id, guidance)
+
+    def add_tag_update_constraint(self, product_id: str, *, allowed: bool = True, path_id: str | None = None) -> None:
+        """A RESOURCE_UPDATE constraint on the product in one portfolio (default: its first launch path),
+        with TagUpdateOnProvisionedProduct ALLOWED or NOT_ALLOWED (AWS::ServiceCatalog::ResourceUpdateConstraint).
+        End users see it in DescribeProvisioningParameters' ConstraintSummaries as its type only.
+        The emulator keeps no tags on provisioned products, so it does not apply them either way."""
+        self.state.add_constraint(
+            product_id,
+            "RESOURCE_UPDATE",
+            path_id=path_id,
+            parameters={
+                "Version": "2.0",
+                "Properties": {"TagUpdateOnProvisionedProduct": "ALLOWED" if allowed else "NOT_ALLOWED"},
+            },
+        )
 
     def set_script(self, artifact_id: str, script: ProvisioningScript) -> None:
         """Change what future plans/executions/terminations of this artifact do."""
@@ -282,8 +310,8 @@ class ServiceCatalogEmulator:
         self.api.inject_not_found(operation, times)
 
     def revoke_launch_access(self, product_id: str) -> None:
-        """The caller loses access to the product's portfolio: planning, executing and updating it
-        answer ResourceNotFoundException "No launch paths found for resource: prod-..."."""
+        """The caller loses access to the product's portfolio: describing, planning, executing and
+        updating it answer ResourceNotFoundException "No launch paths found for resource: prod-..."."""
         self.state.set_launch_access(product_id, granted=False)
 
     def grant_launch_access(self, product_id: str) -> None:

@@ -24,6 +24,7 @@ PlanStatus = Literal[
 RecordStatus = Literal["CREATED", "IN_PROGRESS", "IN_PROGRESS_IN_ERROR", "SUCCEEDED", "FAILED"]
 RecordType = Literal["PROVISION_PRODUCT", "UPDATE_PROVISIONED_PRODUCT", "TERMINATE_PROVISIONED_PRODUCT"]
 ProductStatus = Literal["AVAILABLE", "UNDER_CHANGE", "TAINTED", "ERROR", "PLAN_IN_PROGRESS"]
+Guidance = Literal["DEFAULT", "DEPRECATED"]
 
 TERMINAL_RECORD_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED"})
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -110,34 +111,71 @@ class ProvisioningScript:
 
 @dataclass(frozen=True)
 class SeededProduct:
-    """A product added with ``add_product``: its id and its artifacts' ids by artifact name."""
+    """A product added with ``add_product``: its id, its artifacts' and its launch paths' ids by name."""
 
     id: str
     name: str
     artifacts: Mapping[str, str]
+    launch_paths: Mapping[str, str] = field(default_factory=dict)
 
     def artifact_id(self, name: str) -> str:
         """The provisioning artifact id for the artifact seeded under ``name``."""
         return self.artifacts[name]
 
+    def path_id(self, portfolio: str) -> str:
+        """The id of the launch path through the portfolio named ``portfolio``."""
+        return self.launch_paths[portfolio]
+
 
 @dataclass
 class Artifact:
-    """A provisioning artifact (product version) and its scripted behaviour."""
+    """A provisioning artifact (product version) and its scripted behaviour.
+
+    ``guidance`` DEPRECATED: "Users are able to make updates to a provisioned product of a deprecated
+    version but cannot launch new provisioned products using a deprecated version" (API reference,
+    UpdateProvisioningArtifact, Guidance).
+    """
 
     id: str
     name: str
     product_id: str
     script: ProvisioningScript
+    guidance: Guidance = "DEFAULT"
+    created_time: float = 0.0
+
+
+@dataclass(frozen=True)
+class LaunchPath:
+    """How the caller reaches a product: one per portfolio holding it, named after the portfolio
+    (DescribeProduct's LaunchPaths; servicecatalog_puppet/aws.py get_path_for_product matches a
+    launch path's Name with the portfolio's name)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A constraint on a product in one portfolio (launch path): what DescribeProvisioningParameters
+    summarises as ``{Type, Description}``; ``parameters`` (its JSON) stays an administrator's to read."""
+
+    type: str
+    path_id: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Product:
-    """A catalog product; only its artifacts matter to the plan operations."""
+    """A catalog product: its artifacts, the caller's launch paths to it, its constraints."""
 
     id: str
     name: str
     artifacts: dict[str, Artifact]
+    launch_paths: list[LaunchPath] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+    view_id: str = ""
+    created_time: float = 0.0
 
 
 @dataclass
@@ -162,6 +200,7 @@ class Record:
     plan_id: str | None = None
     idempotency_token: str | None = None
     ignore_errors: bool = False
+    retain_physical_resources: bool = False  # a terminate that leaves the stack and its resources
     settled: bool = False
     created_by_caller: bool = True  # False: another user of the account (visible with AccessLevelFilter Account)
 
@@ -218,6 +257,7 @@ class ProvisionedProduct:
     terminate_tokens: dict[str, str] = field(default_factory=dict)
     update_tokens: dict[str, str] = field(default_factory=dict)
     terminated: bool = False
+    physical_resources_retained: bool = False  # terminated with RetainPhysicalResources: its stack stays
 
 
 class ProductVersion(NamedTuple):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Literal
 
 from local_cloud.servicecatalog.consistency import ReadConsistency
@@ -28,6 +28,9 @@ from local_cloud.servicecatalog.history import check_access_filter, check_filter
 from local_cloud.servicecatalog.model import (
     TERMINAL_RECORD_STATUSES,
     Artifact,
+    Constraint,
+    Guidance,
+    LaunchPath,
     Plan,
     Product,
     ProductVersion,
@@ -99,19 +102,69 @@ class ServiceCatalogState:
 
     # ----------------------------------------------------------------- seeding and scripting
 
-    def add_product(self, name: str, artifacts: Mapping[str, ProvisioningScript]) -> SeededProduct:
-        """Create a product with one provisioning artifact per (artifact name, script)."""
+    def add_product(
+        self,
+        name: str,
+        artifacts: Mapping[str, ProvisioningScript],
+        *,
+        deprecated: Collection[str] = (),
+        portfolios: Sequence[str] | None = None,
+    ) -> SeededProduct:
+        """Create a product with one provisioning artifact per (artifact name, script).
+
+        ``deprecated`` names artifacts whose guidance is DEPRECATED; ``portfolios`` names the
+        portfolios that hold the product for the caller, one launch path each (default: one,
+        ``<name>-portfolio``).
+        """
         if not artifacts:
             raise ValueError("a product needs at least one provisioning artifact")
+        unknown = set(deprecated) - set(artifacts)
+        if unknown:
+            raise ValueError(f"deprecated names no artifact of the product: {sorted(unknown)}")
+        chosen = list(portfolios) if portfolios is not None else [f"{name}-portfolio"]
+        if not chosen or len(set(chosen)) != len(chosen):
+            raise ValueError("portfolios must name at least one portfolio, each once")
         with self._lock:
-            product = Product(id=new_id("prod-"), name=name, artifacts={})
+            now = self._clock()
+            product = Product(
+                id=new_id("prod-"), name=name, artifacts={}, view_id=new_id("prodview-"), created_time=now
+            )
             for artifact_name, script in artifacts.items():
-                artifact = Artifact(new_id("pa-"), artifact_name, product.id, script)
+                guidance: Guidance = "DEPRECATED" if artifact_name in deprecated else "DEFAULT"
+                artifact = Artifact(new_id("pa-"), artifact_name, product.id, script, guidance, now)
                 product.artifacts[artifact.id] = artifact
                 self._artifacts[artifact.id] = artifact
+            product.launch_paths = [LaunchPath(new_id("lpv3-"), portfolio) for portfolio in chosen]
             self._products[product.id] = product
             ids = {a.name: a.id for a in product.artifacts.values()}
-            return SeededProduct(id=product.id, name=name, artifacts=ids)
+            paths = {path.name: path.id for path in product.launch_paths}
+            return SeededProduct(id=product.id, name=name, artifacts=ids, launch_paths=paths)
+
+    def set_guidance(self, artifact_id: str, guidance: Guidance) -> None:
+        """Mark an artifact DEPRECATED (or DEFAULT again), as UpdateProvisioningArtifact's Guidance does."""
+        if guidance not in ("DEFAULT", "DEPRECATED"):
+            raise ValueError("guidance must be DEFAULT or DEPRECATED")
+        with self._lock:
+            self._artifact(artifact_id).guidance = guidance
+
+    def add_constraint(
+        self,
+        product_id: str,
+        constraint_type: str,
+        *,
+        path_id: str | None = None,
+        description: str = "",
+        parameters: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A constraint on the product in the portfolio of ``path_id`` (default: its first launch path)."""
+        with self._lock:
+            product = self._products.get(product_id)
+            if product is None:
+                raise ValueError(f"{product_id} is not a product")
+            chosen = path_id or product.launch_paths[0].id
+            if chosen not in {path.id for path in product.launch_paths}:
+                raise ValueError(f"{chosen} is not a launch path of {product_id}")
+            product.constraints.append(Constraint(constraint_type, chosen, description, dict(parameters or {})))
 
     def set_artifact_script(self, artifact_id: str, script: ProvisioningScript) -> None:
         """Change what future plans and executions of this artifact do."""
@@ -228,6 +281,7 @@ class ServiceCatalogState:
                 )
             self.rules.check_new_plan(existing, self._plans_of(existing.id) if existing else [])
             is_update = existing is not None and existing.last_successful_provisioning_record_id is not None
+            self._check_launchable(product, artifact, path_id, is_update=is_update)
             current = existing.parameters if existing is not None and is_update else []
             resolved = resolve_parameters(parameters, current, has_previous=is_update)
             no_changes = (
@@ -349,7 +403,7 @@ class ServiceCatalogState:
                 record_type,
                 product,
                 artifact_id=plan.provisioning_artifact_id,
-                path_id=plan.path_id or product.path_id,
+                path_id=plan.path_id or product.path_id or self._default_path_id(plan.product_id),
                 duration=script.duration,
                 errors=script.errors_for(plan.resolved_parameters),
                 in_error_duration=script.in_error_duration,
@@ -387,6 +441,59 @@ class ServiceCatalogState:
             missing = f"Provisioned product {id_ or name} not found."
             return copy.deepcopy(self.consistency.read("provisioned_product", product.id, product, missing))
 
+    def describe_product(self, *, id_: str | None = None, name: str | None = None) -> Product:
+        """DescribeProduct (the end user's call) by id or name: the product with its active artifacts
+        (all are active here) and the caller's launch paths.
+
+        API reference of DescribeProduct: Id or Name, answering ProductViewSummary,
+        ProvisioningArtifacts (Id, Name, Description, CreatedTime, Guidance) and LaunchPaths (Id,
+        Name); "Gets information about the specified product" for an end user (an administrator
+        uses DescribeProductAsAdmin). Unknown, and hidden from a caller without a launch path to it,
+        is ResourceNotFoundException ("No launch paths found for resource", as ProvisionProduct
+        answers such a caller: see ``_check_launch_access``). Both or neither of Id and Name is
+        InvalidParametersException, as DescribeProvisionedProduct documents for its Id and Name.
+        """
+        with self._lock:
+            product = self._catalog_lookup(id_, name)
+            return copy.deepcopy(product)
+
+    def describe_provisioning_parameters(
+        self,
+        *,
+        product_id: str | None = None,
+        product_name: str | None = None,
+        artifact_id: str | None = None,
+        artifact_name: str | None = None,
+        path_id: str | None = None,
+        path_name: str | None = None,
+    ) -> tuple[Artifact, list[Constraint]]:
+        """DescribeProvisioningParameters: the artifact and the constraints on the launch path.
+
+        Each of product, artifact and path by id or by name, not both ("You must provide the name
+        or ID, but not both", botocore's model); the path "is optional if the product has a default
+        path, and required if the product has more than one path" (the model's PathId). The
+        constraints come back as ConstraintSummaries (Type, Description): their parameters (e.g.
+        TagUpdateOnProvisionedProduct) are not part of that shape.
+        """
+        pairs = {
+            "Product": (product_id, product_name),
+            "ProvisioningArtifact": (artifact_id, artifact_name),
+            "Path": (path_id, path_name),
+        }
+        for what, (by_id, by_name) in pairs.items():
+            if by_id is not None and by_name is not None:
+                raise InvalidParametersException(f"Provide either the {what}Id or the {what}Name, not both.")
+        if product_id is None and product_name is None:
+            raise InvalidParametersException("Provide the ProductId or the ProductName.")
+        with self._lock:
+            product = self._catalog_lookup(product_id, product_name)
+            if artifact_id is None and artifact_name is None:
+                raise InvalidParametersException("Provide the ProvisioningArtifactId or the ProvisioningArtifactName.")
+            artifact = self._product_artifact(product, artifact_id, artifact_name, default="")
+            path = self._launch_path(product, path_id, path_name)
+            constraints = [c for c in product.constraints if c.path_id == path.id]
+            return copy.deepcopy(artifact), copy.deepcopy(constraints)
+
     def terminate(
         self,
         *,
@@ -394,8 +501,17 @@ class ServiceCatalogState:
         id_: str | None = None,
         name: str | None = None,
         ignore_errors: bool = False,
+        retain_physical_resources: bool = False,
     ) -> Record:
-        """TerminateProvisionedProduct; the same token returns the same record while the product lives."""
+        """TerminateProvisionedProduct; the same token returns the same record while the product lives.
+
+        IgnoreErrors: "Service Catalog stops managing the specified provisioned product even if it
+        cannot delete the underlying resources"; RetainPhysicalResources: it "deletes the Service
+        Catalog provisioned product. However, it does not remove the CloudFormation stack, stack set,
+        or the underlying resources" (botocore's model). Either way a scripted terminate failure (the
+        resources' deletion failing) does not fail the record; a retained product is flagged
+        ``physical_resources_retained`` once terminated.
+        """
         with self._lock:
             self._advance()
             product = self._live_product(id_, name)
@@ -406,7 +522,7 @@ class ServiceCatalogState:
             script = self._artifact(product.provisioning_artifact_id).script
             # A product never executed (a plan's placeholder) has no stack to delete: done at once.
             placeholder = product.last_record_id is None
-            errors = () if ignore_errors or placeholder else script.terminate_errors
+            errors = () if ignore_errors or retain_physical_resources or placeholder else script.terminate_errors
             self.consistency.changed("provisioned_product", product.id, copy.deepcopy(product))
             record = self._new_record(
                 "TERMINATE_PROVISIONED_PRODUCT",
@@ -422,6 +538,7 @@ class ServiceCatalogState:
             self.consistency.created("record", record.id)
             record.idempotency_token = terminate_token
             record.ignore_errors = ignore_errors
+            record.retain_physical_resources = retain_physical_resources
             product.terminate_tokens[terminate_token] = record.id
             product.status = "UNDER_CHANGE"
             product.status_message = ""
@@ -444,9 +561,9 @@ class ServiceCatalogState:
     ) -> Record:
         """UpdateProvisionedProduct: re-apply an artifact and parameters without a plan.
 
-        Product, artifact and path default to the product's current ones. The same UpdateToken
-        returns the same record (no second update). The emulator has no launch paths, so a
-        PathName is accepted and not resolved (the record keeps the current PathId).
+        Product, artifact and path default to the product's current ones (the path: its only
+        launch path if it had none). The same UpdateToken returns the same record (no second
+        update). A PathName is one of the product's launch paths (named after their portfolios).
         """
         with self._lock:
             self._advance()
@@ -467,6 +584,8 @@ class ServiceCatalogState:
                 catalog_product, artifact_id, artifact_name, default=product.provisioning_artifact_id
             )
             self._check_launch_access(catalog_product.id)
+            if path_name is not None:
+                path_id = self._launch_path(catalog_product, None, path_name).id
             if product.status in ("UNDER_CHANGE", "PLAN_IN_PROGRESS"):
                 raise InvalidStateException(f"Provisioned product {product.id} is {product.status}; cannot update.")
             has_previous = product.last_successful_provisioning_record_id is not None
@@ -477,7 +596,7 @@ class ServiceCatalogState:
                 "UPDATE_PROVISIONED_PRODUCT",
                 product,
                 artifact_id=artifact.id,
-                path_id=path_id or product.path_id,
+                path_id=path_id or product.path_id or self._default_path_id(catalog_product.id),
                 duration=script.duration,
                 errors=script.errors_for(resolved),
                 in_error_duration=script.in_error_duration,
@@ -635,6 +754,57 @@ class ServiceCatalogState:
         """
         if product_id in self._no_launch_access:
             raise ResourceNotFoundException(f"No launch paths found for resource: {product_id}")
+
+    def _catalog_lookup(self, id_: str | None, name: str | None) -> Product:
+        """The catalog product by id or name, as an end user may see it (launch access)."""
+        if (id_ is None) == (name is None):
+            raise InvalidParametersException("Provide either the product Id or its Name, not both.")
+        if id_ is not None:
+            found = self._products.get(id_)
+        else:
+            found = next((p for p in self._products.values() if p.name == name), None)
+        if found is None:
+            raise ResourceNotFoundException(f"Product {id_ or name} not found.")
+        self._check_launch_access(found.id)
+        return found
+
+    def _launch_path(self, product: Product, path_id: str | None, path_name: str | None) -> LaunchPath:
+        """The launch path by id or name; without either, the product's only one."""
+        if path_id is None and path_name is None:
+            if len(product.launch_paths) > 1:
+                raise InvalidParametersException(
+                    f"Product {product.id} has more than one launch path: specify a PathId or a PathName."
+                )
+            return product.launch_paths[0]
+        found = next((p for p in product.launch_paths if path_id in (None, p.id) and path_name in (None, p.name)), None)
+        if found is None:
+            raise ResourceNotFoundException(f"Launch path {path_id or path_name} not found for product {product.id}.")
+        return found
+
+    def _default_path_id(self, product_id: str) -> str | None:
+        """The path a record takes when none is given: the product's only launch path."""
+        product = self._products.get(product_id)
+        return product.launch_paths[0].id if product is not None and len(product.launch_paths) == 1 else None
+
+    def _check_launchable(self, product: Product, artifact: Artifact, path_id: str | None, *, is_update: bool) -> None:
+        """CreateProvisionedProductPlan's own rules on what it launches.
+
+        - A DEPRECATED artifact updates a provisioned product but launches no new one ("cannot launch
+          new provisioned products using a deprecated version", API reference of
+          UpdateProvisioningArtifact, Guidance); a placeholder never provisioned counts as new.
+        - PathId "is optional if the product has a default path, and required if the product has
+          more than one path" (botocore's model of CreateProvisionedProductPlan).
+        A PathId is not checked against the product's launch paths (seeded plans name made-up ones).
+        The errors' codes are not documented: InvalidParametersException, the model's code for
+        parameters that are not valid.
+        """
+        if artifact.guidance == "DEPRECATED" and not is_update:
+            raise InvalidParametersException(
+                f"Provisioning artifact {artifact.id} of product {product.id} is deprecated: "
+                "it cannot launch a new provisioned product."
+            )
+        if path_id is None and len(product.launch_paths) > 1:
+            raise InvalidParametersException(f"Product {product.id} has more than one launch path: specify a PathId.")
 
     def _product_for_read(self, id_: str | None, name: str | None) -> ProvisionedProduct:
         """The live product, or a gone one whose old view a lagging replica still shows."""
@@ -798,6 +968,7 @@ class ServiceCatalogState:
             if succeeded:
                 self.consistency.changed("provisioned_product", product.id, copy.deepcopy(product))
                 product.terminated = True
+                product.physical_resources_retained = record.retain_physical_resources
             else:
                 product.status, product.status_message = "ERROR", message
             return

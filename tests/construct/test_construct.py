@@ -97,9 +97,12 @@ def test_iam_grants_exactly_the_handler_actions(make_stack: MakeStack) -> None:
         "servicecatalog:ListRecordHistory",
         "servicecatalog:CreateProvisionedProductPlan",
         "servicecatalog:DeleteProvisionedProductPlan",
+        "servicecatalog:ListProvisionedProductPlans",
+        "servicecatalog:DescribeProduct",
+        "servicecatalog:DescribeProvisioningParameters",
     }
     # Least privilege overall: Service Catalog, the function's own log group, X-Ray, the request
-    # ledger table and invoking itself (continuation). Nothing else.
+    # ledger table, invoking itself (continuation) and its dead-letter queue. Nothing else.
     assert actions == set(SERVICE_CATALOG_ACTIONS) | {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
@@ -108,6 +111,7 @@ def test_iam_grants_exactly_the_handler_actions(make_stack: MakeStack) -> None:
         "dynamodb:UpdateItem",
         "dynamodb:GetItem",
         "lambda:InvokeFunction",
+        "sqs:SendMessage",
     }
     role = _single(template, "AWS::IAM::Role")
     assert "ManagedPolicyArns" not in role["Properties"]
@@ -310,7 +314,9 @@ def test_continuation_needs_no_run_time_permission_changes(make_stack: MakeStack
     by_action = {action: statement for statement in statements for action in _as_list(statement["Action"])}
     function_id = _logical_id(template, "AWS::Lambda::Function")
     table_id = _table_keyed_by(template, "RequestKey")
-    assert by_action["lambda:InvokeFunction"]["Resource"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    # The function itself, and its versions and aliases (a ServiceToken naming an alias continues on it).
+    function_arn = {"Fn::GetAtt": [function_id, "Arn"]}
+    assert by_action["lambda:InvokeFunction"]["Resource"] == [function_arn, {"Fn::Join": ["", [function_arn, ":*"]]}]
     ledger_resources = [
         r for st in statements if "dynamodb:UpdateItem" in _as_list(st["Action"]) for r in _listed(st["Resource"])
     ]
@@ -441,7 +447,29 @@ def test_exactly_one_of_plan_id_and_spec(kwargs: dict[str, Any]) -> None:
         ),
         (
             ProductSpec.of(product_id="prod-1", provisioning_artifact_id="", provisioned_product_name="n"),
-            "ProvisioningArtifactId is missing",
+            "ProvisioningArtifactId \\(or ProvisioningArtifactName\\) is missing",
+        ),
+        (
+            ProductSpec.of(
+                product_id="prod-1",
+                product_name="bucket",
+                provisioning_artifact_id="pa-1",
+                provisioned_product_name="n",
+            ),
+            "ProductId and ProductName are both given",
+        ),
+        (
+            ProductSpec.of(product_name="bucket", provisioned_product_name="n"),
+            "ProvisioningArtifactId \\(or ProvisioningArtifactName\\) is missing",
+        ),
+        (
+            ProductSpec.of(
+                product_name="bucket",
+                provisioning_artifact_name="v1",
+                path_name="p" * 101,
+                provisioned_product_name="n",
+            ),
+            "PathName",
         ),
         (
             ProductSpec.of(
@@ -477,3 +505,58 @@ def test_spec_tokens_are_passed_through_and_checked_at_deploy_time(make_stack: M
     assert properties["ProductId"] == {"Ref": "ProductId"}
     assert properties["ProvisioningParameters"] == [{"Key": "Size", "Value": {"Ref": "Size"}}]
     assert properties["NotificationArns"] == [{"Ref": "Topic"}]
+
+
+def test_spec_by_names_is_emitted_in_the_native_resource_shapes(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    spec = ProductSpec.of(
+        product_name="Analytics bucket",
+        provisioning_artifact_name="v2 (2024)",
+        path_name="Data platform",
+        provisioned_product_name="analytics-bucket",
+    )
+    ProvisionedProductPlanExecution(stack, "Execution", spec=spec)
+    properties = _single(_template(stack), RESOURCE_TYPE)["Properties"]
+    assert {k: v for k, v in properties.items() if k not in ("ServiceToken", "ServiceTimeout")} == {
+        "ProductName": "Analytics bucket",
+        "ProvisioningArtifactName": "v2 (2024)",
+        "PathName": "Data platform",
+        "ProvisionedProductName": "analytics-bucket",
+    }
+
+
+def test_adoption_and_delete_options_are_emitted_only_when_set(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ProvisionedProductPlanExecution(stack, "Default", spec=SPEC)
+    ProvisionedProductPlanExecution(
+        stack,
+        "Adopting",
+        spec=ProductSpec.of(
+            product_id="prod-abc123", provisioning_artifact_id="pa-abc123", provisioned_product_name="x"
+        ),
+        adopt_existing=True,
+        retain_physical_resources=True,
+        terminate_ignore_errors=True,
+    )
+    ProvisionedProductPlanExecution(stack, "Plan", plan_id=PLAN, terminate_ignore_errors=True)
+    names = ("AdoptExisting", "RetainPhysicalResources", "TerminateIgnoreErrors")
+    emitted = {
+        logical_id.split("Resource")[0]: tuple(r["Properties"].get(name, "-") for name in names)
+        for logical_id, r in _custom_resources(_template(stack)).items()
+    }
+    assert sorted(emitted.values()) == [("-", "-", "-"), ("-", "-", "true"), ("true", "true", "true")]
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"spec": SPEC, "retain_physical_resources": "yes"}, "RetainPhysicalResources 'yes' is not a boolean"),
+        ({"spec": SPEC, "terminate_ignore_errors": 1}, "TerminateIgnoreErrors 1 is not a boolean"),
+        ({"spec": SPEC, "adopt_existing": None}, "AdoptExisting None is not a boolean"),
+        ({"plan_id": PLAN, "adopt_existing": True}, "adopt_existing applies to spec mode only"),
+    ],
+)
+def test_adoption_and_delete_options_are_validated_at_synth_time(props: dict[str, Any], message: str) -> None:
+    stack = cdk.Stack(cdk.App(), "ValidationStack")
+    with pytest.raises(ValueError, match=message):
+        ProvisionedProductPlanExecution(stack, "Execution", **props)

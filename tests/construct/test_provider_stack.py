@@ -16,13 +16,24 @@ import pytest
 import app
 from sc_plan_execution import DEFAULT_EXPORT_NAME, PlanExecutionProviderStack
 from sc_plan_execution.standalone import (
+    ALARM_TOPIC_PARAMETER,
     CODE_BUCKET_PARAMETER,
     CODE_KEY_PARAMETER,
+    CONCURRENCY_PARAMETER,
     EXPORT_NAME_PARAMETER,
+    HAS_ALARM_TOPIC_CONDITION,
+    HAS_CONCURRENCY_CONDITION,
+    HAS_KEY_CONDITION,
+    IN_VPC_CONDITION,
+    KMS_KEY_PARAMETER,
+    OPTION_PARAMETERS,
+    SECURITY_GROUPS_PARAMETER,
+    SUBNETS_PARAMETER,
     ZIP_EPOCH,
     standalone_template,
     zip_directory,
 )
+from support.checkov import run_checkov
 
 CFN_LINT_IGNORED = "W3005"  # redundant DependsOn that CDK itself emits
 
@@ -40,6 +51,31 @@ def _provider_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for logical_id, resource in template["Resources"].items()
         if logical_id.startswith("ServiceCatalogPlanExecutionProvider")
     }
+
+
+_ABSENT = object()
+
+
+def _under(value: Any, conditions: dict[str, bool]) -> Any:
+    """The template value as CloudFormation deploys it with these condition values: every Fn::If
+    decided, AWS::NoValue removed."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return _under(when_true if conditions[name] else when_false, conditions)
+        if value == {"Ref": "AWS::NoValue"}:
+            return _ABSENT
+        resolved = {key: _under(item, conditions) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _ABSENT}
+    if isinstance(value, list):
+        return [item for item in (_under(item, conditions) for item in value) if item is not _ABSENT]
+    return value
+
+
+ALL_OFF = dict.fromkeys(
+    (HAS_KEY_CONDITION, IN_VPC_CONDITION, HAS_CONCURRENCY_CONDITION, HAS_ALARM_TOPIC_CONDITION), False
+)
+ALL_ON = dict.fromkeys(ALL_OFF, True)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +120,8 @@ def test_standalone_template_is_the_provider_stack_with_code_from_parameters(
     standalone: dict[str, Any], provider_template: dict[str, Any]
 ) -> None:
     shared = _provider_resources(provider_template)
-    portable = _provider_resources(standalone)
+    # With every option parameter empty (their defaults), the template deploys the provider stack.
+    portable = _under(_provider_resources(standalone), ALL_OFF)
     assert set(portable) == set(shared)
     (function_id,) = [k for k, v in portable.items() if v["Type"] == "AWS::Lambda::Function"]
     assert portable[function_id]["Properties"].pop("Code") == {
@@ -100,16 +137,76 @@ def test_standalone_template_is_the_provider_stack_with_code_from_parameters(
     assert standalone["Parameters"][EXPORT_NAME_PARAMETER]["Default"] == DEFAULT_EXPORT_NAME
     assert standalone["Parameters"][CODE_KEY_PARAMETER]["Default"] == "sc-plan-provider-test.zip"
     assert "Default" not in standalone["Parameters"][CODE_BUCKET_PARAMETER]
+    for name in OPTION_PARAMETERS:
+        assert standalone["Parameters"][name]["Default"] == "", name
+
+
+def test_standalone_template_switches_each_option_on_by_its_parameter(standalone: dict[str, Any]) -> None:
+    resources = _under(_provider_resources(standalone), ALL_ON)
+
+    def one(resource_type: str) -> dict[str, Any]:
+        (props,) = [r["Properties"] for r in resources.values() if r["Type"] == resource_type]
+        return props
+
+    key = {"Ref": KMS_KEY_PARAMETER}
+    function = one("AWS::Lambda::Function")
+    assert function["KmsKeyArn"] == key
+    assert function["VpcConfig"] == {
+        "SubnetIds": {"Ref": SUBNETS_PARAMETER},
+        "SecurityGroupIds": {"Ref": SECURITY_GROUPS_PARAMETER},
+    }
+    assert function["ReservedConcurrentExecutions"] == {"Ref": CONCURRENCY_PARAMETER}
+    for table in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"):
+        assert table["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}
+    assert one("AWS::Logs::LogGroup")["KmsKeyId"] == key
+    assert one("AWS::SQS::Queue")["KmsMasterKeyId"] == key and "SqsManagedSseEnabled" not in one("AWS::SQS::Queue")
+    policies = {p["PolicyName"]: p["PolicyDocument"] for p in one("AWS::IAM::Role")["Policies"]}
+    assert set(policies) == {"ServiceCatalogPlanExecution", "NetworkInterfaces", "EncryptionKey"}
+    assert policies["EncryptionKey"]["Statement"][0]["Resource"] == key
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) == 3 and all(a["AlarmActions"] == [{"Ref": ALARM_TOPIC_PARAMETER}] for a in alarms)
+    # Off again, nothing of them is left.
+    off = _under(_provider_resources(standalone), ALL_OFF)
+    assert "EncryptionKey" not in json.dumps(off) and "NetworkInterfaces" not in json.dumps(off)
+    # Subnets without security groups (or the reverse) are refused before anything is created.
+    (rule,) = standalone["Rules"].values()
+    assert "SecurityGroupIds" in rule["Assertions"][0]["AssertDescription"]
 
 
 def test_standalone_template_needs_no_cdk(standalone: dict[str, Any]) -> None:
     """No bootstrap version rule or parameter, no asset parameters, no CDK metadata of any kind."""
-    assert set(standalone["Parameters"]) == {CODE_BUCKET_PARAMETER, CODE_KEY_PARAMETER, EXPORT_NAME_PARAMETER}
-    assert "Rules" not in standalone
-    assert "Conditions" not in standalone  # CDK's metadata condition comes with AWS::CDK::Metadata
+    assert set(standalone["Parameters"]) == {
+        CODE_BUCKET_PARAMETER,
+        CODE_KEY_PARAMETER,
+        EXPORT_NAME_PARAMETER,
+        *OPTION_PARAMETERS,
+    }
+    assert set(standalone["Rules"]) == {"SubnetsWithSecurityGroups"}  # no CheckBootstrapVersion
+    assert set(standalone["Conditions"]) == set(ALL_OFF)  # no CDK metadata condition
     assert not [r for r in standalone["Resources"].values() if r["Type"] == "AWS::CDK::Metadata"]
-    assert not [r for r in standalone["Resources"].values() if "Metadata" in r]
+    # The only metadata is checkov's skips, each with its reason.
+    assert {key for r in standalone["Resources"].values() for key in r.get("Metadata", {})} == {"checkov"}
     assert "cdk" not in json.dumps(standalone).lower()
+
+
+def test_standalone_template_passes_checkov(standalone: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "standalone.template.json"
+    path.write_text(json.dumps(standalone))
+    report = run_checkov([path])
+    assert report.failed == []
+    # Every option is a parameter, so every default's skip stays (the checks pass once it is given).
+    assert sorted(f.check_id for f in report.skipped) == sorted(
+        [
+            "CKV_AWS_119",
+            "CKV_AWS_119",
+            "CKV_AWS_158",
+            "CKV_AWS_173",
+            "CKV_AWS_117",
+            "CKV_AWS_115",
+            "CKV_AWS_27",
+            "CKV_AWS_28",
+        ]
+    )
 
 
 def test_standalone_template_passes_cfn_lint(standalone: dict[str, Any], tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from local_cloud.cloud import RESOURCE_TYPE, LocalCloud, provider_spec
 from local_cloud.cloudformation import CustomResource, custom_resources_in_template, resolve_intrinsics
 from local_cloud.servicecatalog import ProvisioningScript
 from sc_plan_execution import DEFAULT_EXPORT_NAME
-from support.scenarios import product
+from support.scenarios import delete_plans_of, product
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bucket-from-plan.yaml"
 
@@ -85,6 +85,7 @@ def test_example_template_imports_the_provider_and_applies_plans_through_create_
     assert answer.data["Outputs.BucketName"] == "bucket-v1"
 
     sc.set_script(seeded.artifact_id("v1"), ProvisioningScript(duration=0.5, outputs={"BucketName": "bucket-v2"}))
+    delete_plans_of(sc, "example-pp")  # one plan per product: the user deletes the executed one first
     second = sc.create_plan(seeded.id, seeded.artifact_id("v1"), "example-pp").id
     updated = stack.update(_resource(example_template, cloud, second))
     assert updated.status == "UPDATE_COMPLETE", updated

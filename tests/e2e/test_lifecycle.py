@@ -22,6 +22,10 @@ def test_create_update_same_product_and_delete(cloud: LocalCloud) -> None:
     assert answer.data == {
         "ProvisionedProductId": product_id,
         "RecordId": sc.provisioned_product(product_id).last_record_id,
+        # What the record applied: the plan's product and version, the product's only launch path.
+        "ProductId": seeded.id,
+        "ProvisioningArtifactId": seeded.artifact_id("v1"),
+        "PathId": seeded.path_id("bucket-portfolio"),
         # The emulator's generic change for a new product: one resource added.
         "Changes.Add": "1",
         "Changes.Modify": "0",

@@ -9,7 +9,7 @@ import time
 from local_cloud.cloud import LocalCloud
 from local_cloud.cloudformation import Delivery
 from local_cloud.servicecatalog import ProvisioningScript, RecordError, SeededProduct, ServiceCatalogEmulator
-from support.scenarios import plan, product, resource
+from support.scenarios import delete_plans_of, plan, product, resource
 
 NAME = "bucket-pp"
 
@@ -27,6 +27,7 @@ def versions(sc: ServiceCatalogEmulator, *, v2_fails: bool = False) -> SeededPro
 
 
 def versioned_plan(sc: ServiceCatalogEmulator, seeded: SeededProduct, version: str, size: str) -> str:
+    delete_plans_of(sc, NAME)  # one plan per product: the user deletes the executed one first
     return sc.create_plan(seeded.id, seeded.artifact_id(version), NAME, parameters=[{"Key": "Size", "Value": size}]).id
 
 

@@ -249,7 +249,9 @@ def test_gate_refuses_a_spec_create_and_update_deletes_the_plan_and_executes_not
     assert create.physical_resource_id is not None and create.physical_resource_id.startswith("not-provisioned-")
     assert sc.calls_to("ExecuteProvisionedProductPlan") == []
     assert len(sc.deleted_plans()) == 1 and plans_left(sc) == []
-    assert sc.calls_to("TerminateProvisionedProduct") == []
+    # The real service keeps the new product's placeholder after its plan is deleted: the provider
+    # terminated that (never provisioned) placeholder, so nothing is left that no resource holds.
+    assert sc.provisioned_products() == []
 
     # Allowed, it is applied; an Update to a version with the same changes is refused in turn.
     seeded = versions(sc, v2_changes=changes)
@@ -314,7 +316,7 @@ def test_failed_replacement_is_terminated_and_the_old_product_kept(cloud: LocalC
         ({}, "PlanId is required"),
         (
             {"ProductId": "prod-abc", "ProvisionedProductName": "x"},
-            "The product spec is incomplete: ProvisioningArtifactId is missing",
+            "The product spec is incomplete: ProvisioningArtifactId (or ProvisioningArtifactName) is missing",
         ),
         (
             {

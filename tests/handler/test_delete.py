@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from botocore.stub import Stubber
 
 from support import sc_stubs as sc
@@ -99,3 +100,39 @@ def test_failed_terminate_fails_the_delete_with_its_errors(stub: Stubber, answer
     assert body["Status"] == "FAILED"
     assert "DELETE_FAILED: bucket not empty" in body["Reason"]
     assert body["PhysicalResourceId"] == sc.PRODUCT_ID
+
+
+@pytest.mark.parametrize(
+    ("properties", "options"),
+    [
+        ({"RetainPhysicalResources": "true"}, {"RetainPhysicalResources": True}),
+        ({"TerminateIgnoreErrors": "TRUE"}, {"IgnoreErrors": True}),
+        (
+            {"RetainPhysicalResources": "true", "TerminateIgnoreErrors": "true"},
+            {"RetainPhysicalResources": True, "IgnoreErrors": True},
+        ),
+        ({"RetainPhysicalResources": "false", "TerminateIgnoreErrors": "false"}, {}),
+        # A Delete reads its properties leniently: the options still count next to a broken one.
+        ({"RetainPhysicalResources": "true", "AcceptLanguage": "xx"}, {"RetainPhysicalResources": True}),
+        ({"RetainPhysicalResources": "yes"}, {}),
+    ],
+    ids=["retain", "ignore-errors", "both", "off", "lenient", "unreadable"],
+)
+def test_delete_passes_the_delete_options_to_terminate(
+    stub: Stubber, answers: Answers, properties: dict[str, str], options: dict[str, bool]
+) -> None:
+    sc.describe_product(stub, "AVAILABLE")
+    sc.terminate(stub, **options)
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-terminate00001")
+    invoke(delete_event(**properties))
+    assert answers.only["Status"] == "SUCCESS", answers.only["Reason"]
+
+
+def test_failed_terminate_names_the_delete_options_that_would_let_it_go(stub: Stubber, answers: Answers) -> None:
+    sc.describe_product(stub, "AVAILABLE")
+    sc.terminate(stub)
+    sc.describe_record(stub, "FAILED", record_id="rec-terminate00001", errors=[("DELETE_FAILED", "bucket not empty")])
+    invoke(delete_event())
+    assert (
+        'TerminateIgnoreErrors or RetainPhysicalResources "true", deployed before the Delete' in answers.only["Reason"]
+    )

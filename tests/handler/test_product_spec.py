@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from sc_plan_provider.product_spec import ProductSpec, declares_spec, parse_product_spec
+from sc_plan_provider.product_spec import ProductSpec
 from sc_plan_provider.property_values import InvalidPropertyError
+from sc_plan_provider.spec_properties import declares_spec, parse_product_spec
 
 SPEC: dict[str, Any] = {
     "ProductId": "prod-abc123",
@@ -36,8 +37,11 @@ def test_a_complete_spec_parses_in_order() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"ProductId": None}, "ProductId is missing"),
-        ({"ProductId": None, "ProvisionedProductName": ""}, "ProductId, ProvisionedProductName are missing"),
+        ({"ProductId": None}, "ProductId (or ProductName) is missing"),
+        (
+            {"ProductId": None, "ProvisionedProductName": ""},
+            "ProductId (or ProductName), ProvisionedProductName are missing",
+        ),
         ({"ProvisioningArtifactId": "pa v1"}, "ProvisioningArtifactId 'pa v1' is not a Service Catalog id"),
         ({"ProvisionedProductName": "-db"}, "ProvisionedProductName '-db' is not allowed"),
         ({"ProvisioningParameters": "Size=small"}, "ProvisioningParameters must be a list of {Key, Value}"),
@@ -62,3 +66,49 @@ def test_a_new_name_or_product_is_another_provisioned_product() -> None:
     assert not parse_product_spec({**SPEC, "ProvisioningArtifactId": "pa-v2"}).is_new_product_of(spec)
     assert parse_product_spec({**SPEC, "ProvisionedProductName": "orders-db-2"}).is_new_product_of(spec)
     assert parse_product_spec({**SPEC, "ProductId": "prod-other"}).is_new_product_of(spec)
+
+
+NAMED: dict[str, Any] = {
+    "ProductName": "Orders database",
+    "ProvisioningArtifactName": "v1 (postgres 16)",
+    "PathName": "Data platform",
+    "ProvisionedProductName": "orders-db",
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({**NAMED, "ProductId": "prod-abc123"}, "ProductId and ProductName are both given: give exactly one"),
+        ({**NAMED, "ProvisioningArtifactId": "pa-v1"}, "ProvisioningArtifactId and ProvisioningArtifactName are both"),
+        ({**NAMED, "PathId": "lpv3-abc"}, "PathId and PathName are both given"),
+        (
+            {"ProvisionedProductName": "orders-db", "PathName": "x"},
+            "ProductId (or ProductName), ProvisioningArtifactId",
+        ),
+        ({**NAMED, "ProductName": ""}, "The product spec is incomplete: ProductId (or ProductName) is missing"),
+        ({**NAMED, "ProductName": ["Orders"]}, "ProductName ['Orders'] is not a name Service Catalog takes"),
+        ({**NAMED, "ProvisioningArtifactName": "   "}, "ProvisioningArtifactName '   ' is not a name"),
+        ({**NAMED, "PathName": "p" * 101}, "PathName 'ppp"),
+    ],
+    ids=["product-both", "version-both", "path-both", "neither", "empty-name", "not-text", "blank", "too-long"],
+)
+def test_each_pair_takes_exactly_one_of_id_and_name(raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidPropertyError) as refused:
+        parse_product_spec(raw)
+    assert message in str(refused.value)
+
+
+def test_a_spec_by_names_resolves_to_the_same_spec_as_by_ids() -> None:
+    by_ids = parse_product_spec({**SPEC, "PathId": "lpv3-data"})
+    named = parse_product_spec(
+        {**{k: v for k, v in SPEC.items() if k not in ("ProductId", "ProvisioningArtifactId")}, **NAMED}
+    )
+    assert named.names_given and named.product_id == "" and named.provisioning_artifact_id == ""
+    assert named == parse_product_spec(named.as_properties())  # the construct's rendering round-trips
+    assert named.digest() != by_ids.digest()  # unresolved, a spec equals only the same declaration
+    resolved = named.resolved("prod-abc123", "pa-v1", "lpv3-data")
+    assert not resolved.names_given
+    assert resolved == by_ids
+    assert resolved.digest() == by_ids.digest()  # what reaches Service Catalog: one plan token, one applied spec
+    assert not resolved.is_new_product_of(by_ids)

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from local_cloud.dynamodb import LocalDynamoDB
+from sc_plan_provider.in_process import InProcessLedger
+from sc_plan_provider.ports import Ledger
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.request_ledger import Claim, DynamoDBLedger
 from support.cfn_requests import make_event
@@ -103,6 +105,33 @@ def test_a_later_request_of_the_resource_supersedes_an_earlier_one(ledger: Dynam
     assert ledger.may_act(rollback)
     assert not ledger.may_act(forward)  # CloudFormation moved on: the forward request changes nothing
     assert ledger.arrive(forward, "invocation-3").superseded  # nor does a late continuation of it
+
+
+@pytest.mark.parametrize("durable", [True, False], ids=["dynamodb", "in-process"])
+def test_an_answered_request_is_never_superseded(ledger: DynamoDBLedger, durable: bool) -> None:
+    """A duplicate delivery of a Create still running when the answer its twin sent let CloudFormation
+    move on (the next Update arrived): the product is the resource's physical id, never to be undone."""
+    book: Ledger = ledger if durable else InProcessLedger()
+    create = request()
+    book.arrive(create, "invocation-1")
+    book.arrive(create, "invocation-2")  # the duplicate, 0.3 s later, before any answer
+    assert book.claim_answer(create, "invocation-1") is Claim.GRANTED
+    book.answered(create)
+    time.sleep(0.01)
+    update = PlanRequest.from_event(make_event("Update", {"PlanId": "p2"}, physical_id="pp-1"))
+    book.arrive(update, "invocation-3")
+    assert not book.superseded(create)
+    assert not book.may_act(create)  # it changes nothing more either
+
+
+def test_an_unanswered_request_a_later_one_overtook_is_superseded() -> None:
+    book = InProcessLedger()
+    create = request()
+    book.arrive(create, "invocation-1")
+    time.sleep(0.01)
+    book.arrive(PlanRequest.from_event(make_event("Delete", {"PlanId": "p"}, physical_id="cfn-invented")), "x")
+    assert book.superseded(create)
+    assert not book.may_act(create)
 
 
 def test_an_answered_request_may_no_longer_act(ledger: DynamoDBLedger) -> None:

@@ -51,14 +51,15 @@ def delete_plan(stub: Stubber) -> None:
 def test_nothing_to_change_is_a_success_reporting_the_product_and_the_plan_is_deleted(
     stub: Stubber, answers: Answers
 ) -> None:
-    sc.describe_product(stub, "AVAILABLE", by_name="bucket-pp")  # the name exists: plans are looked for
+    # The name is a product no stack owns: adopted on purpose, then its plans are looked for.
+    sc.describe_product(stub, "AVAILABLE", by_name="bucket-pp")
     sc.list_plans(stub)
     create_plan(stub)
     sc.describe_plan(stub, "CREATE_FAILED", message=NO_CHANGES)
     delete_plan(stub)
     sc.describe_product(stub, "AVAILABLE")
     sc.describe_record(stub, "SUCCEEDED", outputs={"Name": "bucket-1"})
-    invoke(make_event("Create", {**SPEC, **FAST, "NoEcho": "true"}))
+    invoke(make_event("Create", {**SPEC, **FAST, "NoEcho": "true", "AdoptExisting": "true"}))
     body = answers.only
     assert body["Status"] == "SUCCESS", body["Reason"]
     assert body["PhysicalResourceId"] == sc.PRODUCT_ID
@@ -73,7 +74,8 @@ def test_other_failed_plan_is_failed_with_its_message_and_a_failing_cleanup_is_n
     create_plan(stub)
     sc.describe_plan(stub, "CREATE_FAILED", message="Parameter Size must be one of small, large")
     sc.invalid_state(stub, "delete_provisioned_product_plan")
-    sc.not_found(stub, "describe_provisioned_product")  # the new product's placeholder went with its plan
+    for _ in range(3):  # the new product's placeholder went with its plan (looked for a moment first)
+        sc.not_found(stub, "describe_provisioned_product")
     invoke(make_event("Create", {**SPEC, **FAST}))
     body = answers.only
     assert body["Status"] == "FAILED"
@@ -86,10 +88,17 @@ def test_other_failed_plan_is_failed_with_its_message_and_a_failing_cleanup_is_n
     [
         ({"PlanId": "plan-1", **SPEC}, "PlanId and a product spec (ProductId, ProvisioningArtifactId, "),
         ({}, "PlanId is required"),
-        ({"ProductId": "prod-1"}, "ProvisioningArtifactId, ProvisionedProductName are missing"),
+        (
+            {"ProductId": "prod-1"},
+            "ProvisioningArtifactId (or ProvisioningArtifactName), ProvisionedProductName are missing",
+        ),
         ({**SPEC, "NoEcho": "yes"}, 'NoEcho "yes" is not a boolean'),
+        ({**SPEC, "ProductName": "Bucket"}, "ProductId and ProductName are both given"),
+        ({**SPEC, "PathId": "lpv3-a", "PathName": "Data"}, "PathId and PathName are both given"),
+        ({**SPEC, "AdoptExisting": "maybe"}, 'AdoptExisting "maybe" is not a boolean'),
+        ({**SPEC, "TerminateIgnoreErrors": "1"}, 'TerminateIgnoreErrors "1" is not a boolean'),
     ],
-    ids=["both", "neither", "incomplete", "no-echo"],
+    ids=["both", "neither", "incomplete", "no-echo", "product-pair", "path-pair", "adopt", "ignore-errors"],
 )
 def test_bad_input_fails_before_any_call(
     stub: Stubber, answers: Answers, properties: dict[str, Any], reason: str
@@ -155,3 +164,81 @@ def test_in_process_registry_keeps_the_owners_applied_specs_only() -> None:
     registry.spec_applied("pp-1", other, "digest-2")  # not the owner: not recorded
     assert registry.applied_specs("pp-1") == frozenset({"digest-1"})
     assert registry.applied_specs("pp-2") == frozenset()
+
+
+NAMED = {
+    "ProductName": "Bucket",
+    "ProvisioningArtifactName": "v2",
+    "ProvisionedProductName": "bucket-pp",
+    "ProvisioningParameters": [{"Key": "Size", "Value": "small"}],
+}
+
+
+def test_names_are_resolved_before_planning_and_the_plan_gets_ids(stub: Stubber, answers: Answers) -> None:
+    sc.describe_catalog_product(
+        stub, artifacts=[("pa-old", "v1", "DEPRECATED"), (sc.ARTIFACT_ID, "v2", "DEFAULT")]
+    )  # one launch path: the spec need not choose
+    sc.not_found(stub, "describe_provisioned_product")  # a new name
+    create_plan(stub)  # ProductId and ProvisioningArtifactId, no PathId: Service Catalog's default path
+    sc.describe_plan(stub, "CREATE_FAILED", message="Parameter Size must be one of small, large")
+    delete_plan(stub)
+    for _ in range(3):
+        sc.not_found(stub, "describe_provisioned_product")
+    invoke(make_event("Create", {**NAMED, **FAST}))
+    assert "CREATE_FAILED: Parameter Size must be one of small, large" in answers.only["Reason"]
+
+
+@pytest.mark.parametrize(
+    ("properties", "describe", "reason"),
+    [
+        (
+            NAMED,
+            {"artifacts": [("pa-1", "v1", "DEFAULT"), ("pa-3", "v3", "DEFAULT")]},
+            "ProvisioningArtifactName 'v2' is not an active version of product Bucket (prod-aaaaaaaaaaaaa): its "
+            "versions are v1 (pa-1, DEFAULT), v3 (pa-3, DEFAULT).",
+        ),
+        (
+            NAMED,
+            {"artifacts": [("pa-1", "v2", "DEFAULT"), ("pa-2", "v2", "DEFAULT")]},
+            "ProvisioningArtifactName 'v2' names 2 versions of product Bucket (prod-aaaaaaaaaaaaa): v2 (pa-1, "
+            "DEFAULT), v2 (pa-2, DEFAULT). Give ProvisioningArtifactId instead.",
+        ),
+        (
+            {**NAMED, "ProvisioningArtifactName": None, "ProvisioningArtifactId": sc.ARTIFACT_ID},
+            {"paths": [(f"lpv3-{i}", f"Portfolio {i}") for i in range(12)]},
+            "has 12 launch paths for the provider function's role, so the spec must choose one with PathName (the "
+            "portfolio's name) or PathId: Portfolio 0 (lpv3-0), Portfolio 1 (lpv3-1), Portfolio 2 (lpv3-2), Portfolio "
+            "3 (lpv3-3), Portfolio 4 (lpv3-4), Portfolio 5 (lpv3-5), Portfolio 6 (lpv3-6), Portfolio 7 (lpv3-7), "
+            "Portfolio 8 (lpv3-8), Portfolio 9 (lpv3-9) and 2 more.",
+        ),
+        (
+            {**NAMED, "ProductName": None, "ProductId": sc.CATALOG_PRODUCT_ID, "PathName": "Sales"},
+            {"by_name": False, "artifacts": [(sc.ARTIFACT_ID, "v2", "DEFAULT")]},
+            "PathName 'Sales' is not a launch path of product Bucket (prod-aaaaaaaaaaaaa) for the provider "
+            "function's role (launch paths are named after their portfolios): Portfolio (lpv3-aaaaaaaaaaaa).",
+        ),
+    ],
+    ids=["unknown-version", "ambiguous-version", "many-paths", "unknown-path"],
+)
+def test_names_that_do_not_resolve_fail_before_planning(
+    stub: Stubber, answers: Answers, properties: dict[str, Any], describe: dict[str, Any], reason: str
+) -> None:
+    sc.describe_catalog_product(stub, **describe)
+    invoke(make_event("Create", {k: v for k, v in {**properties, **FAST}.items() if v is not None}))
+    assert answers.only["Status"] == "FAILED"
+    assert reason in answers.only["Reason"]
+    assert answers.only["PhysicalResourceId"].startswith("not-provisioned-")
+
+
+def test_an_unknown_product_name_says_how_the_role_gets_to_see_it(stub: Stubber, answers: Answers) -> None:
+    stub.add_client_error(
+        "describe_product",
+        service_error_code="ResourceNotFoundException",
+        service_message="No launch paths found for resource: Bucket",
+        http_status_code=400,
+        expected_params={"Name": "Bucket"},
+    )
+    invoke(make_event("Create", {**NAMED, **FAST}))
+    reason = answers.only["Reason"]
+    assert reason.startswith("ProductName 'Bucket' is not a product the provider function's role can see")
+    assert "Check the name (it must match exactly)" in reason and "AssociatePrincipalWithPortfolio" in reason

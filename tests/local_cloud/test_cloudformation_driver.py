@@ -200,7 +200,7 @@ def test_template_values_resolve_as_cloudformation_would_pass_them() -> None:
     assert resolved == {"ServiceToken": "arn:fn", "PlanId": "plan-1", "Nested": [{"Arn": "arn:fn"}, {"Name": "n"}, 3]}
     with pytest.raises(UnresolvableError, match="Fn::ImportValue 'Other'"):
         resolve_intrinsics({"Fn::ImportValue": "Other"}, imports={"Shared-ServiceToken": "arn:fn"})
-    with pytest.raises(UnresolvableError, match="Fn::If"):
+    with pytest.raises(UnresolvableError, match="condition 'IsProd' has no local value"):
         resolve_intrinsics({"X": {"Fn::If": ["IsProd", "a", "b"]}}, refs={"AWS::Region": "eu-west-1"})
     with pytest.raises(UnresolvableError, match="Fn::Sub 'Missing'"):
         resolve_intrinsics({"Fn::Sub": "${Missing}"}, refs={"AWS::Region": "eu-west-1"})

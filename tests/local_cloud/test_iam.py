@@ -297,7 +297,10 @@ def _with_inline(resource: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("resource", "message"),
     [
-        ({"Fn::If": ["IsProd", "*", "arn:aws:s3:::b"]}, r"Role inline policy p statement 1: Fn::If is not resolved"),
+        (
+            {"Fn::If": ["IsProd", "*", "arn:aws:s3:::b"]},
+            r"Role inline policy p statement 1: condition 'IsProd' has no local value",
+        ),
         ({"Fn::GetAtt": ["Table", "StreamArn"]}, r"statement 1: Fn::GetAtt 'Table.StreamArn' has no local value"),
         ({"Ref": "Version"}, r"statement 1: Ref 'Version' has no local value"),  # an SSM parameter's value
         ({"Fn::Sub": "arn:aws:s3:::${Bucket}"}, r"statement 1: Fn::Sub 'Bucket' has no local value"),
@@ -333,5 +336,42 @@ def test_what_the_template_does_not_say_exactly_is_refused() -> None:
             "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": document(allow("s3:*"))},
         }
     )
-    with pytest.raises(RoleError, match="condition 'IsProd' is not evaluated locally"):
+    with pytest.raises(RoleError, match="the CloudFormation condition 'IsProd' has no local value"):
         read(conditional)
+
+
+@pytest.mark.parametrize(("env", "granted"), [("prod", True), ("dev", False)])
+def test_conditional_policies_are_read_as_cloudformation_would_create_them(env: str, granted: bool) -> None:
+    """Conditions evaluated with the parameters' defaults, as the packaged template's options need:
+    a conditional inline policy (Fn::If to AWS::NoValue), a conditional policy resource, and an
+    Fn::If inside a statement."""
+    tmpl = template(
+        Attached={
+            "Type": "AWS::IAM::Policy",
+            "Condition": "IsProd",
+            "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": document(allow("s3:GetObject"))},
+        }
+    )
+    tmpl["Parameters"]["Env"]["Default"] = env
+    tmpl["Conditions"] = {
+        "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+        "IsDev": {"Fn::Not": [{"Condition": "IsProd"}]},
+    }
+    tmpl["Resources"]["Role"]["Properties"]["Policies"] = [
+        {
+            "Fn::If": [
+                "IsProd",
+                {"PolicyName": "p", "PolicyDocument": document(allow("s3:PutObject"))},
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
+        {
+            "PolicyName": "q",
+            "PolicyDocument": document(allow({"Fn::If": ["IsDev", "sqs:SendMessage", "sqs:ReceiveMessage"]})),
+        },
+    ]
+    policies = read(tmpl).policies
+    assert policies.evaluate("s3:GetObject", ["*"]).allowed is granted
+    assert policies.evaluate("s3:PutObject", ["*"]).allowed is granted
+    assert policies.evaluate("sqs:SendMessage", ["*"]).allowed is not granted
+    assert policies.evaluate("sqs:ReceiveMessage", ["*"]).allowed is granted

@@ -594,8 +594,19 @@ def test_every_response_matches_botocore_output_shapes(clock: ManualClock) -> No
         )
         clock.advance(2)
         client.describe_record(Id=reapplied["RecordDetail"]["RecordId"])
-        terminate = client.terminate_provisioned_product(ProvisionedProductName="shapes", TerminateToken="t3")
+        terminate = client.terminate_provisioned_product(
+            ProvisionedProductName="shapes", TerminateToken="t3", RetainPhysicalResources=True, IgnoreErrors=True
+        )
         client.describe_record(Id=terminate["RecordDetail"]["RecordId"])
+        client.describe_product(Id=product.id)
+        client.describe_product(Name="p", AcceptLanguage="jp")
+        sc.add_tag_update_constraint(product.id)
+        client.describe_provisioning_parameters(ProductName="p", ProvisioningArtifactName="v1")
+        client.describe_provisioning_parameters(
+            ProductId=product.id,
+            ProvisioningArtifactId=product.artifact_id("v2"),
+            PathId=product.path_id("p-portfolio"),
+        )
         sc.seed_record_history(product.id, [30.0, 40.0], status="FAILED")
         history = client.list_record_history(PageSize=3, AccessLevelFilter={"Key": "Account", "Value": "self"})
         client.list_record_history(PageSize=3, PageToken=history["NextPageToken"])
@@ -608,6 +619,9 @@ def test_every_response_matches_botocore_output_shapes(clock: ManualClock) -> No
             lambda: client.update_provisioned_product(ProvisionedProductId="pp-missing", UpdateToken="t5"),
             lambda: client.update_provisioned_product(UpdateToken="t5"),
             lambda: client.list_record_history(SearchFilter={"Key": "stack", "Value": "x"}),
+            lambda: client.describe_product(Name="no such product"),
+            lambda: client.describe_product(Id=product.id, Name="p"),
+            lambda: client.describe_provisioning_parameters(ProductId=product.id, ProvisioningArtifactName="v9"),
         ]
         for call in failing_calls:
             with pytest.raises(ClientError):
@@ -628,6 +642,8 @@ def test_every_response_matches_botocore_output_shapes(clock: ManualClock) -> No
         "TerminateProvisionedProduct",
         "UpdateProvisionedProduct",
         "ListRecordHistory",
+        "DescribeProduct",
+        "DescribeProvisioningParameters",
     }
     parser = create_parser("json")
     for model, status, content, headers in bodies:

@@ -157,19 +157,19 @@ SIZE_2 = [{"Key": "Size", "Value": "2"}]
 # --------------------------------------------------------------------------- profiles
 
 
-def test_real_is_the_emulators_default_and_lenient_the_local_clouds(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_is_the_default_of_the_emulator_and_the_local_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PROFILE_ENV_VAR, raising=False)
     assert ServiceCatalogEmulator().rules == ServiceRules.real()
     cloud = LocalCloud(REPO / "cdk.out")
     try:
-        assert cloud.servicecatalog.rules == ServiceRules.lenient()
+        assert cloud.servicecatalog.rules == ServiceRules.real()
     finally:
         cloud.close()
-    strict = LocalCloud(REPO / "cdk.out", sc_rules=ServiceRules.real())
+    kind = LocalCloud(REPO / "cdk.out", sc_rules=ServiceRules.lenient())
     try:
-        assert strict.servicecatalog.rules == ServiceRules.real()
+        assert kind.servicecatalog.rules == ServiceRules.lenient()
     finally:
-        strict.close()
+        kind.close()
 
 
 def test_profile_file_named_by_the_environment_is_played_by_default(

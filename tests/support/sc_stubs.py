@@ -170,9 +170,34 @@ def invalid_state(stub: Stubber, method: str) -> None:
     )
 
 
-def terminate(stub: Stubber, *, product_id: str = PRODUCT_ID, record_id: str = "rec-terminate00001") -> None:
+def terminate(
+    stub: Stubber, *, product_id: str = PRODUCT_ID, record_id: str = "rec-terminate00001", **options: bool
+) -> None:
+    """TerminateProvisionedProduct, expecting exactly these options (RetainPhysicalResources, IgnoreErrors)."""
     stub.add_response(
         "terminate_provisioned_product",
         {"RecordDetail": {"RecordId": record_id, "Status": "CREATED", "RecordType": "TERMINATE_PROVISIONED_PRODUCT"}},
-        {"ProvisionedProductId": product_id, "TerminateToken": ANY},
+        {"ProvisionedProductId": product_id, "TerminateToken": ANY, **options},
+    )
+
+
+def describe_catalog_product(
+    stub: Stubber,
+    *,
+    name: str = "Bucket",
+    by_name: bool = True,
+    artifacts: list[tuple[str, str, str]] | None = None,
+    paths: list[tuple[str, str]] | None = None,
+) -> None:
+    """DescribeProduct of CATALOG_PRODUCT_ID: (id, name, guidance) versions and (id, portfolio name) paths."""
+    stub.add_response(
+        "describe_product",
+        {
+            "ProductViewSummary": {"Id": "prodview-aaaaaaaaaaaa", "ProductId": CATALOG_PRODUCT_ID, "Name": name},
+            "ProvisioningArtifacts": [
+                {"Id": i, "Name": n, "Guidance": g} for i, n, g in (artifacts or [(ARTIFACT_ID, "v1", "DEFAULT")])
+            ],
+            "LaunchPaths": [{"Id": i, "Name": n} for i, n in (paths or [("lpv3-aaaaaaaaaaaa", "Portfolio")])],
+        },
+        {"Name": name} if by_name else {"Id": CATALOG_PRODUCT_ID},
     )

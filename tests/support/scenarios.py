@@ -19,7 +19,20 @@ def product(sc: ServiceCatalogEmulator, name: str = "bucket", **script: Any) -> 
 
 
 def plan(sc: ServiceCatalogEmulator, seeded: SeededProduct, provisioned_name: str = "bucket-pp") -> str:
+    """A new plan for the named provisioned product. The real service allows one plan per product,
+    so, as a user must, the product's earlier plans are deleted first (with IgnoreErrors: a failed
+    execution's change set cannot be deleted otherwise); a rollback to one of them is restored from
+    the provider's record."""
+    delete_plans_of(sc, provisioned_name)
     return sc.create_plan(seeded.id, seeded.artifact_id("v1"), provisioned_name).id
+
+
+def delete_plans_of(sc: ServiceCatalogEmulator, provisioned_name: str) -> None:
+    """Delete every plan of a provisioned product, through the API as a user would."""
+    client = sc.client()
+    for existing in sc.plans():
+        if existing.provisioned_product_name == provisioned_name:
+            client.delete_provisioned_product_plan(PlanId=existing.id, IgnoreErrors=True)
 
 
 def executions(sc: ServiceCatalogEmulator) -> int:
