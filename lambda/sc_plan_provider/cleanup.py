@@ -198,6 +198,11 @@ def terminate(
                 sleep=env.sleep,
             )
         except NotFoundError:
+            # Just read as there: a not found now may be the service's eventual consistency.
+            if not product_gone(service_catalog, product_id, env):
+                logger.info("Terminate answered not found, yet the product is there; trying again")
+                _pause(deadline, env, f"terminating provisioned product {product_id}")
+                continue
             logger.info("Provisioned product already gone", extra={"provisioned_product_id": product_id})
             product_terminated(env.owners, product_id, request)
             return
@@ -279,6 +284,11 @@ def delete(request: PlanRequest, env: Environment) -> Answer:
         logger.info("Physical id was never a provisioned product, and the resource owns none: nothing to delete")
         return Answer(physical_id)
     require_owner(env.owners, product_id, request, action="terminate", failed_id=physical_id)
+    if properties.spec is not None:
+        # Plans this resource made and could not delete would outlive the stack.
+        from sc_plan_provider.spec_mode import delete_own_plans
+
+        delete_own_plans(service_catalog.extended(PlanningCatalog), request, product_id)
     # Deleting must succeed for the stack to end clean (it is also every rollback's cleanup), so
     # it waits as long as CloudFormation does, not just DeadlineSeconds.
     terminate(

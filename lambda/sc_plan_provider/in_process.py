@@ -137,10 +137,12 @@ class InProcessLedger:
         with self._lock:
             self._answers.pop(request_key(request), None)
 
-    def may_act(self, request: PlanRequest) -> bool:
+    def may_act(self, request: PlanRequest, holder: str = "") -> bool:
         with self._lock:
-            answered = request_key(request) in self._answers
-        return not answered and not self.superseded(request)
+            state = self._answers.get(request_key(request))
+        if state is not None:
+            return bool(holder) and state == (SENDING, holder)
+        return not self.superseded(request)
 
     def superseded(self, request: PlanRequest) -> bool:
         with self._lock:

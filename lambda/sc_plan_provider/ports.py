@@ -67,8 +67,10 @@ class Ledger(Protocol):
 
     def release(self, request: PlanRequest) -> None: ...
 
-    def may_act(self, request: PlanRequest) -> bool:
-        """Not answered (nor being answered), and still the latest request of its resource."""
+    def may_act(self, request: PlanRequest, holder: str = "") -> bool:
+        """Not answered (nor being answered, unless by `holder` itself: Lambda's retry of the
+        invocation that was killed while answering redoes its work), and still the latest request
+        of its resource."""
         ...
 
     def superseded(self, request: PlanRequest) -> bool:

@@ -51,6 +51,8 @@ RECORD_RETRY_SECONDS = 0.5
 WATCHDOG_MARGIN_SECONDS = 8.0
 WATCHDOG_MARGIN_FRACTION = 0.05
 WATCHDOG_MIN_MARGIN_SECONDS = 0.5
+# A hand-over that keeps failing stops this long before the Lambda deadline, for the FAILED answer.
+HANDOVER_ANSWER_RESERVE_SECONDS = 3.0
 SUPERSEDED_REASON = (
     "A later request for this resource arrived (CloudFormation stopped waiting for this one and moved "
     "on): this request changed nothing more and leaves the resource to the later request."
@@ -157,7 +159,8 @@ class PlanResource(CfnResource):
                 return
             self._handed_over = True
         try:
-            continue_in_new_invocation(event, context.invoked_function_arn, self.first_seen)
+            give_up_at = time.monotonic() + self._remaining_seconds() - HANDOVER_ANSWER_RESERVE_SECONDS
+            continue_in_new_invocation(event, context.invoked_function_arn, self.first_seen, give_up_at=give_up_at)
         except Exception as error:
             logger.exception("Could not hand the request over")
             self._continuing = False
@@ -169,7 +172,7 @@ class PlanResource(CfnResource):
             if self._answered or self._handed_over:
                 return False
         try:
-            return self._ledger().may_act(request)
+            return self._ledger().may_act(request, self._holder)
         except Exception:
             logger.exception("Request ledger unavailable; acting without the check")
             return True

@@ -155,9 +155,10 @@ class DynamoDBLedger:
             ExpressionAttributeNames={"#answer": ANSWER, "#holder": HOLDER},
         )
 
-    def may_act(self, request: PlanRequest) -> bool:
-        if ANSWER in self._get(request_key(request)):
-            return False
+    def may_act(self, request: PlanRequest, holder: str = "") -> bool:
+        item = self._get(request_key(request))
+        if ANSWER in item:
+            return bool(holder) and _being_answered_by(item, holder)
         return not self.superseded(request)
 
     def superseded(self, request: PlanRequest) -> bool:
@@ -194,6 +195,10 @@ def default_ledger() -> Ledger:
 
         return InProcessLedger()
     return DynamoDBLedger(dynamodb_client(), table)
+
+
+def _being_answered_by(item: dict[str, Any], holder: str) -> bool:
+    return bool(item.get(ANSWER, {}).get("S") == SENDING and item.get(HOLDER, {}).get("S") == holder)
 
 
 def _answered_by_another(item: dict[str, Any], holder: str) -> bool:

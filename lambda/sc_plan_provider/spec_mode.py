@@ -37,6 +37,7 @@ whatever the flag says (deputy.py).
 from __future__ import annotations
 
 import hashlib
+import time
 
 from sc_plan_provider.applying import (
     Answer,
@@ -80,6 +81,10 @@ PLAN_NAME_TOKEN_CHARS = 12
 PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
 # How often a new product's placeholder is looked for before it counts as gone with its plan.
 PLACEHOLDER_READ_DELAYS = (0.5, 1.0)
+# A plan delete answered not found is tried again (at most this often) while a read, this long
+# after, still finds the plan.
+PLAN_DELETE_ATTEMPTS = 3
+PLAN_GONE_READ_DELAY_SECONDS = 1.0
 # A product a plan created that was never provisioned (the plan was deleted or failed to create).
 PLACEHOLDER_STATUSES = frozenset({"PLAN_IN_PROGRESS", "ERROR"})
 # Service Catalog's two ways of saying a plan has nothing to change (AWS-FACTS;
@@ -341,16 +346,7 @@ class _Planning:
 
     def _delete_own_leftovers(self, product_id: str) -> None:
         """Delete the plans this resource left on the product, except the one this request makes."""
-        try:
-            plans = self.service_catalog.list_plans(product_id)
-        except ServiceCatalogError as error:
-            logger.warning("Could not list the product's plans", extra={"product": product_id, "error": str(error)})
-            return
-        prefix = own_plan_prefix(self.request)
-        for plan in plans:
-            if plan.plan_name.startswith(prefix) and plan.plan_name != self.name:
-                logger.info("Deleting a plan this resource left behind", extra={"plan_id": plan.plan_id})
-                _delete_plan(self.service_catalog, plan.plan_id)
+        delete_own_plans(self.service_catalog, self.request, product_id, keep=self.name)
 
     def _create_plan(self, existing: ProvisionedProduct | None) -> CreatedPlan:
         """CreateProvisionedProductPlan; refused once because of something left on the product (a
@@ -440,13 +436,45 @@ def _spec_applied(env: Environment, request: PlanRequest, product_id: str, diges
         logger.warning("Could not record the applied spec", extra={"product": product_id, "error": str(error)})
 
 
-def _delete_plan(service_catalog: PlanningCatalog, plan_id: str) -> None:
-    """Delete a plan this provider created; a failure is logged (ids and error only), never raised."""
+def delete_own_plans(service_catalog: PlanningCatalog, request: PlanRequest, product_id: str, keep: str = "") -> None:
+    """Delete the plans this resource made on the product (its name prefix), except `keep`: left by
+    a crash or a delete that failed, they block the product's next plan and would outlive the stack."""
     try:
-        service_catalog.delete_plan(plan_id)
+        plans = service_catalog.list_plans(product_id)
+    except ServiceCatalogError as error:
+        logger.warning("Could not list the product's plans", extra={"product": product_id, "error": str(error)})
+        return
+    prefix = own_plan_prefix(request)
+    for plan in plans:
+        if plan.plan_name.startswith(prefix) and plan.plan_name != keep:
+            logger.info("Deleting a plan this resource left behind", extra={"plan_id": plan.plan_id})
+            _delete_plan(service_catalog, plan.plan_id)
+
+
+def _delete_plan(service_catalog: PlanningCatalog, plan_id: str) -> None:
+    """Delete a plan this provider created; a failure is logged (ids and error only), never raised.
+    A not found is believed only when a read finds no plan either: the plan was just read as there,
+    and the real service may answer not found for a moment (eventual consistency)."""
+    for attempt in range(1, PLAN_DELETE_ATTEMPTS + 1):
+        try:
+            service_catalog.delete_plan(plan_id)
+        except NotFoundError:
+            if attempt < PLAN_DELETE_ATTEMPTS and _plan_still_there(service_catalog, plan_id):
+                continue
+            logger.info("Plan already deleted", extra={"plan_id": plan_id})
+        except Exception as error:  # cleanup must never fail the answer, whatever went wrong
+            logger.warning("Could not delete the plan", extra={"plan_id": plan_id, "error": str(error)})
+        else:
+            logger.info("Plan deleted", extra={"plan_id": plan_id})
+        return
+
+
+def _plan_still_there(service_catalog: PlanningCatalog, plan_id: str) -> bool:
+    time.sleep(PLAN_GONE_READ_DELAY_SECONDS)
+    try:
+        service_catalog.describe_plan(plan_id)
     except NotFoundError:
-        logger.info("Plan already deleted", extra={"plan_id": plan_id})
-    except Exception as error:  # cleanup must never fail the answer, whatever went wrong
-        logger.warning("Could not delete the plan", extra={"plan_id": plan_id, "error": str(error)})
-    else:
-        logger.info("Plan deleted", extra={"plan_id": plan_id})
+        return False
+    except ServiceCatalogError:
+        return True  # no answer is no proof: try the delete again
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -41,7 +42,7 @@ def test_near_its_deadline_the_function_hands_over_without_answering(
 ) -> None:
     handed: list[tuple[dict[str, Any], str]] = []
     monkeypatch.setattr(
-        protocol, "continue_in_new_invocation", lambda event, arn, first_seen: handed.append((event, arn))
+        protocol, "continue_in_new_invocation", lambda event, arn, first_seen, **_: handed.append((event, arn))
     )
     still_provisioning(stub)
     event = make_event("Create", {"PlanId": sc.PLAN_ID, **FAST})
@@ -58,7 +59,7 @@ def test_near_its_deadline_the_function_hands_over_without_answering(
 def test_a_failed_hand_over_is_a_clear_failure_not_silence(
     stub: Stubber, answers: Answers, durable: DurableLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(event: dict[str, Any], arn: str, first_seen: float) -> None:
+    def refuse(event: dict[str, Any], arn: str, first_seen: float, **_: Any) -> None:
         raise RuntimeError("AccessDeniedException: not allowed to invoke")
 
     monkeypatch.setattr(protocol, "continue_in_new_invocation", refuse)
@@ -102,3 +103,56 @@ def test_an_unavailable_ledger_never_turns_into_silence(
     sc.describe_product(stub, "AVAILABLE")
     invoke(make_event("Create", {"PlanId": sc.PLAN_ID}))
     assert answers.only["Status"] == "SUCCESS"
+
+
+def _invoke_answers(*codes: str | None) -> tuple[Any, list[float]]:
+    """A hand-over client whose Invoke answers the given error codes (None: accepted) in turn."""
+    from botocore.exceptions import ClientError
+
+    slept: list[float] = []
+    answers = list(codes)
+
+    class Client:
+        calls = 0
+
+        def invoke(self, **_: Any) -> dict[str, Any]:
+            Client.calls += 1
+            code = answers.pop(0)
+            if code is not None:
+                raise ClientError({"Error": {"Code": code, "Message": code}}, "Invoke")
+            return {"StatusCode": 202}
+
+    return Client(), slept
+
+
+@pytest.mark.parametrize("code", ["TooManyRequestsException", "ServiceException", "ResourceNotFoundException"])
+def test_a_hand_over_refused_for_a_moment_is_tried_again(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    from sc_plan_provider import continuation
+
+    client, slept = _invoke_answers(code, code, None)
+    monkeypatch.setattr(continuation, "handover_lambda_client", lambda: client)
+    continuation.continue_in_new_invocation(
+        {"RequestId": "r"}, "arn", 1.0, give_up_at=time.monotonic() + 20, sleep=slept.append
+    )
+    assert type(client).calls == 3
+    assert slept == [0.25, 0.5]
+
+
+def test_a_hand_over_stops_trying_while_there_is_time_to_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from sc_plan_provider import continuation
+
+    client, slept = _invoke_answers("TooManyRequestsException", None)
+    monkeypatch.setattr(continuation, "handover_lambda_client", lambda: client)
+    with pytest.raises(ClientError):  # no room for another attempt before the reserve to answer
+        continuation.continue_in_new_invocation(
+            {"RequestId": "r"}, "arn", 1.0, give_up_at=time.monotonic() + 2, sleep=slept.append
+        )
+    denied, slept = _invoke_answers("AccessDeniedException", None)
+    monkeypatch.setattr(continuation, "handover_lambda_client", lambda: denied)
+    with pytest.raises(ClientError):  # no retry changes a denial
+        continuation.continue_in_new_invocation(
+            {"RequestId": "r"}, "arn", 1.0, give_up_at=time.monotonic() + 20, sleep=slept.append
+        )
+    assert slept == []

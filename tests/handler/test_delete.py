@@ -58,11 +58,28 @@ def test_a_terminate_record_not_visible_yet_is_not_a_gone_product(stub: Stubber,
     assert answers.only["Status"] == "SUCCESS"
 
 
-def test_delete_when_terminate_finds_nothing_succeeds(stub: Stubber, answers: Answers) -> None:
+def test_delete_when_terminate_finds_nothing_and_reads_agree_succeeds(stub: Stubber, answers: Answers) -> None:
     sc.describe_product(stub, "AVAILABLE")
     sc.not_found(stub, "terminate_provisioned_product")
+    for _ in range(3):  # reads apart that all find no product: really gone
+        sc.not_found(stub, "describe_provisioned_product")
     invoke(delete_event())
     assert answers.only["Status"] == "SUCCESS"
+
+
+def test_a_terminate_answered_not_found_for_a_product_still_there_is_tried_again(
+    stub: Stubber, answers: Answers
+) -> None:
+    """Eventual consistency: the product read as there a moment ago is not taken for gone."""
+    sc.describe_product(stub, "AVAILABLE")
+    sc.not_found(stub, "terminate_provisioned_product")
+    sc.describe_product(stub, "AVAILABLE")  # the check finds it
+    sc.describe_product(stub, "AVAILABLE")  # the next round
+    sc.terminate(stub)
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-terminate00001")
+    invoke(delete_event())
+    assert answers.only["Status"] == "SUCCESS"
+    stub.assert_no_pending_responses()
 
 
 def test_delete_of_a_marker_id_makes_no_call(stub: Stubber, answers: Answers) -> None:

@@ -134,6 +134,21 @@ def test_an_unanswered_request_a_later_one_overtook_is_superseded() -> None:
     assert not book.may_act(create)
 
 
+@pytest.mark.parametrize("durable", [True, False], ids=["dynamodb", "in-process"])
+def test_the_retry_of_an_invocation_killed_answering_redoes_its_work(ledger: DynamoDBLedger, durable: bool) -> None:
+    """Killed after its PUT but before recording it: Lambda's retry (same invocation id) may act and
+    answer again (the same answer, as its work is idempotent); a duplicate delivery may not."""
+    book: Ledger = ledger if durable else InProcessLedger()
+    req = request()
+    book.arrive(req, "invocation-1")
+    assert book.claim_answer(req, "invocation-1") is Claim.GRANTED
+    assert book.may_act(req, "invocation-1")
+    assert not book.may_act(req, "invocation-2")
+    assert not book.may_act(req)
+    book.answered(req)
+    assert not book.may_act(req, "invocation-1")
+
+
 def test_an_answered_request_may_no_longer_act(ledger: DynamoDBLedger) -> None:
     req = request()
     ledger.arrive(req, "invocation-1")
