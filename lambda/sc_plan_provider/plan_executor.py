@@ -41,6 +41,8 @@ PLAN_EXECUTED_STATUSES = frozenset({"EXECUTE_IN_PROGRESS", "EXECUTE_SUCCESS", "E
 # plan id from the template is looked for this long before it counts as not found.
 NEW_PLAN_VISIBILITY_SECONDS = 30.0
 PLAN_VISIBILITY_SECONDS = 2.0
+# ...and by at least this many reads: under throttling one read alone can outlast the window.
+PLAN_NOT_FOUND_READS = 3
 # How long a duplicate of this request may take to record the record id of its execution.
 RECORD_ID_WAIT_SECONDS = 5.0
 
@@ -188,12 +190,15 @@ def settled_plan(
     provider just created (`new`) for longer.
     """
     visible_after = time.monotonic() + (NEW_PLAN_VISIBILITY_SECONDS if new else PLAN_VISIBILITY_SECONDS)
+    misses = 0
 
     def poll() -> Plan:
+        nonlocal misses
         try:
             return service_catalog.describe_plan(plan_id)
         except NotFoundError as error:
-            if time.monotonic() < visible_after:
+            misses += 1
+            if time.monotonic() < visible_after or misses < PLAN_NOT_FOUND_READS:
                 raise NotVisibleYetError(str(error)) from error
             raise
 

@@ -117,6 +117,33 @@ def test_unknown_plan_fails_pointing_at_portfolio_access(stub: Stubber, answers:
     assert "portfolio" in body["Reason"]
 
 
+def test_a_plan_is_not_missing_before_several_reads_found_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under throttling one read can outlast the visibility window alone: absence needs more reads."""
+    from sc_plan_provider import plan_executor
+    from sc_plan_provider.deadline import Deadline
+    from sc_plan_provider.polling_policy import PollingPolicy
+    from sc_plan_provider.service_catalog import NotFoundError
+
+    monkeypatch.setattr(plan_executor, "PLAN_VISIBILITY_SECONDS", 0.0)  # the window is already over
+    reads: list[int] = []
+
+    class Catalog:
+        def describe_plan(self, plan_id: str) -> object:
+            reads.append(1)
+            if len(reads) < 3:
+                raise NotFoundError("not found", "ResourceNotFoundException")
+            return type("P", (), {"status": "CREATE_SUCCESS"})()
+
+    plan = plan_executor.settled_plan(
+        Catalog(),  # type: ignore[arg-type]
+        "plan-late",
+        policy=PollingPolicy(interval_seconds=0.01, backoff_rate=1.0, max_interval_seconds=0.01),
+        deadline=Deadline.after(5, "DeadlineSeconds"),
+        sleep=lambda _s: None,
+    )
+    assert plan is not None and len(reads) == 3
+
+
 def test_failed_record_fails_with_its_errors_and_keeps_the_product_id(stub: Stubber, answers: Answers) -> None:
     sc.describe_plan(stub, "CREATE_SUCCESS")
     sc.execute_plan(stub)
