@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from local_cloud.cloudformation.references import generated_name
 from local_cloud.gate import ErrorAnswer, RequestGate, dynamodb_request
-from local_cloud.moto_server import MotoServer, start_moto_server
+from local_cloud.moto_server import MotoServer, moto_client, start_moto_server
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -112,16 +112,9 @@ class LocalDynamoDB:
         return list(self._tables)
 
     def client(self) -> DynamoDBClient:
-        """A boto3 dynamodb client for this endpoint (dummy credentials; moto checks no signature)."""
-        import boto3
-
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - dummy
-        )
+        """A boto3 dynamodb client for this endpoint."""
+        client: DynamoDBClient = moto_client("dynamodb", self.endpoint_url, self.region)
+        return client
 
     # -- tables ----------------------------------------------------------------------------------
 

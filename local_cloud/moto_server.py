@@ -27,6 +27,19 @@ if TYPE_CHECKING:
 _LOG = logging.getLogger(__name__)
 
 
+def moto_client(service: str, endpoint_url: str, region: str) -> Any:
+    """A boto3 client for a moto endpoint (dummy credentials; moto checks no signature)."""
+    import boto3
+
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - dummy
+    )
+
+
 def start_moto_server(
     host: str,
     port: int,

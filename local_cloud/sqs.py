@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from local_cloud.lambda_runtime.models import InvocationResult
-from local_cloud.moto_server import MotoServer, start_moto_server
+from local_cloud.moto_server import MotoServer, moto_client, start_moto_server
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -92,16 +92,9 @@ class LocalSQS:
         return f"http://{self._host}:{self._server.server_port}"
 
     def client(self) -> SQSClient:
-        """A boto3 sqs client for this endpoint (dummy credentials; moto checks no signature)."""
-        import boto3
-
-        return boto3.client(
-            "sqs",
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - dummy
-        )
+        """A boto3 sqs client for this endpoint."""
+        client: SQSClient = moto_client("sqs", self.endpoint_url, self.region)
+        return client
 
     def create_queues_from_template(self, template: dict[str, Any], stack_name: str = "local") -> dict[str, LocalQueue]:
         """Create every standard ``AWS::SQS::Queue`` of a template; retention and encryption settings

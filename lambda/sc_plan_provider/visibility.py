@@ -19,13 +19,14 @@ from sc_plan_provider.telemetry import logger
 
 T = TypeVar("T")
 
-# Waits between attempts of a read that must find what was just written (7.5 s in all).
-RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0, 4.0)
+# Waits between attempts of a read that must find what was just written (7.5 s in all): the
+# first one short, as a lag is mostly one read long and every answer waits for it.
+RETRY_DELAYS_SECONDS = (0.1, 0.4, 1.0, 2.0, 4.0)
 # A product's status after a record is believed once a read shows that record as its last one and
 # no change under way; reads this far apart, at most this many (a read right after a record ends
 # may still show the product from before it).
-STATUS_READ_INTERVAL_SECONDS = 0.2
-MAX_STATUS_READS = 10
+STATUS_READ_INTERVAL_SECONDS = 0.1
+MAX_STATUS_READS = 20
 TRANSITIONAL_PRODUCT_STATUSES = frozenset({"UNDER_CHANGE", "PLAN_IN_PROGRESS"})
 
 
