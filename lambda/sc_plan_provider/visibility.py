@@ -19,12 +19,12 @@ from sc_plan_provider.telemetry import logger
 
 T = TypeVar("T")
 
-# Waits between attempts of a read that must find what was just written (7.5 s in all): the
-# first one short, as a lag is mostly one read long and every answer waits for it.
-RETRY_DELAYS_SECONDS = (0.1, 0.4, 1.0, 2.0, 4.0)
+# Waits between attempts of a read that must find what was just written (7.7 s in all): the
+# first retry at once (another replica may answer, and every answer waits for it), then backing off.
+RETRY_DELAYS_SECONDS = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0)
 # A product's status after a record is believed once a read shows that record as its last one and
 # no change under way; reads this far apart, at most this many (a read right after a record ends
-# may still show the product from before it).
+# may still show the product from before it); the first re-read at once.
 STATUS_READ_INTERVAL_SECONDS = 0.1
 MAX_STATUS_READS = 20
 TRANSITIONAL_PRODUCT_STATUSES = frozenset({"UNDER_CHANGE", "PLAN_IN_PROGRESS"})
@@ -84,12 +84,13 @@ def settled_product(
     service answers for a moment after a write) shows another last record, or a change still under
     way, and is read again. None when it is not found; the last read when none ever settles."""
     product = visible_product(service_catalog, provisioned_product_id, sleep=sleep)
-    for _ in range(MAX_STATUS_READS):
+    for attempt in range(MAX_STATUS_READS):
         if product is None or (
             after_record in (product.last_record_id, product.last_provisioning_record_id)
             and product.status not in TRANSITIONAL_PRODUCT_STATUSES
         ):
             return product
-        sleep(STATUS_READ_INTERVAL_SECONDS)
+        if attempt:
+            sleep(STATUS_READ_INTERVAL_SECONDS)
         product = visible_product(service_catalog, provisioned_product_id, sleep=sleep)
     return product
