@@ -249,7 +249,7 @@ def finish_or_remove(
     product (Create or replacement) whose request CloudFormation gave up on meanwhile is removed too.
     """
     product_id = execution.provisioned_product_id
-    if new_product and env.ledger.cleanup_of(request) == product_id:
+    if new_product and _cleanup_started(env, request) == product_id:
         from sc_plan_provider.cleanup import removal_failure
 
         raise removal_failure(
@@ -265,7 +265,10 @@ def finish_or_remove(
         from sc_plan_provider.cleanup import removal_failure
 
         reason = error.reason if isinstance(error, ResourceFailure) else f"{type(error).__name__}: {error}"
-        env.ledger.start_cleanup(request, product_id)
+        try:
+            env.ledger.start_cleanup(request, product_id)
+        except Exception:  # the removal below goes on regardless; only a continuation would miss it
+            logger.exception("Could not record the cleanup in the request ledger")
         raise removal_failure(request, product_id, service_catalog, properties, env, why=reason) from error
     if (new_product or is_create(request)) and env.superseded(request):
         from sc_plan_provider.cleanup import removal_failure
@@ -275,6 +278,16 @@ def finish_or_remove(
             request, product_id, service_catalog, properties, env, why="CloudFormation moved on from this request"
         )
     return answer
+
+
+def _cleanup_started(env: Environment, request: PlanRequest) -> str | None:
+    """The new product an earlier invocation of this request began to remove; None when unknown
+    (the ledger unreadable): the execution is then finished, and removed if anything goes wrong."""
+    try:
+        return env.ledger.cleanup_of(request)
+    except Exception:
+        logger.exception("Request ledger unavailable; not checking for a cleanup under way")
+        return None
 
 
 def is_create(request: PlanRequest) -> bool:
