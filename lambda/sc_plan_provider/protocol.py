@@ -104,6 +104,7 @@ class PlanResource(CfnResource):
         self._continuing = False
         self._handed_over = False
         self._superseded = False
+        self._unregistered: tuple[PlanRequest, str, float | None] | None = None
         self._holder = ""
         self.first_seen = 0.0
 
@@ -125,13 +126,15 @@ class PlanResource(CfnResource):
         request = PlanRequest.from_event(event)
         holder = str(getattr(context, "aws_request_id", "") or "")
         carried = carried_first_seen(event)
+        unregistered: tuple[PlanRequest, str, float | None] | None = None
         try:
             arrival = self._ledger().arrive(request, holder, carried)
         except Exception:
             # Better a possible second answer than none: go on as a first arrival (the anchor a
-            # continuation carries keeps the deadline where it was).
+            # continuation carries keeps the deadline where it was), and register before acting.
             logger.exception("Request ledger unavailable; continuing without it")
             arrival = Arrival(arrived_at if carried is None else min(carried, arrived_at), answered=False)
+            unregistered = (request, holder, carried)
         if arrival.answered:
             logger.info("Request already answered: this delivery is a duplicate, nothing to do")
             return
@@ -143,6 +146,7 @@ class PlanResource(CfnResource):
             self._continuing = False
             self._handed_over = False
             self._superseded = arrival.superseded
+            self._unregistered = unregistered
             self._holder = holder
             self.NoEcho = False  # set by the answer (property NoEcho); a warm environment keeps attributes
             self.first_seen = arrival.first_seen
@@ -172,6 +176,13 @@ class PlanResource(CfnResource):
             if self._answered or self._handed_over:
                 return False
         try:
+            if self._unregistered is not None:
+                # Its arrival was never recorded: as it stands, the resource's latest request is an
+                # earlier one (a cleanup Delete would find itself superseded by its own Update).
+                arrival = self._ledger().arrive(*self._unregistered)
+                self._unregistered = None
+                if arrival.answered or arrival.superseded:
+                    return False
             return self._ledger().may_act(request, self._holder)
         except Exception:
             logger.exception("Request ledger unavailable; acting without the check")
