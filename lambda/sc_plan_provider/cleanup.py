@@ -283,20 +283,23 @@ def delete(request: PlanRequest, env: Environment) -> Answer:
     if product_id is None:
         logger.info("Physical id was never a provisioned product, and the resource owns none: nothing to delete")
         return Answer(physical_id)
-    require_owner(env.owners, product_id, request, action="terminate", failed_id=physical_id)
+    # Deleting must succeed for the stack to end clean (it is also every rollback's cleanup), so
+    # it waits as long as CloudFormation does, not just DeadlineSeconds.
+    patience = patience_deadline(properties, env)
+    require_owner(
+        env.owners, product_id, request, action="terminate", failed_id=physical_id, patience=patience, sleep=env.sleep
+    )
     if properties.spec is not None:
         # Plans this resource made and could not delete would outlive the stack.
         from sc_plan_provider.spec_mode import delete_own_plans
 
         delete_own_plans(service_catalog.extended(PlanningCatalog), request, product_id)
-    # Deleting must succeed for the stack to end clean (it is also every rollback's cleanup), so
-    # it waits as long as CloudFormation does, not just DeadlineSeconds.
     terminate(
         request,
         product_id,
         service_catalog,
         properties=properties,
-        deadline=patience_deadline(properties, env),
+        deadline=patience,
         env=env,
         with_delete_options=True,
     )

@@ -9,18 +9,25 @@ Two rules, both checked before the Service Catalog call they guard:
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sc_plan_provider.errors import ResourceFailure
 from sc_plan_provider.ownership import Owner, OwnershipUnavailableError
 from sc_plan_provider.request import PlanRequest
 from sc_plan_provider.request_ledger import request_key
+from sc_plan_provider.telemetry import logger
 from sc_plan_provider.value import Value
 
 if TYPE_CHECKING:
+    from sc_plan_provider.deadline import Deadline
     from sc_plan_provider.ports import OwnerRegistry
 
 ARN_PARTS = 6  # arn:partition:service:region:account:resource
+# A Delete retries an owners table that does not answer with this backoff (up to its patience).
+OWNERS_RETRY_FIRST_DELAY_SECONDS = 0.5
+OWNERS_RETRY_MAX_DELAY_SECONDS = 8.0
 
 
 class Home(Value):
@@ -64,14 +71,26 @@ def require_owner(
     *,
     action: str,
     failed_id: str | None,
+    patience: Deadline | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
     """Claim the product for the requesting resource, about to act on it, or refuse if another
-    resource owns it. True when this call recorded the owner (a new claim)."""
+    resource owns it. True when this call recorded the owner (a new claim).
+
+    `patience`: while the owners table does not answer, keep trying until then (a Delete: a
+    cleanup that fails is never retried by CloudFormation, and its product would be orphaned)."""
     me = Owner.of(request)
-    try:
-        claim = registry.claim(provisioned_product_id, me, request_key(request))
-    except OwnershipUnavailableError as error:
-        raise _unavailable(provisioned_product_id, error, failed_id) from error
+    delay = OWNERS_RETRY_FIRST_DELAY_SECONDS
+    while True:
+        try:
+            claim = registry.claim(provisioned_product_id, me, request_key(request))
+            break
+        except OwnershipUnavailableError as error:
+            if patience is None or patience.remaining() <= delay:
+                raise _unavailable(provisioned_product_id, error, failed_id) from error
+            logger.info("Owners table not answering; trying again", extra={"delay": delay})
+            sleep(delay)
+            delay = min(delay * 2, OWNERS_RETRY_MAX_DELAY_SECONDS)
     if claim.owner != me:
         raise _refused(action, provisioned_product_id, claim.owner, me, failed_id)
     return claim.new
