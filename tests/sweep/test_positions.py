@@ -7,7 +7,7 @@ from __future__ import annotations
 from local_cloud.gate import FAULT_KINDS
 from local_cloud.gate.faults import supports
 from local_cloud.sweep.faults import faults_for, put_attempts_in_window
-from local_cloud.sweep.positions import DEFAULT_SEED, SAMPLE_BUDGET_SECONDS, positions, sample
+from local_cloud.sweep.positions import DEFAULT_SEED, REGRESSIONS, SAMPLE_BUDGET_SECONDS, positions, sample
 from local_cloud.sweep.trace import Site
 from local_cloud.sweep.traces import Trace
 
@@ -25,6 +25,14 @@ def test_the_sample_is_seeded_and_covers_every_fault_kind_on_every_service_and_e
     wanted = {(service, kind) for service in services for kind in FAULT_KINDS if supports(service, kind)}
     assert {(p.position.site.service, p.position.kind) for p in first} == wanted
     assert len(first) < len(everything) / 10
+
+
+def test_the_sample_always_replays_the_violations_a_whole_sweep_found(traces: dict[str, Trace]) -> None:
+    everything = positions(traces)
+    keys = {p.position.key for p in everything}
+    assert set(REGRESSIONS) <= keys, "a regression position is no longer reached: update REGRESSIONS"
+    chosen = {p.position.key for p in sample(everything, traces, budget_seconds=SAMPLE_BUDGET_SECONDS)}
+    assert set(REGRESSIONS) <= chosen
 
 
 def test_every_call_of_every_trace_is_swept_at_some_position(traces: dict[str, Trace]) -> None:
