@@ -49,11 +49,19 @@ def carried_first_seen(event: dict[str, Any]) -> float | None:
         return None
 
 
+def carried_product_id(event: dict[str, Any]) -> str:
+    """The product the request made before it was handed over ("" if none): a failure in the
+    continuation answers with it, so the stack holds the product and its rollback removes it."""
+    value = _continuation(event).get("ProvisionedProductId")
+    return value if isinstance(value, str) else ""
+
+
 def continue_in_new_invocation(
     event: dict[str, Any],
     function_arn: str,
     first_seen: float,
     *,
+    product_id: str = "",
     give_up_at: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
@@ -68,7 +76,10 @@ def continue_in_new_invocation(
     next_hop = hop(event) + 1
     if next_hop > MAX_HOPS:
         raise RuntimeError(f"gave up after {MAX_HOPS} continuations")
-    payload = json.dumps({**event, CONTINUATION_KEY: {"Hop": next_hop, "FirstSeen": first_seen}}).encode()
+    carried: dict[str, Any] = {"Hop": next_hop, "FirstSeen": first_seen}
+    if product_id:
+        carried["ProvisionedProductId"] = product_id
+    payload = json.dumps({**event, CONTINUATION_KEY: carried}).encode()
     delays = iter(HANDOVER_RETRY_DELAYS)
     delay = 0.0
     while True:

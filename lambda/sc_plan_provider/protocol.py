@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from crhelper import CfnResource
 
-from sc_plan_provider.continuation import carried_first_seen, continue_in_new_invocation
+from sc_plan_provider.continuation import carried_first_seen, carried_product_id, continue_in_new_invocation
 from sc_plan_provider.delivery import DeliveryError, put_response
 from sc_plan_provider.errors import ContinuationNeeded, ResourceFailure
-from sc_plan_provider.request import PlanRequest
+from sc_plan_provider.request import NOT_PROVISIONED_PREFIX, PlanRequest
 from sc_plan_provider.request_ledger import Arrival, Claim, default_ledger
 from sc_plan_provider.response import encode, fit_response
 from sc_plan_provider.telemetry import logger
@@ -141,7 +141,7 @@ class PlanResource(CfnResource):
         with self._answer_lock:
             self._answered = False
             self._delivery_error = None
-            self._product_id = ""
+            self._product_id = carried_product_id(event)
             self._request = request
             self._continuing = False
             self._handed_over = False
@@ -164,7 +164,13 @@ class PlanResource(CfnResource):
             self._handed_over = True
         try:
             give_up_at = time.monotonic() + self._remaining_seconds() - HANDOVER_ANSWER_RESERVE_SECONDS
-            continue_in_new_invocation(event, context.invoked_function_arn, self.first_seen, give_up_at=give_up_at)
+            continue_in_new_invocation(
+                event,
+                context.invoked_function_arn,
+                self.first_seen,
+                product_id=self._product_id or carried_product_id(event),
+                give_up_at=give_up_at,
+            )
         except Exception as error:
             logger.exception("Could not hand the request over")
             self._continuing = False
@@ -210,7 +216,7 @@ class PlanResource(CfnResource):
         except ResourceFailure as failure:
             logger.warning("Request failed", extra={"reason": failure.reason})
             self.Status, self.Reason = FAILED, failure.reason
-            self.PhysicalResourceId = failure.physical_resource_id or self._product_id or ""
+            self.PhysicalResourceId = self._held_id(failure.physical_resource_id)
         except Exception as error:
             logger.exception("Unexpected error")
             self.Status, self.Reason = (
@@ -218,6 +224,14 @@ class PlanResource(CfnResource):
                 f"Internal error in the provider function: {type(error).__name__}: {error}",
             )
             self.PhysicalResourceId = self._product_id or ""
+
+    def _held_id(self, failed_id: str | None) -> str:
+        """A product this request made (noted here, or carried by the continuation) is the answer's
+        physical id even when a later step fails with the not-provisioned marker: the stack must
+        hold it, so that its rollback removes it."""
+        if self._product_id and (not failed_id or failed_id.startswith(NOT_PROVISIONED_PREFIX)):
+            return self._product_id
+        return failed_id or ""
 
     def generate_physical_id(self, event: dict[str, Any]) -> str:
         """Used by crhelper for a Create that failed with no product: a recognisable marker."""
