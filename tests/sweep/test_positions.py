@@ -22,9 +22,16 @@ def test_the_sample_is_seeded_and_covers_every_fault_kind_on_every_service_and_e
     calls = {f"{site.service}.{site.operation}" for trace in traces.values() for site in trace.sites}
     assert {f"{p.position.site.service}.{p.position.site.operation}" for p in first} == calls
     services = {site.service for trace in traces.values() for site in trace.sites}
-    wanted = {(service, kind) for service in services for kind in FAULT_KINDS if supports(service, kind)}
-    assert {(p.position.site.service, p.position.kind) for p in first} == wanted
+    wanted = {_as_met(service, kind) for service in services for kind in FAULT_KINDS if supports(service, kind)}
+    assert {_as_met(p.position.site.service, p.position.kind) for p in first} == wanted
     assert len(first) < len(everything) / 10
+
+
+def _as_met(service: str, kind: str) -> tuple[str, str]:
+    """A fault as the handler meets it: on the ResponseURL a 503 SlowDown and a 500 are the PUT failing."""
+    if service == "s3" and kind in ("throttle", "server_error"):
+        return (service, "the PUT fails")
+    return (service, kind)
 
 
 def test_the_sample_always_replays_the_violations_a_whole_sweep_found(traces: dict[str, Trace]) -> None:
