@@ -249,6 +249,11 @@ class PlanResource(CfnResource):
         """The handler is still busy (a slow call) this close to the Lambda deadline."""
         if self._continuing and self._handed_over:  # the request is being handed over, not abandoned
             return
+        with self._answer_lock:
+            answered = self._answered
+        if answered:  # the answer is out or going out: only recording it is still running
+            logger.warning("Lambda deadline near while the answer is being recorded; nothing to hand over")
+            return
         if self.continuable:
             logger.warning("Lambda deadline near while a call is still running; continuing in a new invocation")
             self._continuing = True

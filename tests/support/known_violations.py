@@ -12,8 +12,9 @@ _DELIVERY = (
     "attempts and the answer is lost (with a 15-minute function each attempt keeps trying for 60 s)"
 )
 _NO_LEDGER = (
-    "the request table cannot record the answer's claim: the provider answers without it (better a "
-    "second, identical answer than none), and the watchdog's continuation answers again"
+    "the request table cannot record that the answer was delivered before the continued sequence's "
+    "5-second function times out: Lambda's retry of that invocation finds the claim but no answer "
+    "recorded and answers again, the same answer (better a second, identical answer than none)"
 )
 KNOWN: dict[str, str] = {
     "plan/continued | step 0 (create Create Bucket) s3.PutObject#1 | throttle": _DELIVERY,
