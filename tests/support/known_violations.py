@@ -1,6 +1,7 @@
-"""Positions whose invariants are known to fail today: handler bugs reported to the lead, each with
-what fails. The sweep (tests/sweep) marks them xfail (strict: when a fix makes one hold, the suite says so and the
-entry goes). Patterns are `fnmatch` patterns on a position's key, ``SEQUENCE | SITE | KIND``."""
+"""Positions whose invariants are known to fail today, each with what fails. The sweep (tests/sweep)
+marks them xfail: strict (when a fix makes one hold, the suite says so and the entry goes), except
+the few in `SOMETIMES`, whose failure depends on timing. Patterns are `fnmatch` patterns on a
+position's key, ``SEQUENCE | SITE | KIND``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,17 @@ KNOWN: dict[str, str] = {
     "plan/continued | step 0 (create Create Bucket) s3.PutObject#1 | server_error": _DELIVERY,
     "plan/continued | step 0 (create Create Bucket) dynamodb.UpdateItem[[]requests[]]#6 | throttle": _NO_LEDGER,
 }
+
+
+# Known failures that depend on timing, so that a run sometimes holds: marked xfail without strict.
+# Whether recording the delivered answer gives up before the 5-second function times out depends on
+# botocore's jittered backoff (about 1 run in 6 records it in time and holds).
+SOMETIMES = ("plan/continued | step 0 (create Create Bucket) dynamodb.UpdateItem[[]requests[]]#6 | throttle",)
+
+
+def always_fails(position_key: str) -> bool:
+    """Whether a known failure fails on every run (strict xfail) or only on some (timing)."""
+    return not any(fnmatch.fnmatchcase(position_key, pattern) for pattern in SOMETIMES)
 
 
 def known(position_key: str) -> str | None:
