@@ -62,9 +62,9 @@ DATA_CLASS = "from aws_lambda_powertools.utilities.data_classes import CloudForm
 # owners registry, its deadline) and its Service Catalog edge).
 FIRST_REQUEST = (
     "import sc_plan_provider.handler as handler\n"
-    "from sc_plan_provider.request import PlanRequest\n"
-    "from sc_plan_provider.properties import parse_properties\n"
-    "from sc_plan_provider.request_ledger import default_ledger\n"
+    "from sc_plan_provider.core.request import PlanRequest\n"
+    "from sc_plan_provider.properties.resource import parse_properties\n"
+    "from sc_plan_provider.records.ledger import default_ledger\n"
     "class Context:\n"
     "    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:provider'\n"
     "    def get_remaining_time_in_millis(self): return 900_000\n"
@@ -79,7 +79,7 @@ FIRST_REQUEST = (
 # package compiled as an import would compile it.
 COMPILE_ONLY = (
     "import pathlib\n"
-    "for path in sorted(pathlib.Path('sc_plan_provider').glob('*.py')):\n"
+    "for path in sorted(pathlib.Path('sc_plan_provider').rglob('*.py')):\n"
     "    compile(path.read_bytes(), str(path), 'exec')\n"
 )
 # Wall and CPU time of the body, in seconds; CPU time is the steadier of the two on a busy machine.

@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from sc_plan_execution.provider import SERVICE_CATALOG_ACTIONS, PlanExecutionProvider
     from sc_plan_execution.provider_options import ProviderOptions
     from sc_plan_execution.provider_stack import DEFAULT_EXPORT_NAME, PlanExecutionProviderStack
-    from sc_plan_provider.polling_policy import PollingPolicy
-    from sc_plan_provider.product_spec import ProductSpec
-    from sc_plan_provider.property_values import InvalidPropertyError
+    from sc_plan_provider.properties.spec import ProductSpec
+    from sc_plan_provider.properties.values import InvalidPropertyError
+    from sc_plan_provider.waiting.policy import PollingPolicy
 
 # Each export is imported when first used, so the review command (`python -m sc_plan_execution
 # review`, a pipeline step) starts without aws_cdk and its Node.js runtime.
@@ -36,9 +36,9 @@ _EXPORTED_FROM = {
     "ProviderOptions": "sc_plan_execution.provider_options",
     "DEFAULT_EXPORT_NAME": "sc_plan_execution.provider_stack",
     "PlanExecutionProviderStack": "sc_plan_execution.provider_stack",
-    "PollingPolicy": "sc_plan_provider.polling_policy",
-    "ProductSpec": "sc_plan_provider.product_spec",
-    "InvalidPropertyError": "sc_plan_provider.property_values",
+    "PollingPolicy": "sc_plan_provider.waiting.policy",
+    "ProductSpec": "sc_plan_provider.properties.spec",
+    "InvalidPropertyError": "sc_plan_provider.properties.values",
 }
 
 

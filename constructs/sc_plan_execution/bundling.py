@@ -3,7 +3,7 @@
 Docker is not available everywhere this project is synthesized (CI, the local cloud), so the asset
 is built with pip's cross-platform wheel download (`--platform manylinux2014_aarch64 --only-binary`),
 which yields exactly what an arm64 Python 3.14 Lambda needs. Of botocore's service models only
-those of the services the function calls are kept (`sc_plan_provider.aws_clients.SERVICES`): the
+those of the services the function calls are kept (`sc_plan_provider.runtime.clients.SERVICES`): the
 rest are 28 MB that every cold start would download and unpack for nothing. The asset hash is
 computed here from the sources and the bundling settings, so CDK can reuse an already staged
 `asset.<hash>` directory and skip pip entirely on repeat synths.
@@ -24,7 +24,7 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-from sc_plan_provider.aws_clients import SERVICES
+from sc_plan_provider.runtime.clients import SERVICES
 
 HANDLER_PACKAGE = "sc_plan_provider"
 # The function's own pinned dependencies, shipped inside the handler package so an installed

@@ -2,7 +2,7 @@
 
 The handler publishes EMF metrics (namespace `ServiceCatalogPlanExecution`) with two dimension
 sets each: `service` alone (every provider of the account and Region together) and `service`,
-`StackName`, `LogicalResourceId` (the one resource that asked; `sc_plan_provider.telemetry`).
+`StackName`, `LogicalResourceId` (the one resource that asked; `sc_plan_provider.core.telemetry`).
 CloudWatch matches a metric by its exact dimension set, so a resource's metrics carry all three.
 """
 

@@ -16,7 +16,7 @@ from aws_cdk import aws_iam as iam
 
 from sc_plan_execution.plan_execution import ProvisionedProductPlanExecution
 from sc_plan_provider import __version__
-from sc_plan_provider.property_values import is_id
+from sc_plan_provider.properties.values import is_id
 
 DEFAULT_STEP_ID = "ReviewPlan"
 REVIEW_COMMAND = "python -m sc_plan_execution review"

@@ -33,17 +33,7 @@ from sc_plan_execution.metrics import MetricOptions
 from sc_plan_execution.provider import PlanExecutionProvider
 from sc_plan_execution.provider_options import ProviderOptions
 from sc_plan_execution.tags import SynthTimeCheck, product_tag_manager, tag_list
-from sc_plan_provider.change_gate import (
-    ALLOW_REMOVAL,
-    ALLOW_REPLACEMENT,
-    CHANGES_ADD,
-    CHANGES_MODIFY,
-    CHANGES_REMOVE,
-    CHANGES_REPLACE,
-)
-from sc_plan_provider.polling_policy import PollingPolicy
-from sc_plan_provider.product_spec import ProductSpec
-from sc_plan_provider.properties import (
+from sc_plan_provider.properties.resource import (
     ACCEPT_LANGUAGE,
     ADOPT_EXISTING,
     DEADLINE_SECONDS,
@@ -58,8 +48,18 @@ from sc_plan_provider.properties import (
     TERMINATE_IGNORE_ERRORS,
     parse_properties,
 )
-from sc_plan_provider.property_values import InvalidPropertyError
-from sc_plan_provider.spec_properties import NOTIFICATION_ARNS, TAGS
+from sc_plan_provider.properties.spec import ProductSpec
+from sc_plan_provider.properties.spec_properties import NOTIFICATION_ARNS, TAGS
+from sc_plan_provider.properties.values import InvalidPropertyError
+from sc_plan_provider.steps.gate import (
+    ALLOW_REMOVAL,
+    ALLOW_REPLACEMENT,
+    CHANGES_ADD,
+    CHANGES_MODIFY,
+    CHANGES_REMOVE,
+    CHANGES_REPLACE,
+)
+from sc_plan_provider.waiting.policy import PollingPolicy
 
 RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"
 RECORD_ID_ATTRIBUTE = "RecordId"
@@ -103,7 +103,7 @@ class ProvisionedProductPlanExecution(Construct):
     """Executes one Service Catalog provisioned product plan and waits for it to finish.
 
     Props are checked at synth time with the same rules the handler applies at deploy time
-    (`sc_plan_provider.properties.parse_properties`), so a bad value fails `cdk synth` instead of a
+    (`sc_plan_provider.properties.resource.parse_properties`), so a bad value fails `cdk synth` instead of a
     deployment. Values that are CDK tokens are only checked by the handler.
 
     Taggable like aws-cdk-lib's resources: in spec mode `Tags.of(scope).add(...)` reaches the
@@ -261,7 +261,7 @@ class ProvisionedProductPlanExecution(Construct):
     def _validate(self, properties: Mapping[str, Any], service_timeout: Duration) -> None:
         """Run the handler's own checks on every concrete value; tokens are left to deploy time.
 
-        Raises `sc_plan_provider.properties.InvalidPropertyError` (a ValueError) naming the property.
+        Raises `sc_plan_provider.properties.resource.InvalidPropertyError` (a ValueError) naming the property.
         """
         concrete = {
             name: _concrete(value, TOKEN_ARN_PLACEHOLDER if name == NOTIFICATION_ARNS else TOKEN_PLACEHOLDER)

@@ -16,7 +16,9 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sc_plan_provider.change_gate import (
+from sc_plan_provider.properties.resource import ACCEPT_LANGUAGES
+from sc_plan_provider.properties.values import is_id
+from sc_plan_provider.steps.gate import (
     ALLOW_REMOVAL,
     ALLOW_REPLACEMENT,
     GateDecision,
@@ -24,11 +26,9 @@ from sc_plan_provider.change_gate import (
     ResourceChange,
     decide,
 )
-from sc_plan_provider.properties import ACCEPT_LANGUAGES
-from sc_plan_provider.property_values import is_id
 
 if TYPE_CHECKING:
-    from sc_plan_provider.service_catalog import Plan
+    from sc_plan_provider.servicecatalog.calls import Plan
 
 EXIT_ALLOWED = 0
 EXIT_REFUSED = 1
@@ -64,10 +64,10 @@ def _review(
         import boto3
         from botocore.exceptions import BotoCoreError
 
-        from sc_plan_provider.aws_clients import client_config
-        from sc_plan_provider.service_catalog import NotFoundError, ServiceCatalog, ServiceCatalogError
-        from sc_plan_provider.telemetry import logger
-        from sc_plan_provider.visibility import fresh
+        from sc_plan_provider.core.telemetry import logger
+        from sc_plan_provider.runtime.clients import client_config
+        from sc_plan_provider.servicecatalog.calls import NotFoundError, ServiceCatalog, ServiceCatalogError
+        from sc_plan_provider.waiting.visibility import fresh
     except ImportError as error:
         return _error(f"the review command needs {error.name}: {INSTALL_HINT}")
     logger.setLevel("WARNING")  # the function's JSON log lines would interleave with the table

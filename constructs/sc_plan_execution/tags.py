@@ -22,7 +22,7 @@ import jsii
 from aws_cdk import TagManager, TagType
 from constructs import IValidation
 
-from sc_plan_provider.property_values import InvalidPropertyError
+from sc_plan_provider.properties.values import InvalidPropertyError
 
 # Above Tags.of's defaults (add 100, remove 200), so the spec's own tags win on a conflict.
 SPEC_TAG_PRIORITY = 300

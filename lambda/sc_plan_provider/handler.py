@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sc_plan_provider import lifecycle
-from sc_plan_provider.aws_clients import service_catalog_client
-from sc_plan_provider.deadline import Deadline
-from sc_plan_provider.ownership import default_registry
-from sc_plan_provider.protocol import PlanResource
-from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.service_catalog import ServiceCatalog, history_client
-from sc_plan_provider.telemetry import logger, measure_resource, metrics, route_library_logs, tracer
+from sc_plan_provider import routes as lifecycle
+from sc_plan_provider.core.request import PlanRequest
+from sc_plan_provider.core.telemetry import logger, measure_resource, metrics, route_library_logs, tracer
+from sc_plan_provider.records.owners import default_registry
+from sc_plan_provider.runtime.clients import service_catalog_client
+from sc_plan_provider.runtime.protocol import PlanResource
+from sc_plan_provider.servicecatalog.calls import ServiceCatalog, history_client
+from sc_plan_provider.waiting.deadline import Deadline
 
 # Time kept back from the Lambda deadline to deliver the answer (with retries) after a wait ends.
 ANSWER_RESERVE_SECONDS = 20.0

@@ -9,7 +9,7 @@
   effect, then drops the connection: the client retries a call that already happened;
 - ``kill`` lets the call take effect, then SIGKILLs the execution environment that made it.
 
-The sizes come from the handler's own settings (`sc_plan_provider.aws_clients`, `.delivery`,
+The sizes come from the handler's own settings (`sc_plan_provider.runtime.clients`, `.delivery`,
 `.protocol`), so a change there moves the sweep with it.
 """
 
@@ -66,7 +66,7 @@ def _fault(site: Site, kind: FaultKind) -> SweepFault:
 
 def _attempts(site: Site) -> int:
     """How many calls in a row a refusing fault needs to reach the handler once."""
-    from sc_plan_provider.aws_clients import client_config, history_client_config
+    from sc_plan_provider.runtime.clients import client_config, history_client_config
 
     if site.service == "s3":
         return put_attempts_in_window()
@@ -78,10 +78,10 @@ def _attempts(site: Site) -> int:
 
 
 def _read_timeout(site: Site) -> float:
-    from sc_plan_provider.aws_clients import client_config, history_client_config
+    from sc_plan_provider.runtime.clients import client_config, history_client_config
 
     if site.service == "s3":
-        from sc_plan_provider.delivery import REQUEST_TIMEOUT_SECONDS
+        from sc_plan_provider.runtime.delivery import REQUEST_TIMEOUT_SECONDS
 
         return REQUEST_TIMEOUT_SECONDS
     config = history_client_config() if (site.service, site.operation) in _BOUNDED_OPERATIONS else client_config()
@@ -91,8 +91,8 @@ def _read_timeout(site: Site) -> float:
 def put_attempts_in_window() -> int:
     """The PUTs one invocation makes before its delivery window closes (`delivery.put_response`:
     a delay doubling from FIRST_RETRY_DELAY_SECONDS to MAX_RETRY_DELAY_SECONDS)."""
-    from sc_plan_provider.delivery import FIRST_RETRY_DELAY_SECONDS, MAX_RETRY_DELAY_SECONDS
-    from sc_plan_provider.protocol import DELIVERY_WINDOW_SECONDS
+    from sc_plan_provider.runtime.delivery import FIRST_RETRY_DELAY_SECONDS, MAX_RETRY_DELAY_SECONDS
+    from sc_plan_provider.runtime.protocol import DELIVERY_WINDOW_SECONDS
 
     attempts, elapsed, delay = 1, 0.0, FIRST_RETRY_DELAY_SECONDS
     while elapsed + delay <= DELIVERY_WINDOW_SECONDS:

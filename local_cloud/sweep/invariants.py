@@ -248,7 +248,7 @@ def _scan(world: World, role: str) -> list[dict[str, Any]]:
 
 
 def _resource_key(stack_id: str, logical_id: str) -> str:
-    """The owners table's key of a resource's own item (`sc_plan_provider.ownership.resource_key`)."""
-    from sc_plan_provider.ownership import Owner, resource_key
+    """The owners table's key of a resource's own item (`sc_plan_provider.records.owners.resource_key`)."""
+    from sc_plan_provider.records.owners import Owner, resource_key
 
     return resource_key(Owner(stack_id, logical_id))

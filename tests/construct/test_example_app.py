@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import app
-from sc_plan_provider.aws_clients import SERVICES
+from sc_plan_provider.runtime.clients import SERVICES
 
 CFN_LINT_IGNORED = "W3005"  # redundant DependsOn that CDK itself emits
 

@@ -18,7 +18,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from sc_plan_execution import ProductSpec, ProvisionedProductPlanExecution
 from sc_plan_execution.metrics import METRIC_NAMES
-from sc_plan_provider import telemetry
+from sc_plan_provider.core import telemetry
 
 MakeStack = Callable[[], cdk.Stack]
 NamedStack = Callable[..., cdk.Stack]

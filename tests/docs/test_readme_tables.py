@@ -14,12 +14,12 @@ import pytest
 
 from sc_plan_execution import SERVICE_CATALOG_ACTIONS, ProviderOptions, ProvisionedProductPlanExecution
 from sc_plan_execution.scanner_skips import CHECKOV_SKIPS
-from sc_plan_provider.change_gate import ChangeSummary
-from sc_plan_provider.properties import KNOWN_PROPERTIES, parse_properties
-from sc_plan_provider.property_values import InvalidPropertyError
-from sc_plan_provider.response import answer_data
-from sc_plan_provider.service_catalog import Record
-from sc_plan_provider.spec_properties import SPEC_PROPERTIES
+from sc_plan_provider.properties.resource import KNOWN_PROPERTIES, parse_properties
+from sc_plan_provider.properties.spec_properties import SPEC_PROPERTIES
+from sc_plan_provider.properties.values import InvalidPropertyError
+from sc_plan_provider.runtime.response import answer_data
+from sc_plan_provider.servicecatalog.calls import Record
+from sc_plan_provider.steps.gate import ChangeSummary
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

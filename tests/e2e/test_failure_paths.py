@@ -18,8 +18,8 @@ from local_cloud.cloudformation import CustomResource, Delivery
 from local_cloud.gate import Fault
 from local_cloud.servicecatalog import ProvisioningScript, RecordError, ServiceCatalogEmulator
 from local_cloud.servicecatalog.errors import AccessDeniedException
-from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.request_ledger import request_key
+from sc_plan_provider.core.request import PlanRequest
+from sc_plan_provider.records.ledger import request_key
 from support.scenarios import FAST_POLLING, plan, product, resource
 
 SHORT_FUNCTION_TIMEOUT = 4.0

@@ -24,8 +24,8 @@ SERVICE_CATALOG_METHODS = {
 }
 # The edge's classes: the common calls, and those of the less common paths (terminate: Deletes).
 METHOD_PREFIXES = (
-    "## sc_plan_provider.service_catalog.ServiceCatalog.",
-    "## sc_plan_provider.service_catalog_plans.PlanningCatalog.",
+    "## sc_plan_provider.servicecatalog.calls.ServiceCatalog.",
+    "## sc_plan_provider.servicecatalog.planning.PlanningCatalog.",
 )
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from sc_plan_provider.change_gate import (
+from sc_plan_provider.properties.resource import InvalidPropertyError, parse_properties
+from sc_plan_provider.steps.gate import (
     ChangeSummary,
     ResourceChange,
     decide,
 )
-from sc_plan_provider.properties import InvalidPropertyError, parse_properties
-from sc_plan_provider.refusal import refusal_reason
+from sc_plan_provider.steps.refusal import refusal_reason
 
 REVIEW = "python -m sc_plan_execution review"
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from sc_plan_provider import handler, protocol
-from sc_plan_provider.continuation import CONTINUATION_KEY, hop
-from sc_plan_provider.in_process import InProcessLedger
+from sc_plan_provider import handler
+from sc_plan_provider.records.in_process import InProcessLedger
+from sc_plan_provider.runtime import protocol
+from sc_plan_provider.runtime.handover import CONTINUATION_KEY, hop
 from support import sc_stubs as sc
 from support.cfn_requests import Answers, FakeContext, invoke, make_event
 
@@ -127,7 +128,7 @@ def _invoke_answers(*codes: str | None) -> tuple[Any, list[float]]:
 
 @pytest.mark.parametrize("code", ["TooManyRequestsException", "ServiceException", "ResourceNotFoundException"])
 def test_a_hand_over_refused_for_a_moment_is_tried_again(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
-    from sc_plan_provider import continuation
+    from sc_plan_provider.runtime import handover as continuation
 
     client, slept = _invoke_answers(code, code, None)
     monkeypatch.setattr(continuation, "handover_lambda_client", lambda: client)
@@ -141,7 +142,7 @@ def test_a_hand_over_refused_for_a_moment_is_tried_again(monkeypatch: pytest.Mon
 def test_a_hand_over_stops_trying_while_there_is_time_to_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.exceptions import ClientError
 
-    from sc_plan_provider import continuation
+    from sc_plan_provider.runtime import handover as continuation
 
     client, slept = _invoke_answers("TooManyRequestsException", None)
     monkeypatch.setattr(continuation, "handover_lambda_client", lambda: client)

@@ -119,10 +119,10 @@ def test_unknown_plan_fails_pointing_at_portfolio_access(stub: Stubber, answers:
 
 def test_a_plan_is_not_missing_before_several_reads_found_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Under throttling one read can outlast the visibility window alone: absence needs more reads."""
-    from sc_plan_provider import plan_executor
-    from sc_plan_provider.deadline import Deadline
-    from sc_plan_provider.polling_policy import PollingPolicy
-    from sc_plan_provider.service_catalog import NotFoundError
+    from sc_plan_provider.servicecatalog.calls import NotFoundError
+    from sc_plan_provider.steps import execute as plan_executor
+    from sc_plan_provider.waiting.deadline import Deadline
+    from sc_plan_provider.waiting.policy import PollingPolicy
 
     monkeypatch.setattr(plan_executor, "PLAN_VISIBILITY_SECONDS", 0.0)  # the window is already over
     reads: list[int] = []
@@ -191,7 +191,7 @@ def test_duplicate_delivery_after_the_answer_does_nothing(stub: Stubber, answers
 
 
 def test_idempotency_token_is_derived_from_the_request() -> None:
-    from sc_plan_provider.request import PlanRequest
+    from sc_plan_provider.core.request import PlanRequest
 
     event = make_event("Create", {"PlanId": sc.PLAN_ID})
     again = PlanRequest.from_event(dict(event))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from sc_plan_provider.deadline import Deadline
-from sc_plan_provider.deputy import require_owner
-from sc_plan_provider.errors import ResourceFailure
-from sc_plan_provider.ownership import Claim, Owner, OwnershipUnavailableError
-from sc_plan_provider.request import PlanRequest
+from sc_plan_provider.core.errors import ResourceFailure
+from sc_plan_provider.core.request import PlanRequest
+from sc_plan_provider.records.owners import Claim, Owner, OwnershipUnavailableError
+from sc_plan_provider.steps.deputy import require_owner
+from sc_plan_provider.waiting.deadline import Deadline
 from support.cfn_requests import make_event
 
 

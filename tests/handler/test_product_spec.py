@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from sc_plan_provider.product_spec import ProductSpec
-from sc_plan_provider.property_values import InvalidPropertyError
-from sc_plan_provider.spec_properties import declares_spec, parse_product_spec
+from sc_plan_provider.properties.spec import ProductSpec
+from sc_plan_provider.properties.spec_properties import declares_spec, parse_product_spec
+from sc_plan_provider.properties.values import InvalidPropertyError
 
 SPEC: dict[str, Any] = {
     "ProductId": "prod-abc123",

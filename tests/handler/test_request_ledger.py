@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from local_cloud.dynamodb import LocalDynamoDB
-from sc_plan_provider.in_process import InProcessLedger
-from sc_plan_provider.ports import Ledger
-from sc_plan_provider.request import PlanRequest
-from sc_plan_provider.request_ledger import Claim, DynamoDBLedger
+from sc_plan_provider.core.request import PlanRequest
+from sc_plan_provider.records.in_process import InProcessLedger
+from sc_plan_provider.records.ledger import Claim, DynamoDBLedger
+from sc_plan_provider.records.ports import Ledger
 from support.cfn_requests import make_event
 
 TABLE = {

@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from sc_plan_provider.in_process import InProcessOwnerRegistry
-from sc_plan_provider.ownership import Owner
-from sc_plan_provider.product_spec import ProductSpec
-from sc_plan_provider.properties import parse_properties
-from sc_plan_provider.property_values import InvalidPropertyError
-from sc_plan_provider.service_catalog import Plan
-from sc_plan_provider.spec_mode import is_no_changes
+from sc_plan_provider.properties.resource import parse_properties
+from sc_plan_provider.properties.spec import ProductSpec
+from sc_plan_provider.properties.values import InvalidPropertyError
+from sc_plan_provider.records.in_process import InProcessOwnerRegistry
+from sc_plan_provider.records.owners import Owner
+from sc_plan_provider.routes.spec_apply import is_no_changes
+from sc_plan_provider.servicecatalog.calls import Plan
 from support import sc_stubs as sc
 from support.cfn_requests import Answers, invoke, make_event
 

@@ -13,7 +13,7 @@ import pytest
 from aws_lambda_powertools import Logger
 from botocore.stub import Stubber
 
-from sc_plan_provider.telemetry import measure_resource, metrics, route_library_logs
+from sc_plan_provider.core.telemetry import measure_resource, metrics, route_library_logs
 from support import sc_stubs as sc
 from support.cfn_requests import Answers, invoke, make_event
 

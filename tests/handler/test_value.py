@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import pytest
 
-from sc_plan_provider.value import Value, replace
+from sc_plan_provider.core.value import Value, replace
 
 
 class Point(Value):

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from sc_plan_provider.deadline import Deadline
-from sc_plan_provider.errors import ContinuationNeeded, DeadlineExceededError
-from sc_plan_provider.polling_policy import PollingPolicy
-from sc_plan_provider.service_catalog import ThrottledError
-from sc_plan_provider.waiter import wait_until
+from sc_plan_provider.core.errors import ContinuationNeeded, DeadlineExceededError
+from sc_plan_provider.servicecatalog.calls import ThrottledError
+from sc_plan_provider.waiting.deadline import Deadline
+from sc_plan_provider.waiting.policy import PollingPolicy
+from sc_plan_provider.waiting.waiter import wait_until
 
 EVERY_100_MS = PollingPolicy(interval_seconds=0.1, backoff_rate=1.0, max_interval_seconds=0.1)
 

@@ -1,0 +1,160 @@
+"""The provider's records without their DynamoDB tables: within one warm execution environment.
+
+A provider deployed by hand without the tables still works, with de-duplication and owner records
+only inside one execution environment, and without continuation (nothing survives an invocation).
+The construct and the packaged template always create the tables; this module loads only when
+they are missing (and in tests that swap the edges).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sc_plan_provider.core.request import PlanRequest
+from sc_plan_provider.core.value import replace
+from sc_plan_provider.records.ledger import SENDING, SENT, Arrival, request_key, resource_key
+from sc_plan_provider.records.ledger import Claim as AnswerClaim
+from sc_plan_provider.records.owners import AppliedPlan, Claim, Owner
+
+
+class InProcessOwnerRegistry:
+    """Without the table (a provider deployed by hand): records live within one warm execution
+    environment only. The construct and the packaged template always create the table."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owners: dict[str, tuple[Owner, str]] = {}
+        self._applied: dict[str, set[str]] = {}
+        self._plans: dict[str, AppliedPlan] = {}
+        self._abandoned: dict[Owner, set[str]] = {}
+
+    def owner(self, provisioned_product_id: str) -> Owner | None:
+        with self._lock:
+            found = self._owners.get(provisioned_product_id)
+            return found[0] if found else None
+
+    def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> Claim:
+        with self._lock:
+            found = self._owners.get(provisioned_product_id)
+            if found is None:
+                self._owners[provisioned_product_id] = (owner, request_key)
+                return Claim(owner, new=True)
+            return Claim(found[0])
+
+    def release(self, provisioned_product_id: str, owner: Owner, request_key: str) -> None:
+        with self._lock:
+            if self._owners.get(provisioned_product_id) == (owner, request_key):
+                del self._owners[provisioned_product_id]
+
+    def terminated(self, provisioned_product_id: str, owner: Owner) -> None:
+        """Kept: a product id is never reused."""
+
+    def spec_applied(self, provisioned_product_id: str, owner: Owner, digest: str) -> None:
+        with self._lock:
+            found = self._owners.get(provisioned_product_id)
+            if found is not None and found[0] == owner:
+                self._applied.setdefault(provisioned_product_id, set()).add(digest)
+
+    def applied_specs(self, provisioned_product_id: str) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._applied.get(provisioned_product_id, ()))
+
+    def intend_to_execute(self, applied: AppliedPlan) -> AppliedPlan:
+        with self._lock:
+            found = self._plans.get(applied.plan_id)
+            if found is None or found.executing_request == applied.executing_request or not found.record_id:
+                self._plans[applied.plan_id] = applied
+                return applied
+            return found
+
+    def executed(self, plan_id: str, request_key: str, record_id: str, executed_at: float | None) -> None:
+        with self._lock:
+            found = self._plans.get(plan_id)
+            if found is not None and found.executing_request == request_key:
+                self._plans[plan_id] = replace(found, record_id=record_id, executed_at=executed_at)
+
+    def applied_plan(self, plan_id: str) -> AppliedPlan | None:
+        with self._lock:
+            return self._plans.get(plan_id)
+
+    def abandon(self, owner: Owner, provisioned_product_id: str) -> None:
+        with self._lock:
+            self._abandoned.setdefault(owner, set()).add(provisioned_product_id)
+
+    def abandoned(self, owner: Owner) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._abandoned.get(owner, ()))
+
+    def forget_abandoned(self, owner: Owner, provisioned_product_id: str) -> None:
+        with self._lock:
+            self._abandoned.get(owner, set()).discard(provisioned_product_id)
+
+
+class InProcessLedger:
+    """Without the table (a provider deployed by hand): dedupes within one warm environment only,
+    and cannot carry a request across invocations, so continuation is off."""
+
+    durable = False
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._first_seen: dict[str, float] = {}
+        self._answers: dict[str, tuple[str, str]] = {}  # request key -> (state, holder)
+        self._latest: dict[str, tuple[str, float]] = {}  # resource key -> (request key, first seen)
+        self._cleanups: dict[str, str] = {}
+
+    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None) -> Arrival:
+        with self._lock:
+            key = request_key(request)
+            now = time.time()
+            first = min(self._first_seen.setdefault(key, now), now if first_seen is None else first_seen)
+            latest = self._latest.get(resource_key(request))
+            superseded = latest is not None and latest[0] != key and latest[1] >= first
+            if not superseded:
+                self._latest[resource_key(request)] = (key, first)
+            state = self._answers.get(key)
+            answered = state is not None and (state[0] == SENT or state[1] != holder)
+            return Arrival(first, answered, superseded)
+
+    def claim_answer(self, request: PlanRequest, holder: str) -> AnswerClaim:
+        with self._lock:
+            key = request_key(request)
+            state = self._answers.get(key)
+            if state is not None and state[0] == SENT:
+                return AnswerClaim.ANSWERED
+            if state is not None and state[1] != holder:
+                return AnswerClaim.BUSY
+            self._answers[key] = (SENDING, holder)
+            return AnswerClaim.GRANTED
+
+    def answered(self, request: PlanRequest) -> None:
+        with self._lock:
+            key = request_key(request)
+            self._answers[key] = (SENT, self._answers.get(key, ("", ""))[1])
+
+    def release(self, request: PlanRequest) -> None:
+        with self._lock:
+            self._answers.pop(request_key(request), None)
+
+    def may_act(self, request: PlanRequest, holder: str = "") -> bool:
+        with self._lock:
+            state = self._answers.get(request_key(request))
+        if state is not None:
+            return bool(holder) and state == (SENDING, holder)
+        return not self.superseded(request)
+
+    def superseded(self, request: PlanRequest) -> bool:
+        with self._lock:
+            if request_key(request) in self._answers:
+                return False  # answered (by a duplicate delivery, say): the answer holds the resource
+            latest = self._latest.get(resource_key(request))
+            return latest is not None and latest[0] != request_key(request)
+
+    def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None:
+        with self._lock:
+            self._cleanups[request_key(request)] = provisioned_product_id
+
+    def cleanup_of(self, request: PlanRequest) -> str | None:
+        with self._lock:
+            return self._cleanups.get(request_key(request))

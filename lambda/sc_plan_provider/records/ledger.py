@@ -1,0 +1,214 @@
+"""A per-request ledger in DynamoDB: when a request was first seen, who answers it, whether it may act.
+
+CloudFormation and Lambda deliver at least once, continuations can be duplicated or reordered, and
+an execution environment can be killed mid-poll. Work is idempotent (Service Catalog tokens), so
+several invocations may work on one request; the ledger makes sure that
+
+- only one invocation answers, and only once: the answer is claimed by one Lambda invocation (its
+  request id, which Lambda keeps for the retries of that invocation), so a retry of a killed
+  holder can still answer, while any other delivery finds it answered (or being answered) and
+  stops, even when recording the delivered answer failed;
+- the request's overall deadline is anchored to its first arrival, whichever invocation runs now;
+- a request that CloudFormation has given up on never changes anything: each request registers
+  as the latest of its resource, and a request that a later one superseded (CloudFormation moved
+  on after a timeout: a rollback, a Delete), or that was already answered, may no longer act;
+- a request that started removing a product it created (a failed replacement) keeps doing that
+  across continuations instead of reporting the product as if nothing had happened.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import time
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from sc_plan_provider.core.request import PlanRequest
+from sc_plan_provider.core.value import Value
+from sc_plan_provider.runtime.clients import dynamodb_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from sc_plan_provider.records.ports import Ledger
+
+TABLE_ENV_VAR = "REQUESTS_TABLE_NAME"
+KEY = "RequestKey"
+FIRST_SEEN = "FirstSeen"
+ANSWER = "Answer"
+HOLDER = "AnsweredBy"  # the Lambda request id of the invocation that claimed the answer
+CLEANUP_OF = "CleanupOf"  # a product this request is removing instead of reporting it
+EXPIRES_AT = "ExpiresAt"  # the table's TTL attribute
+LATEST = "LatestRequest"  # on a resource's item: the key of its latest request
+LATEST_FIRST_SEEN = "LatestFirstSeen"
+RESOURCE_KEY_PREFIX = "resource#"
+SENDING = "SENDING"
+SENT = "SENT"
+# Longer than CloudFormation's longest wait (1 h): afterwards nobody can ask about the request.
+RETENTION_SECONDS = 2 * 3600
+
+
+class Arrival(Value):
+    first_seen: float  # epoch seconds of the request's first arrival
+    answered: bool  # answered, or being answered by another invocation: nothing to do
+    superseded: bool = False  # a later request of the same resource arrived first
+
+
+class Claim(enum.Enum):
+    GRANTED = "granted"  # this invocation answers now
+    ANSWERED = "answered"  # another invocation already answered
+    BUSY = "busy"  # another invocation is answering (it, or Lambda's retry of it, will finish)
+
+
+def request_key(request: PlanRequest) -> str:
+    return hashlib.sha256(f"{request.stack_id}|{request.logical_resource_id}|{request.request_id}".encode()).hexdigest()
+
+
+def resource_key(request: PlanRequest) -> str:
+    digest = hashlib.sha256(f"{request.stack_id}|{request.logical_resource_id}".encode()).hexdigest()
+    return f"{RESOURCE_KEY_PREFIX}{digest}"
+
+
+class DynamoDBLedger:
+    """The ledger on the table the construct creates (UpdateItem and GetItem only)."""
+
+    durable = True
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None) -> Arrival:
+        now = time.time()
+        anchor = now if first_seen is None else min(now, first_seen)
+        expires = _number(int(now) + RETENTION_SECONDS)
+        item = self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": request_key(request)}},
+            UpdateExpression="SET #first = if_not_exists(#first, :first), #expires = if_not_exists(#expires, :expires)",
+            ExpressionAttributeNames={"#first": FIRST_SEEN, "#expires": EXPIRES_AT},
+            ExpressionAttributeValues={":first": _number(anchor), ":expires": expires},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        # The carried anchor wins when the ledger's first write failed and a continuation made the item.
+        first = min(float(item[FIRST_SEEN]["N"]), anchor)
+        answered = _answered_by_another(item, holder)
+        return Arrival(first, answered, superseded=not self._register_latest(request, first, expires))
+
+    def _register_latest(self, request: PlanRequest, first_seen: float, expires: dict[str, str]) -> bool:
+        """Make the request its resource's latest unless a later one is; False when superseded."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": resource_key(request)}},
+                UpdateExpression="SET #latest = :me, #seen = :seen, #expires = :expires",
+                ConditionExpression="attribute_not_exists(#latest) OR #latest = :me OR #seen < :seen",
+                ExpressionAttributeNames={"#latest": LATEST, "#seen": LATEST_FIRST_SEEN, "#expires": EXPIRES_AT},
+                ExpressionAttributeValues={
+                    ":me": {"S": request_key(request)},
+                    ":seen": _number(first_seen),
+                    ":expires": expires,
+                },
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def claim_answer(self, request: PlanRequest, holder: str) -> Claim:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": request_key(request)}},
+                UpdateExpression="SET #answer = :sending, #holder = :holder",
+                ConditionExpression="attribute_not_exists(#answer) OR (#answer = :sending AND #holder = :holder)",
+                ExpressionAttributeNames={"#answer": ANSWER, "#holder": HOLDER},
+                ExpressionAttributeValues={":sending": {"S": SENDING}, ":holder": {"S": holder}},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            item = self._get(request_key(request))
+            return Claim.ANSWERED if item.get(ANSWER, {}).get("S") == SENT else Claim.BUSY
+        return Claim.GRANTED
+
+    def answered(self, request: PlanRequest) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": request_key(request)}},
+            UpdateExpression="SET #answer = :sent",
+            ExpressionAttributeNames={"#answer": ANSWER},
+            ExpressionAttributeValues={":sent": {"S": SENT}},
+        )
+
+    def release(self, request: PlanRequest) -> None:
+        """Give the claim back (delivery failed) so the retry of this invocation can answer."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": request_key(request)}},
+            UpdateExpression="REMOVE #answer, #holder",
+            ExpressionAttributeNames={"#answer": ANSWER, "#holder": HOLDER},
+        )
+
+    def may_act(self, request: PlanRequest, holder: str = "") -> bool:
+        item = self._get(request_key(request))
+        if ANSWER in item:
+            return bool(holder) and _being_answered_by(item, holder)
+        return not self.superseded(request)
+
+    def superseded(self, request: PlanRequest) -> bool:
+        if ANSWER in self._get(request_key(request)):
+            return False  # answered (by a duplicate delivery, say): the answer holds the resource
+        latest = self._get(resource_key(request)).get(LATEST, {}).get("S")
+        return latest not in (None, request_key(request))
+
+    def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": request_key(request)}},
+            UpdateExpression="SET #cleanup = :product",
+            ExpressionAttributeNames={"#cleanup": CLEANUP_OF},
+            ExpressionAttributeValues={":product": {"S": provisioned_product_id}},
+        )
+
+    def cleanup_of(self, request: PlanRequest) -> str | None:
+        value = self._get(request_key(request)).get(CLEANUP_OF, {}).get("S")
+        return str(value) if value else None
+
+    def _get(self, key: str) -> dict[str, Any]:
+        item: dict[str, Any] = self._client.get_item(
+            TableName=self._table, Key={KEY: {"S": key}}, ConsistentRead=True
+        ).get("Item", {})
+        return item
+
+
+@cache
+def default_ledger() -> Ledger:
+    table = os.environ.get(TABLE_ENV_VAR)
+    if not table:
+        from sc_plan_provider.records.in_process import InProcessLedger
+
+        return InProcessLedger()
+    return DynamoDBLedger(dynamodb_client(), table)
+
+
+def _being_answered_by(item: dict[str, Any], holder: str) -> bool:
+    return bool(item.get(ANSWER, {}).get("S") == SENDING and item.get(HOLDER, {}).get("S") == holder)
+
+
+def _answered_by_another(item: dict[str, Any], holder: str) -> bool:
+    state = item.get(ANSWER, {}).get("S")
+    return bool(state == SENT or (state == SENDING and item.get(HOLDER, {}).get("S") != holder))
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _number(value: float) -> dict[str, str]:
+    return {"N": repr(value) if isinstance(value, float) else str(value)}

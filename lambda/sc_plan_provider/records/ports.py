@@ -1,0 +1,103 @@
+"""The two ports to the provider's records, for type checking only: nothing imports this at run time.
+
+`OwnerRegistry` (ownership.py, in_process.py) keeps who owns each provisioned product and what each
+plan gave it; `Ledger` (request_ledger.py, in_process.py) keeps each request's first arrival, its
+one answer and whether it may still act. Kept apart so that their many signatures cost a cold start
+nothing (they would be compiled at every start though only mypy reads them).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sc_plan_provider.core.request import PlanRequest
+from sc_plan_provider.records.ledger import Arrival
+from sc_plan_provider.records.ledger import Claim as AnswerClaim
+from sc_plan_provider.records.owners import AppliedPlan, Claim, Owner
+
+
+class OwnerRegistry(Protocol):
+    def owner(self, provisioned_product_id: str) -> Owner | None:
+        """The owner on record, None when the product has none."""
+        ...
+
+    def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> Claim:
+        """Record `owner` unless another owner is on record; the owner on record after the call."""
+        ...
+
+    def terminated(self, provisioned_product_id: str, owner: Owner) -> None:
+        """The product is gone: let its record expire (after any retry of the Delete could ask)."""
+        ...
+
+    def spec_applied(self, provisioned_product_id: str, owner: Owner, digest: str) -> None:
+        """The owner's product now runs the spec with this digest (spec mode)."""
+        ...
+
+    def applied_specs(self, provisioned_product_id: str) -> frozenset[str]:
+        """Digests of every spec ever applied to the product; empty when none is on record."""
+        ...
+
+    def intend_to_execute(self, applied: AppliedPlan) -> AppliedPlan:
+        """Record, before executing, what the plan gives its product and who executes it.
+
+        Returns the record on file after the call: `applied` itself, or the record of the request
+        that executed the plan already (an intent without a record is taken over: it never executed).
+        """
+        ...
+
+    def executed(self, plan_id: str, request_key: str, record_id: str, executed_at: float | None) -> None:
+        """The execution's record, once ExecuteProvisionedProductPlan answered."""
+        ...
+
+    def applied_plan(self, plan_id: str) -> AppliedPlan | None:
+        """The record of a plan's execution, None when the provider never executed it."""
+        ...
+
+
+class Ledger(Protocol):
+    durable: bool
+
+    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None) -> Arrival:
+        """Record the request's arrival; `first_seen` is what a continuation carries (the anchor)."""
+        ...
+
+    def claim_answer(self, request: PlanRequest, holder: str) -> AnswerClaim: ...
+
+    def answered(self, request: PlanRequest) -> None: ...
+
+    def release(self, request: PlanRequest) -> None: ...
+
+    def may_act(self, request: PlanRequest, holder: str = "") -> bool:
+        """Not answered (nor being answered, unless by `holder` itself: Lambda's retry of the
+        invocation that was killed while answering redoes its work), and still the latest request
+        of its resource."""
+        ...
+
+    def superseded(self, request: PlanRequest) -> bool:
+        """A later request of the same resource arrived and nobody answered this one: CloudFormation
+        moved on without it. An answered request (its duplicate delivery answered) is never superseded."""
+        ...
+
+    def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None: ...
+
+    def cleanup_of(self, request: PlanRequest) -> str | None: ...
+
+
+class Leftovers(Protocol):
+    """What failed requests give back and leave to remove (leftovers.py; the in-process registry)."""
+
+    def release(self, provisioned_product_id: str, owner: Owner, request_key: str) -> None:
+        """Forget an owner that the request `request_key` recorded (and nothing else)."""
+        ...
+
+    def abandon(self, owner: Owner, provisioned_product_id: str) -> None:
+        """`owner` created the product but could not remove it: its next request retries."""
+        ...
+
+    def abandoned(self, owner: Owner) -> frozenset[str]:
+        """Products `owner` still has to remove."""
+        ...
+
+    def forget_abandoned(self, owner: Owner, provisioned_product_id: str) -> None:
+        """The product was removed after all."""
+        ...

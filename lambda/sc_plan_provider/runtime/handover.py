@@ -1,0 +1,107 @@
+"""Hand a request over to a new invocation of this function when this one's time runs out.
+
+CloudFormation waits up to an hour (ServiceTimeout); a Lambda invocation lives 15 minutes at
+most. Rather than rules created at run time (crhelper) or a state machine, the function invokes
+itself asynchronously with the same event: every step is idempotent (Service Catalog tokens) and
+the request ledger keeps the first-arrival time and the single answer, so the new invocation
+simply resumes. The only permission needed is lambda:InvokeFunction on itself, granted at synth.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sc_plan_provider.core.telemetry import logger, metrics
+from sc_plan_provider.runtime.clients import handover_lambda_client
+
+# Added to the event of a continuation; CloudFormation never sends it.
+CONTINUATION_KEY = "ServiceCatalogPlanContinuation"
+# A runaway guard: an hour of 15-minute invocations needs 5 hops; short test timeouts need more.
+MAX_HOPS = 200
+# The hand-over Invoke is tried again (a throttle, a 5xx, a transient not found of this very
+# function, no answer) while another attempt (the client's 1 s connect + 2 s read, two attempts)
+# still fits before `give_up_at`; waits double from the first to the last.
+HANDOVER_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
+HANDOVER_ATTEMPT_SECONDS = 3.0
+# Errors no retry changes: the answer is a clear FAILED at once.
+PERMANENT_INVOKE_ERRORS = frozenset(
+    {"AccessDeniedException", "InvalidParameterValueException", "RequestTooLargeException", "KMSAccessDeniedException"}
+)
+
+
+def hop(event: dict[str, Any]) -> int:
+    """0 for CloudFormation's own delivery, n for the n-th continuation."""
+    return int(_continuation(event).get("Hop", 0))
+
+
+def carried_first_seen(event: dict[str, Any]) -> float | None:
+    """The request's first arrival as the continuation carries it (epoch seconds), None from CloudFormation.
+
+    It travels with the request, so the deadline keeps its anchor even when the ledger's first write failed.
+    """
+    value = _continuation(event).get("FirstSeen")
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def carried_product_id(event: dict[str, Any]) -> str:
+    """The product the request made before it was handed over ("" if none): a failure in the
+    continuation answers with it, so the stack holds the product and its rollback removes it."""
+    value = _continuation(event).get("ProvisionedProductId")
+    return value if isinstance(value, str) else ""
+
+
+def continue_in_new_invocation(
+    event: dict[str, Any],
+    function_arn: str,
+    first_seen: float,
+    *,
+    product_id: str = "",
+    give_up_at: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Invoke this function asynchronously with the same request (Event invocation: at least once).
+
+    `function_arn` is the ARN this invocation was invoked by, qualified when CloudFormation's
+    ServiceToken names an alias or version, so the continuation runs the same code. A failed
+    Invoke is tried again until `give_up_at` (monotonic seconds) leaves no room for another
+    attempt, then raised: a second continuation (an Invoke that took effect but was not answered)
+    is harmless, as every step is idempotent and the ledger grants one answer.
+    """
+    next_hop = hop(event) + 1
+    if next_hop > MAX_HOPS:
+        raise RuntimeError(f"gave up after {MAX_HOPS} continuations")
+    carried: dict[str, Any] = {"Hop": next_hop, "FirstSeen": first_seen}
+    if product_id:
+        carried["ProvisionedProductId"] = product_id
+    payload = json.dumps({**event, CONTINUATION_KEY: carried}).encode()
+    delays = iter(HANDOVER_RETRY_DELAYS)
+    delay = 0.0
+    while True:
+        try:
+            handover_lambda_client().invoke(FunctionName=function_arn, InvocationType="Event", Payload=payload)
+            break
+        except Exception as error:
+            delay = next(delays, delay)
+            if _permanent(error) or time.monotonic() + delay + HANDOVER_ATTEMPT_SECONDS > give_up_at:
+                raise
+            logger.warning("Hand-over not accepted yet; trying again", extra={"error": type(error).__name__})
+            sleep(delay)
+    metrics.add_metric(name="Continuations", unit="Count", value=1)
+    logger.info("Request handed over to a new invocation", extra={"hop": next_hop})
+
+
+def _permanent(error: Exception) -> bool:
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code in PERMANENT_INVOKE_ERRORS
+
+
+def _continuation(event: dict[str, Any]) -> dict[str, Any]:
+    carried = event.get(CONTINUATION_KEY)
+    return carried if isinstance(carried, dict) else {}

@@ -1,0 +1,340 @@
+"""crhelper's CfnResource, with the fixes this provider needs made in this one place.
+
+crhelper keeps the request/response skeleton (dispatch on RequestType, the answer on exceptions,
+the watchdog timer). What changes, and why (AWS-FACTS lists crhelper's defects):
+- no EventBridge polling machinery: its clients cost cold start and its rules need run-time
+  IAM changes; waiting is done in-process with the retry policy;
+- no 120 s sleep before answering Delete, no root-logger changes, no event logging (the event
+  holds the pre-signed ResponseURL);
+- exactly one answer per request: the watchdog and the handler cannot both send, and across
+  invocations (duplicates, continuations, Lambda's retries) the request ledger lets one answer;
+- a request that outlives this invocation is handed to a new one (continuation.py), unanswered,
+  also by the watchdog when the handler is stuck in a slow call near the end: a healthy request
+  is never failed for want of time while it can continue; the first arrival travels with it;
+- a request that a later request of the same resource superseded answers FAILED untouched;
+- the answer fits CloudFormation's 4096 bytes and is delivered by `delivery.put_response`
+  (2xx only, retried with backoff); a failed delivery fails the invocation so Lambda retries it;
+- a failure keeps the product id it found, so a rollback Delete can clean up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from crhelper import CfnResource
+
+from sc_plan_provider.core.errors import ContinuationNeeded, ResourceFailure
+from sc_plan_provider.core.request import NOT_PROVISIONED_PREFIX, PlanRequest
+from sc_plan_provider.core.telemetry import logger
+from sc_plan_provider.records.ledger import Arrival, Claim, default_ledger
+from sc_plan_provider.runtime.delivery import DeliveryError, put_response
+from sc_plan_provider.runtime.handover import carried_first_seen, carried_product_id, continue_in_new_invocation
+from sc_plan_provider.runtime.response import encode, fit_response
+
+if TYPE_CHECKING:
+    from sc_plan_provider.records.ports import Ledger
+
+SUCCESS = "SUCCESS"
+FAILED = "FAILED"
+# The sender may keep retrying until this close to the function's own deadline.
+DELIVERY_DEADLINE_MARGIN_SECONDS = 1.0
+DELIVERY_WINDOW_SECONDS = 60.0
+# Recording a delivered answer is retried this often (a duplicate must never answer again).
+RECORD_ATTEMPTS = 4
+RECORD_RETRY_SECONDS = 0.5
+# The watchdog acts this long before the Lambda deadline (a fraction of it for short timeouts): a
+# hand-over (one Invoke on a client with 1-2 s timeouts) or, without a ledger, a FAILED answer.
+WATCHDOG_MARGIN_SECONDS = 8.0
+WATCHDOG_MARGIN_FRACTION = 0.05
+WATCHDOG_MIN_MARGIN_SECONDS = 0.5
+# A hand-over that keeps failing stops this long before the Lambda deadline, for the FAILED answer.
+HANDOVER_ANSWER_RESERVE_SECONDS = 3.0
+SUPERSEDED_REASON = (
+    "A later request for this resource arrived (CloudFormation stopped waiting for this one and moved "
+    "on): this request changed nothing more and leaves the resource to the later request."
+)
+REQUIRED_EVENT_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
+
+# crhelper logs the whole event (with the ResponseURL) at DEBUG: never let that level through
+# (telemetry.route_library_logs keeps it so when the handler routes crhelper's logs).
+logging.getLogger("crhelper").setLevel(logging.INFO)
+
+
+class UndeliveredResponseError(Exception):
+    """Raised from the handler so Lambda retries the invocation; the retry answers again."""
+
+
+class PlanResource(CfnResource):
+    def __init__(self, ledger: Callable[[], Ledger] = default_ledger) -> None:
+        # CfnResource.__init__ is deliberately not called: it creates lambda/events/logs clients for
+        # polling we do not use and reconfigures the root logger. These are the attributes its
+        # request path reads.
+        self._create_func: Callable[..., str] | None = None
+        self._update_func: Callable[..., str] | None = None
+        self._delete_func: Callable[..., str] | None = None
+        self._poll_create_func = None
+        self._poll_update_func = None
+        self._poll_delete_func = None
+        self._timer: threading.Timer | None = None
+        self._init_failed: Exception | None = None
+        self._sleep_on_delete = 0
+        self._sam_local = None
+        self._ssl_verify = None
+        self._response_url = ""
+        self._event: dict[str, Any] = {}
+        self._context: Any = None
+        self.Status = ""
+        self.Reason = ""
+        self.PhysicalResourceId = ""
+        self.StackId = ""
+        self.RequestId = ""
+        self.LogicalResourceId = ""
+        self.Data: dict[str, Any] = {}
+        self.NoEcho = False
+        self._answer_lock = threading.Lock()
+        self._answered = False
+        self._delivery_error: DeliveryError | None = None
+        self._product_id = ""
+        self._ledger = ledger
+        self._request: PlanRequest | None = None
+        self._continuing = False
+        self._handed_over = False
+        self._superseded = False
+        self._unregistered: tuple[PlanRequest, str, float | None] | None = None
+        self._holder = ""
+        self.first_seen = 0.0
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._ledger()
+
+    @property
+    def continuable(self) -> bool:
+        """Requests can outlive an invocation only with a durable ledger to resume from."""
+        return self._ledger().durable
+
+    def __call__(self, event: dict[str, Any], context: Any) -> None:
+        missing = [key for key in REQUIRED_EVENT_KEYS if not event.get(key)]
+        if missing:
+            # Without these there is nobody to answer: fail the invocation loudly instead.
+            raise ValueError(f"Not a CloudFormation custom resource request: missing {', '.join(missing)}")
+        arrived_at = time.time()
+        request = PlanRequest.from_event(event)
+        holder = str(getattr(context, "aws_request_id", "") or "")
+        carried = carried_first_seen(event)
+        unregistered: tuple[PlanRequest, str, float | None] | None = None
+        try:
+            arrival = self._ledger().arrive(request, holder, carried)
+        except Exception:
+            # Better a possible second answer than none: go on as a first arrival (the anchor a
+            # continuation carries keeps the deadline where it was), and register before acting.
+            logger.exception("Request ledger unavailable; continuing without it")
+            arrival = Arrival(arrived_at if carried is None else min(carried, arrived_at), answered=False)
+            unregistered = (request, holder, carried)
+        if arrival.answered:
+            logger.info("Request already answered: this delivery is a duplicate, nothing to do")
+            return
+        with self._answer_lock:
+            self._answered = False
+            self._delivery_error = None
+            self._product_id = carried_product_id(event)
+            self._request = request
+            self._continuing = False
+            self._handed_over = False
+            self._superseded = arrival.superseded
+            self._unregistered = unregistered
+            self._holder = holder
+            self.NoEcho = False  # set by the answer (property NoEcho); a warm environment keeps attributes
+            self.first_seen = arrival.first_seen
+        super().__call__(event, context)
+        if self._continuing:
+            self._hand_over(event, context)
+        if self._delivery_error is not None:
+            raise UndeliveredResponseError(str(self._delivery_error))
+
+    def _hand_over(self, event: dict[str, Any], context: Any) -> None:
+        """Continue the request in a new invocation, once per invocation (handler or watchdog)."""
+        with self._answer_lock:
+            if self._handed_over or self._answered:
+                return
+            self._handed_over = True
+        try:
+            give_up_at = time.monotonic() + self._remaining_seconds() - HANDOVER_ANSWER_RESERVE_SECONDS
+            continue_in_new_invocation(
+                event,
+                context.invoked_function_arn,
+                self.first_seen,
+                product_id=self._product_id or carried_product_id(event),
+                give_up_at=give_up_at,
+            )
+        except Exception as error:
+            logger.exception("Could not hand the request over")
+            self._continuing = False
+            self._send(FAILED, f"The provider could not hand the request over to a new invocation: {error}")
+
+    def may_act(self, request: PlanRequest) -> bool:
+        """Whether the request may still change anything (not answered, not superseded)."""
+        with self._answer_lock:
+            if self._answered or self._handed_over:
+                return False
+        try:
+            if self._unregistered is not None:
+                # Its arrival was never recorded: as it stands, the resource's latest request is an
+                # earlier one (a cleanup Delete would find itself superseded by its own Update).
+                arrival = self._ledger().arrive(*self._unregistered)
+                self._unregistered = None
+                if arrival.answered or arrival.superseded:
+                    return False
+            return self._ledger().may_act(request, self._holder)
+        except Exception:
+            logger.exception("Request ledger unavailable; acting without the check")
+            return True
+
+    def note_product(self, product_id: str) -> None:
+        """Remember the product as soon as it exists, for an answer sent before the handler returns."""
+        self._product_id = product_id
+
+    def _log_setup(self, event: dict[str, Any], context: Any) -> None:
+        """Logging is Powertools' job; crhelper's setup would reset the root logger per request."""
+
+    def _wrap_function(self, func: Callable[[dict[str, Any], Any], str] | None) -> None:
+        if self._superseded:
+            logger.warning("Request superseded by a later request of the same resource: nothing to do")
+            self.Status, self.Reason = FAILED, SUPERSEDED_REASON
+            self.PhysicalResourceId = self._event.get("PhysicalResourceId") or self.generate_physical_id(self._event)
+            return
+        try:
+            self.PhysicalResourceId = func(self._event, self._context) if func else ""
+        except ContinuationNeeded as pending:
+            logger.info("This invocation's time is nearly up; continuing in a new one", extra={"pending": str(pending)})
+            self._continuing = True
+            self.PhysicalResourceId = self._product_id  # for an answer the hand-over may still need
+        except ResourceFailure as failure:
+            logger.warning("Request failed", extra={"reason": failure.reason})
+            self.Status, self.Reason = FAILED, failure.reason
+            self.PhysicalResourceId = self._held_id(failure.physical_resource_id)
+        except Exception as error:
+            logger.exception("Unexpected error")
+            self.Status, self.Reason = (
+                FAILED,
+                f"Internal error in the provider function: {type(error).__name__}: {error}",
+            )
+            self.PhysicalResourceId = self._product_id or ""
+
+    def _held_id(self, failed_id: str | None) -> str:
+        """A product this request made (noted here, or carried by the continuation) is the answer's
+        physical id even when a later step fails with the not-provisioned marker: the stack must
+        hold it, so that its rollback removes it."""
+        if self._product_id and (not failed_id or failed_id.startswith(NOT_PROVISIONED_PREFIX)):
+            return self._product_id
+        return failed_id or ""
+
+    def generate_physical_id(self, event: dict[str, Any]) -> str:
+        """Used by crhelper for a Create that failed with no product: a recognisable marker."""
+        return PlanRequest.from_event(event).not_provisioned_id()
+
+    def _set_timeout(self) -> None:
+        """The watchdog: crhelper's timer, set to leave time for a hand-over instead of 0.5 s."""
+        remaining = self._remaining_seconds()
+        margin = min(WATCHDOG_MARGIN_SECONDS, max(WATCHDOG_MIN_MARGIN_SECONDS, remaining * WATCHDOG_MARGIN_FRACTION))
+        self._timer = threading.Timer(max(0.0, remaining - margin), self._timeout)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _timeout(self) -> None:
+        """The handler is still busy (a slow call) this close to the Lambda deadline."""
+        if self._continuing and self._handed_over:  # the request is being handed over, not abandoned
+            return
+        with self._answer_lock:
+            answered = self._answered
+        if answered:  # the answer is out or going out: only recording it is still running
+            logger.warning("Lambda deadline near while the answer is being recorded; nothing to hand over")
+            return
+        if self.continuable:
+            logger.warning("Lambda deadline near while a call is still running; continuing in a new invocation")
+            self._continuing = True
+            self._hand_over(self._event, self._context)
+            return
+        self._send(
+            FAILED,
+            "The provider function reached its Lambda timeout before Service Catalog finished; the "
+            "provisioning goes on there. Raise the function timeout or lower DeadlineSeconds.",
+        )
+
+    def _send(self, status: str | None = None, reason: str = "", send_response: object = None) -> None:
+        """The single exit for every answer: the first caller sends, later callers do nothing."""
+        with self._answer_lock:
+            if self._answered or (self._continuing and status is None):
+                if self._answered:
+                    logger.warning("Request already answered; not answering again")
+                return
+            self._answered = True
+        assert self._request is not None  # set by __call__ before any answer can be sent
+        if not self._claim_answer(self._request):
+            return
+        body, left_out = fit_response(self._body(status, reason))
+        if left_out:
+            logger.warning("Outputs left out of the response to fit 4096 bytes", extra={"left_out": left_out})
+        window = min(DELIVERY_WINDOW_SECONDS, self._remaining_seconds() - DELIVERY_DEADLINE_MARGIN_SECONDS)
+        try:
+            put_response(self._response_url, encode(body), give_up_at=time.monotonic() + window)
+        except DeliveryError as error:
+            logger.error(
+                "Response not delivered; failing the invocation so Lambda retries it", extra={"error": str(error)}
+            )
+            self._record(self._ledger().release, self._request)
+            self._delivery_error = error
+            return
+        self._record(self._ledger().answered, self._request)
+
+    @staticmethod
+    def _record(update: Callable[[PlanRequest], None], request: PlanRequest) -> None:
+        """Ledger bookkeeping after the fact must never turn a delivered answer into a failure; it is
+        retried, since a duplicate that finds no record of a delivered answer would answer again."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                update(request)
+                return
+            except Exception:
+                if attempt == RECORD_ATTEMPTS:
+                    logger.exception("Could not record the answer in the request ledger")
+                    return
+                time.sleep(RECORD_RETRY_SECONDS * attempt)
+
+    def _claim_answer(self, request: PlanRequest) -> bool:
+        """Win the right to answer; give way to another invocation that answered or is answering."""
+        try:
+            claim = self._ledger().claim_answer(request, self._holder)
+        except Exception:
+            logger.exception("Request ledger unavailable; answering without a claim")
+            return True
+        if claim is Claim.GRANTED:
+            return True
+        # Busy: another invocation answers (or Lambda's retry of it does).
+        logger.info("Another invocation answers this request", extra={"claim": claim.value})
+        return False
+
+    def _remaining_seconds(self) -> float:
+        return float(self._context.get_remaining_time_in_millis()) / 1000
+
+    def _body(self, status: str | None, reason: str) -> dict[str, Any]:
+        physical_id = (
+            self.PhysicalResourceId
+            or self._product_id
+            or self._event.get("PhysicalResourceId")
+            or self.generate_physical_id(self._event)
+        )
+        return {
+            "Status": status or self.Status,
+            "Reason": reason if status else self.Reason,
+            "PhysicalResourceId": str(physical_id),
+            "StackId": self.StackId,
+            "RequestId": self.RequestId,
+            "LogicalResourceId": self.LogicalResourceId,
+            "NoEcho": self.NoEcho,
+            "Data": self.Data if (status or self.Status) == SUCCESS else {},
+        }
