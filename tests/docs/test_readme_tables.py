@@ -1,5 +1,7 @@
-"""The README's reference tables are the code's: every prop, property and attribute the code has is
-documented, and nothing documented is missing from the code."""
+"""The documentation's reference tables are the code's: every prop, property and attribute the code has
+is documented, and nothing documented is missing from the code. The construct's and the template's
+tables are in README.md; the operations tables and lists (checkov skips, permissions, provider
+options) in docs/operations.md."""
 
 from __future__ import annotations
 
@@ -21,12 +23,21 @@ from sc_plan_provider.runtime.response import answer_data
 from sc_plan_provider.servicecatalog.calls import Record
 from sc_plan_provider.steps.gate import ChangeSummary
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+OPERATIONS = ROOT / "docs" / "operations.md"
 
 
-def table_rows(heading: str) -> list[list[str]]:
-    """The cells of the first table under `### heading`, header and rule left out."""
-    lines = README.read_text(encoding="utf-8").splitlines()
+def section_text(path: Path, start: str, end: str) -> str:
+    """The text of `path` from the first `start` up to the first `end` after it."""
+    text = path.read_text(encoding="utf-8")
+    begin = text.index(start)
+    return text[begin : text.index(end, begin)]
+
+
+def table_rows(heading: str, path: Path = README) -> list[list[str]]:
+    """The cells of the first table under `### heading` in `path`, header and rule left out."""
+    lines = path.read_text(encoding="utf-8").splitlines()
     start = lines.index(f"### {heading}")
     rows: list[list[str]] = []
     for line in lines[start + 1 :]:
@@ -40,13 +51,13 @@ def table_rows(heading: str) -> list[list[str]]:
         if set(cells[0]) <= set("-: ") or cells[0] in {"Prop", "Property", "Attribute", "Check", "Option"}:
             continue
         rows.append(cells)
-    assert rows, f"no table under ### {heading}"
+    assert rows, f"no table under ### {heading} in {path.name}"
     return rows
 
 
-def table_keys(heading: str) -> list[str]:
+def table_keys(heading: str, path: Path = README) -> list[str]:
     """First-column entries of the first table under `### heading`, without backticks and arguments."""
-    return [key_of(row[0]) for row in table_rows(heading)]
+    return [key_of(row[0]) for row in table_rows(heading, path)]
 
 
 def key_of(cell: str) -> str:
@@ -169,18 +180,16 @@ def test_attributes_table_matches_the_answer_data() -> None:
 
 
 def test_permissions_section_lists_exactly_the_granted_service_catalog_actions() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("- **Permissions.**") : text.index("- **Portfolio access.**")]
+    section = section_text(OPERATIONS, "- **Permissions.**", "- **Portfolio access.**")
     assert set(re.findall(r"`(servicecatalog:\w+)`", section)) == set(SERVICE_CATALOG_ACTIONS)
 
 
 def test_checkov_skips_table_lists_every_skip_in_the_code() -> None:
-    assert sorted(table_keys("checkov skips")) == sorted(CHECKOV_SKIPS)
+    assert sorted(table_keys("checkov skips", OPERATIONS)) == sorted(CHECKOV_SKIPS)
 
 
 def test_options_table_lists_every_provider_option() -> None:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Options platform teams require") : text.index("## Failed invocations someone sees")]
+    section = section_text(OPERATIONS, "## Options platform teams require", "## Failed invocations someone sees")
     first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
     names = {name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)}
     assert names == {f.name for f in dataclasses.fields(ProviderOptions)}
