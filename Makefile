@@ -49,10 +49,12 @@ package: setup $(PACKAGE_TEMPLATE)
 $(PACKAGE_TEMPLATE): $(SOURCES) $(PY_STAMP)
 	python -m sc_plan_execution.standalone dist --cdk-json cdk.json
 
+# lint-imports: the function's layers and no import cycles, lazy imports included (pyproject.toml).
 lint: setup
 	ruff check .
 	ruff format --check .
 	mypy
+	lint-imports
 
 # Both scanners on every template a user deploys: a finding fails unless the resource carries a
 # skip with its reason (checkov: Metadata.checkov.skip; README "Scanners"). The pipeline example and

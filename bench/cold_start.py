@@ -59,12 +59,14 @@ DYNAMODB = "boto3.client('dynamodb')\n"
 DATA_CLASS = "from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent\n"
 # Everything a first request loads before its first Service Catalog call (deferred imports count:
 # the request reads its event and properties, arrives in the ledger, builds its environment (the
-# owners registry, its deadline) and its Service Catalog edge).
+# owners registry, its deadline), loads its route (routes/__init__.py imports each route when it
+# runs) and builds its Service Catalog edge).
 FIRST_REQUEST = (
     "import sc_plan_provider.handler as handler\n"
+    "import sc_plan_provider.routes.plan_create\n"
     "from sc_plan_provider.core.request import PlanRequest\n"
     "from sc_plan_provider.properties.resource import parse_properties\n"
-    "from sc_plan_provider.records.ledger import default_ledger\n"
+    "from sc_plan_provider.handler import default_ledger\n"
     "class Context:\n"
     "    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:provider'\n"
     "    def get_remaining_time_in_millis(self): return 900_000\n"

@@ -29,8 +29,7 @@ from bench.common import CDK_OUT, SHARED_CPU_INIT_TIMEOUT_S, MeasurementError, m
 from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
 from local_cloud.cloudformation import CustomResource, Delivery, StackResult
 from local_cloud.servicecatalog import ProvisioningScript, ServiceCatalogEmulator
-from sc_plan_provider.waiting.policy import PollingPolicy
-from sc_plan_provider.waiting.schedule import poll_moments
+from sc_plan_provider.waiting.policy import PollingPolicy, poll_moments
 
 DEFAULT_SCALE = 0.2  # scaling error ~0.25 s on cells and goals up to a minute
 DEFAULT_LONG_SCALE = 0.1  # the 10-minute cells: ~1 minute of wall time, error ~0.5 s on 3-30 s latencies

@@ -36,6 +36,8 @@ from sc_plan_execution.tags import SynthTimeCheck, product_tag_manager, tag_list
 from sc_plan_provider.properties.resource import (
     ACCEPT_LANGUAGE,
     ADOPT_EXISTING,
+    ALLOW_REMOVAL,
+    ALLOW_REPLACEMENT,
     DEADLINE_SECONDS,
     MAX_SERVICE_TIMEOUT_SECONDS,
     NO_ECHO,
@@ -51,14 +53,7 @@ from sc_plan_provider.properties.resource import (
 from sc_plan_provider.properties.spec import ProductSpec
 from sc_plan_provider.properties.spec_properties import NOTIFICATION_ARNS, TAGS
 from sc_plan_provider.properties.values import InvalidPropertyError
-from sc_plan_provider.steps.gate import (
-    ALLOW_REMOVAL,
-    ALLOW_REPLACEMENT,
-    CHANGES_ADD,
-    CHANGES_MODIFY,
-    CHANGES_REMOVE,
-    CHANGES_REPLACE,
-)
+from sc_plan_provider.steps.context import CHANGES_ADD, CHANGES_MODIFY, CHANGES_REMOVE, CHANGES_REPLACE
 from sc_plan_provider.waiting.policy import PollingPolicy
 
 RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"

@@ -16,19 +16,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sc_plan_provider.properties.resource import ACCEPT_LANGUAGES
+from sc_plan_provider.properties.resource import ACCEPT_LANGUAGES, ALLOW_REMOVAL, ALLOW_REPLACEMENT
 from sc_plan_provider.properties.values import is_id
-from sc_plan_provider.steps.gate import (
-    ALLOW_REMOVAL,
-    ALLOW_REPLACEMENT,
-    GateDecision,
-    RefusedChange,
-    ResourceChange,
-    decide,
-)
+from sc_plan_provider.steps.gate import GateDecision, RefusedChange, decide
 
 if TYPE_CHECKING:
-    from sc_plan_provider.servicecatalog.calls import Plan
+    from sc_plan_provider.servicecatalog.shapes import Plan, ResourceChange
 
 EXIT_ALLOWED = 0
 EXIT_REFUSED = 1
@@ -67,7 +60,8 @@ def _review(
         from sc_plan_provider.core.telemetry import logger
         from sc_plan_provider.runtime.clients import client_config
         from sc_plan_provider.servicecatalog.calls import NotFoundError, ServiceCatalog, ServiceCatalogError
-        from sc_plan_provider.waiting.visibility import fresh
+        from sc_plan_provider.servicecatalog.wait import REVIEWED_PLAN_VISIBILITY, read_after_write
+        from sc_plan_provider.waiting.waiter import real_sleep
     except ImportError as error:
         return _error(f"the review command needs {error.name}: {INSTALL_HINT}")
     logger.setLevel("WARNING")  # the function's JSON log lines would interleave with the table
@@ -75,7 +69,9 @@ def _review(
         client = boto3.client("servicecatalog", region_name=region, config=client_config())
         service_catalog = ServiceCatalog(client, accept_language)
         # A plan the pipeline just created may not be visible for a moment (eventual consistency).
-        plan = fresh(lambda: service_catalog.describe_plan(plan_id), delays=(0.5, 1.0, 2.0))
+        plan = read_after_write(
+            lambda: service_catalog.describe_plan(plan_id), sleep=real_sleep, rule=REVIEWED_PLAN_VISIBILITY
+        )
         if plan.status in ("CREATE_IN_PROGRESS", "CREATE_FAILED"):
             detail = f": {plan.status_message}" if plan.status_message else ""
             return _error(f"plan {plan_id} is {plan.status}{detail}; it has no resource changes to review")

@@ -1,24 +1,37 @@
-"""Lambda entry point: CloudFormation request -> validated properties -> plan executor ->
-record waiter -> response.
+"""Lambda's entry point, and the one place the function is wired together.
 
-The runtime concerns (protocol, delivery, telemetry) wrap the lifecycle functions, which know
-only Service Catalog; see lifecycle.py for what each request type does.
+The runtime (runtime/: crhelper's protocol with one answer per request, delivery, hand-over) wraps
+the route table (routes/), which knows only Service Catalog and the provider's records. Here the
+outbound edges are built from Lambda's environment: one client per service, the Service Catalog
+edge, and the records in their DynamoDB tables (or, without the tables, in this execution
+environment only). Tests swap exactly these.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from sc_plan_provider import routes as lifecycle
+from sc_plan_provider import routes
 from sc_plan_provider.core.request import PlanRequest
 from sc_plan_provider.core.telemetry import logger, measure_resource, metrics, route_library_logs, tracer
-from sc_plan_provider.records.owners import default_registry
-from sc_plan_provider.runtime.clients import service_catalog_client
+from sc_plan_provider.records.ledger import DynamoDBLedger
+from sc_plan_provider.records.owners import DynamoDBOwnerRegistry
+from sc_plan_provider.runtime.clients import dynamodb_client, history_client, service_catalog_client
 from sc_plan_provider.runtime.protocol import PlanResource
-from sc_plan_provider.servicecatalog.calls import ServiceCatalog, history_client
+from sc_plan_provider.servicecatalog.calls import ServiceCatalog
+from sc_plan_provider.steps.context import Environment
 from sc_plan_provider.waiting.deadline import Deadline
 
+if TYPE_CHECKING:
+    from sc_plan_provider.records.ports import Ledger, OwnerRegistry
+    from sc_plan_provider.steps.context import Answer
+
+# The tables the construct creates, named by the function's environment.
+OWNERS_TABLE_ENV_VAR = "OWNERS_TABLE_NAME"
+REQUESTS_TABLE_ENV_VAR = "REQUESTS_TABLE_NAME"
 # Time kept back from the Lambda deadline to deliver the answer (with retries) after a wait ends.
 ANSWER_RESERVE_SECONDS = 20.0
 ANSWER_RESERVE_FRACTION = 0.2
@@ -26,20 +39,43 @@ ANSWER_RESERVE_FRACTION = 0.2
 # last poll must be done by then.
 ANSWER_RESERVE_MIN_SECONDS = 1.5
 
-helper = PlanResource()
-route_library_logs("crhelper")
+Route = Callable[[PlanRequest, Environment], "Answer"]
 
-Operation = Callable[[PlanRequest, lifecycle.Environment], lifecycle.Answer]
+
+@cache
+def default_registry() -> OwnerRegistry:
+    """Who owns each product: the owners table, or records within this execution environment only."""
+    table = os.environ.get(OWNERS_TABLE_ENV_VAR)
+    if not table:
+        from sc_plan_provider.records.in_process import InProcessOwnerRegistry  # noqa: PLC0415 - no table only
+
+        return InProcessOwnerRegistry()
+    return DynamoDBOwnerRegistry(dynamodb_client(), table)
+
+
+@cache
+def default_ledger() -> Ledger:
+    """Each request's one answer: the requests table, or a ledger within this execution environment only."""
+    table = os.environ.get(REQUESTS_TABLE_ENV_VAR)
+    if not table:
+        from sc_plan_provider.records.in_process import InProcessLedger  # noqa: PLC0415 - no table only
+
+        return InProcessLedger()
+    return DynamoDBLedger(dynamodb_client(), table)
+
+
+helper = PlanResource(ledger=default_ledger)
+route_library_logs("crhelper")
 
 
 def _service_catalog(accept_language: str | None) -> ServiceCatalog:
     return ServiceCatalog(service_catalog_client(), accept_language, history_client=history_client)
 
 
-def _environment(context: Any) -> lifecycle.Environment:
+def _environment(context: Any) -> Environment:
     remaining = context.get_remaining_time_in_millis() / 1000
     reserve = min(ANSWER_RESERVE_SECONDS, max(ANSWER_RESERVE_MIN_SECONDS, remaining * ANSWER_RESERVE_FRACTION))
-    return lifecycle.Environment(
+    return Environment(
         service_catalog=_service_catalog,
         function_deadline=Deadline.after(
             remaining - reserve,
@@ -55,9 +91,9 @@ def _environment(context: Any) -> lifecycle.Environment:
     )
 
 
-def _run(operation: Operation) -> Callable[[dict[str, Any], Any], str]:
+def _run(route: Route) -> Callable[[dict[str, Any], Any], str]:
     def run(event: dict[str, Any], context: Any) -> str:
-        answer = operation(PlanRequest.from_event(event), _environment(context))
+        answer = route(PlanRequest.from_event(event), _environment(context))
         helper.Data.update(answer.data)
         helper.NoEcho = answer.no_echo
         return answer.physical_resource_id
@@ -65,9 +101,9 @@ def _run(operation: Operation) -> Callable[[dict[str, Any], Any], str]:
     return run
 
 
-helper.create(_run(lifecycle.create))
-helper.update(_run(lifecycle.update))
-helper.delete(_run(lifecycle.delete))
+helper.create(_run(routes.on_create))
+helper.update(_run(routes.on_update))
+helper.delete(_run(routes.on_delete))
 
 
 @logger.inject_lambda_context(correlation_id_path="RequestId", log_event=False, clear_state=True)

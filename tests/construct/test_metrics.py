@@ -61,7 +61,7 @@ def config(stack: cdk.Stack, metric: cloudwatch.Metric) -> dict[str, Any]:
 def handler_metric_names() -> set[str]:
     """Every name the handler passes to `metrics.add_metric(name=...)`."""
     names: set[str] = set()
-    for path in LAMBDA.glob("*.py"):
+    for path in LAMBDA.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_metric":
                 names.update(

@@ -19,9 +19,8 @@ from sc_plan_execution.scanner_skips import CHECKOV_SKIPS
 from sc_plan_provider.properties.resource import KNOWN_PROPERTIES, parse_properties
 from sc_plan_provider.properties.spec_properties import SPEC_PROPERTIES
 from sc_plan_provider.properties.values import InvalidPropertyError
-from sc_plan_provider.runtime.response import answer_data
-from sc_plan_provider.servicecatalog.calls import Record
-from sc_plan_provider.steps.gate import ChangeSummary
+from sc_plan_provider.servicecatalog.shapes import ChangeSummary, Record
+from sc_plan_provider.steps.context import answer_data
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -174,7 +173,7 @@ def test_attributes_table_matches_the_answer_data() -> None:
         provisioning_artifact_id="pa-abc",
         path_id="lpv3-abc",
     )
-    data = answer_data("pp-abc", record, list(record.outputs), ChangeSummary().as_data())
+    data = answer_data("pp-abc", record, list(record.outputs), ChangeSummary())
     produced = {"Outputs.<OutputKey>" if key.startswith("Outputs.") else key for key in data} | {"Ref"}
     assert set(table_keys("Attributes")) == produced
 

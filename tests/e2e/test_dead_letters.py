@@ -30,9 +30,7 @@ def _bad_release(asset_dir: Path, target: Path) -> Path:
     shutil.copytree(asset_dir, target)
     handler = target / "sc_plan_provider" / "handler.py"
     source = handler.read_text(encoding="utf-8")
-    handler.write_text(
-        source.replace("from sc_plan_provider import routes as lifecycle\n", f"import {MISSING_MODULE}\n", 1)
-    )
+    handler.write_text(source.replace("from sc_plan_provider import routes\n", f"import {MISSING_MODULE}\n", 1))
     assert MISSING_MODULE in handler.read_text(encoding="utf-8")
     return target
 

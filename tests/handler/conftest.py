@@ -15,8 +15,7 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from sc_plan_provider import handler
-from sc_plan_provider.records.ledger import default_ledger
-from sc_plan_provider.records.owners import default_registry
+from sc_plan_provider.handler import default_ledger, default_registry
 from sc_plan_provider.runtime import protocol
 from sc_plan_provider.runtime.clients import client_config
 from sc_plan_provider.servicecatalog.calls import ServiceCatalog

@@ -6,11 +6,9 @@ from __future__ import annotations
 import pytest
 
 from sc_plan_provider.properties.resource import InvalidPropertyError, parse_properties
-from sc_plan_provider.steps.gate import (
-    ChangeSummary,
-    ResourceChange,
-    decide,
-)
+from sc_plan_provider.servicecatalog.shapes import ChangeSummary, ResourceChange
+from sc_plan_provider.steps.context import summary_data
+from sc_plan_provider.steps.gate import decide
 from sc_plan_provider.steps.refusal import refusal_reason
 
 REVIEW = "python -m sc_plan_execution review"
@@ -59,7 +57,7 @@ def test_summary_counts_whatever_the_flags() -> None:
     expected = ChangeSummary(add=1, modify=3, remove=1, replace=2)
     assert decide(PLAN, allow_replacement=False, allow_removal=False).summary == expected
     assert decide(PLAN, allow_replacement=True, allow_removal=True).summary == expected
-    assert expected.as_data() == {
+    assert summary_data(expected) == {
         "Changes.Add": "1",
         "Changes.Modify": "3",
         "Changes.Remove": "1",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -9,9 +10,10 @@ import pytest
 from botocore.stub import Stubber
 
 from sc_plan_provider import handler
+from sc_plan_provider.core.request import CONTINUATION_KEY
 from sc_plan_provider.records.in_process import InProcessLedger
-from sc_plan_provider.runtime import protocol
-from sc_plan_provider.runtime.handover import CONTINUATION_KEY, hop
+from sc_plan_provider.runtime import handover
+from sc_plan_provider.runtime.handover import hop
 from support import sc_stubs as sc
 from support.cfn_requests import Answers, FakeContext, invoke, make_event
 
@@ -43,7 +45,7 @@ def test_near_its_deadline_the_function_hands_over_without_answering(
 ) -> None:
     handed: list[tuple[dict[str, Any], str]] = []
     monkeypatch.setattr(
-        protocol, "continue_in_new_invocation", lambda event, arn, first_seen, **_: handed.append((event, arn))
+        handover, "invoke_continuation", lambda arn, payload, **_: handed.append((json.loads(payload), arn))
     )
     still_provisioning(stub)
     event = make_event("Create", {"PlanId": sc.PLAN_ID, **FAST})
@@ -60,10 +62,10 @@ def test_near_its_deadline_the_function_hands_over_without_answering(
 def test_a_failed_hand_over_is_a_clear_failure_not_silence(
     stub: Stubber, answers: Answers, durable: DurableLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(event: dict[str, Any], arn: str, first_seen: float, **_: Any) -> None:
+    def refuse(arn: str, payload: bytes, **_: Any) -> None:
         raise RuntimeError("AccessDeniedException: not allowed to invoke")
 
-    monkeypatch.setattr(protocol, "continue_in_new_invocation", refuse)
+    monkeypatch.setattr(handover, "invoke_continuation", refuse)
     still_provisioning(stub)
     invoke(make_event("Create", {"PlanId": sc.PLAN_ID, **FAST}), FakeContext(timeout_seconds=2.5))
     body = answers.only
@@ -128,13 +130,9 @@ def _invoke_answers(*codes: str | None) -> tuple[Any, list[float]]:
 
 @pytest.mark.parametrize("code", ["TooManyRequestsException", "ServiceException", "ResourceNotFoundException"])
 def test_a_hand_over_refused_for_a_moment_is_tried_again(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
-    from sc_plan_provider.runtime import handover as continuation
-
     client, slept = _invoke_answers(code, code, None)
-    monkeypatch.setattr(continuation, "handover_lambda_client", lambda: client)
-    continuation.continue_in_new_invocation(
-        {"RequestId": "r"}, "arn", 1.0, give_up_at=time.monotonic() + 20, sleep=slept.append
-    )
+    monkeypatch.setattr(handover, "handover_lambda_client", lambda: client)
+    handover.invoke_continuation("arn", b"{}", hop=1, give_up_at=time.monotonic() + 20, sleep=slept.append)
     assert type(client).calls == 3
     assert slept == [0.25, 0.5]
 
@@ -142,18 +140,12 @@ def test_a_hand_over_refused_for_a_moment_is_tried_again(monkeypatch: pytest.Mon
 def test_a_hand_over_stops_trying_while_there_is_time_to_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.exceptions import ClientError
 
-    from sc_plan_provider.runtime import handover as continuation
-
     client, slept = _invoke_answers("TooManyRequestsException", None)
-    monkeypatch.setattr(continuation, "handover_lambda_client", lambda: client)
+    monkeypatch.setattr(handover, "handover_lambda_client", lambda: client)
     with pytest.raises(ClientError):  # no room for another attempt before the reserve to answer
-        continuation.continue_in_new_invocation(
-            {"RequestId": "r"}, "arn", 1.0, give_up_at=time.monotonic() + 2, sleep=slept.append
-        )
+        handover.invoke_continuation("arn", b"{}", hop=1, give_up_at=time.monotonic() + 2, sleep=slept.append)
     denied, slept = _invoke_answers("AccessDeniedException", None)
-    monkeypatch.setattr(continuation, "handover_lambda_client", lambda: denied)
+    monkeypatch.setattr(handover, "handover_lambda_client", lambda: denied)
     with pytest.raises(ClientError):  # no retry changes a denial
-        continuation.continue_in_new_invocation(
-            {"RequestId": "r"}, "arn", 1.0, give_up_at=time.monotonic() + 20, sleep=slept.append
-        )
+        handover.invoke_continuation("arn", b"{}", hop=1, give_up_at=time.monotonic() + 20, sleep=slept.append)
     assert slept == []

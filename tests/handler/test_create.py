@@ -119,12 +119,14 @@ def test_unknown_plan_fails_pointing_at_portfolio_access(stub: Stubber, answers:
 
 def test_a_plan_is_not_missing_before_several_reads_found_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Under throttling one read can outlast the visibility window alone: absence needs more reads."""
+    from sc_plan_provider.servicecatalog import wait
     from sc_plan_provider.servicecatalog.calls import NotFoundError
-    from sc_plan_provider.steps import execute as plan_executor
     from sc_plan_provider.waiting.deadline import Deadline
     from sc_plan_provider.waiting.policy import PollingPolicy
+    from sc_plan_provider.waiting.visibility import Visibility
 
-    monkeypatch.setattr(plan_executor, "PLAN_VISIBILITY_SECONDS", 0.0)  # the window is already over
+    # The window is already over: only the reads count.
+    monkeypatch.setattr(wait, "PLAN_ID_VISIBILITY", Visibility(min_reads=3, window_seconds=0.0))
     reads: list[int] = []
 
     class Catalog:
@@ -134,7 +136,7 @@ def test_a_plan_is_not_missing_before_several_reads_found_nothing(monkeypatch: p
                 raise NotFoundError("not found", "ResourceNotFoundException")
             return type("P", (), {"status": "CREATE_SUCCESS"})()
 
-    plan = plan_executor.settled_plan(
+    plan = wait.settled_plan(
         Catalog(),  # type: ignore[arg-type]
         "plan-late",
         policy=PollingPolicy(interval_seconds=0.01, backoff_rate=1.0, max_interval_seconds=0.01),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sc_plan_provider.core.errors import ResourceFailure
-from sc_plan_provider.core.request import PlanRequest
-from sc_plan_provider.records.owners import Claim, Owner, OwnershipUnavailableError
+from sc_plan_provider.core.request import PlanRequest, ResourceFailure
+from sc_plan_provider.records.owners import Owner, OwnershipUnavailableError
+from sc_plan_provider.records.owners import OwnerClaim as Claim
 from sc_plan_provider.steps.deputy import require_owner
 from sc_plan_provider.waiting.deadline import Deadline
 from support.cfn_requests import make_event

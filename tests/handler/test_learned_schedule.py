@@ -15,8 +15,7 @@ from collections.abc import Sequence
 import pytest
 
 from sc_plan_provider.properties.resource import InvalidPropertyError, parse_properties
-from sc_plan_provider.waiting.policy import PollingPolicy
-from sc_plan_provider.waiting.schedule import PollSchedule, next_poll, policy_moments, poll_moments
+from sc_plan_provider.waiting.policy import PollingPolicy, PollSchedule, next_poll, policy_moments, poll_moments
 
 DEFAULTS = PollingPolicy()
 FIXED_5S = PollingPolicy(5.0, 1.0, 5.0)

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from sc_plan_provider.properties.spec import ProductSpec
-from sc_plan_provider.properties.spec_properties import declares_spec, parse_product_spec
+from sc_plan_provider.properties.spec_checks import parse_product_spec
+from sc_plan_provider.properties.spec_properties import declares_spec
 from sc_plan_provider.properties.values import InvalidPropertyError
 
 SPEC: dict[str, Any] = {

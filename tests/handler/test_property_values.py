@@ -13,7 +13,8 @@ from collections.abc import Callable
 import botocore.session
 import pytest
 
-from sc_plan_provider.properties.values import is_arn, is_id, is_name
+from sc_plan_provider.properties.spec_checks import is_arn, is_name
+from sc_plan_provider.properties.values import is_id
 
 MODEL = botocore.session.get_session().get_service_model("servicecatalog")
 ALPHABET = "aZ09_-.:/@ \n\u00e9\u0661"

@@ -16,8 +16,8 @@ from botocore.stub import Stubber
 from local_cloud.tls import create_tls_material
 from sc_plan_provider import handler
 from sc_plan_provider.runtime import delivery
+from sc_plan_provider.runtime.delivery import MAX_RESPONSE_BYTES
 from sc_plan_provider.runtime.protocol import UndeliveredResponseError
-from sc_plan_provider.runtime.response import MAX_RESPONSE_BYTES
 from support import sc_stubs as sc
 from support.cfn_requests import SECRET, Answers, FakeContext, invoke, make_event
 

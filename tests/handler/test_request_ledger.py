@@ -12,7 +12,8 @@ import pytest
 from local_cloud.dynamodb import LocalDynamoDB
 from sc_plan_provider.core.request import PlanRequest
 from sc_plan_provider.records.in_process import InProcessLedger
-from sc_plan_provider.records.ledger import Claim, DynamoDBLedger
+from sc_plan_provider.records.ledger import AnswerClaim as Claim
+from sc_plan_provider.records.ledger import DynamoDBLedger
 from sc_plan_provider.records.ports import Ledger
 from support.cfn_requests import make_event
 

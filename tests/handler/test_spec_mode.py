@@ -12,8 +12,8 @@ from sc_plan_provider.properties.spec import ProductSpec
 from sc_plan_provider.properties.values import InvalidPropertyError
 from sc_plan_provider.records.in_process import InProcessOwnerRegistry
 from sc_plan_provider.records.owners import Owner
-from sc_plan_provider.routes.spec_apply import is_no_changes
-from sc_plan_provider.servicecatalog.calls import Plan
+from sc_plan_provider.servicecatalog.planning import is_no_changes
+from sc_plan_provider.servicecatalog.shapes import Plan
 from support import sc_stubs as sc
 from support.cfn_requests import Answers, invoke, make_event
 

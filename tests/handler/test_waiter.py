@@ -7,11 +7,10 @@ import time
 
 import pytest
 
-from sc_plan_provider.core.errors import ContinuationNeeded, DeadlineExceededError
 from sc_plan_provider.servicecatalog.calls import ThrottledError
 from sc_plan_provider.waiting.deadline import Deadline
 from sc_plan_provider.waiting.policy import PollingPolicy
-from sc_plan_provider.waiting.waiter import wait_until
+from sc_plan_provider.waiting.waiter import ContinuationNeeded, DeadlineExceededError, wait_until
 
 EVERY_100_MS = PollingPolicy(interval_seconds=0.1, backoff_rate=1.0, max_interval_seconds=0.1)
 

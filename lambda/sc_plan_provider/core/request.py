@@ -1,4 +1,5 @@
-"""The CloudFormation request as this provider sees it, and the tokens derived from it.
+"""The CloudFormation request as this provider sees it, the tokens derived from it, what a
+continuation carries with it, and the failure that answers it FAILED.
 
 Tokens come from the request itself (stack, logical id, request id), so a request that Lambda or
 CloudFormation delivers twice asks Service Catalog for the same thing twice with the same token, and
@@ -16,6 +17,8 @@ from sc_plan_provider.core.value import Value
 # was never a product: it marks a Create that failed before execution.
 PRODUCT_ID_PREFIX = "pp-"
 NOT_PROVISIONED_PREFIX = "not-provisioned-"
+# Added to the event of a continuation (runtime/handover.py); CloudFormation never sends it.
+CONTINUATION_KEY = "ServiceCatalogPlanContinuation"
 
 
 class PlanRequest(Value):
@@ -43,6 +46,10 @@ class PlanRequest(Value):
             old_properties=dict(event.get("OldResourceProperties") or {}),
         )
 
+    @property
+    def is_create(self) -> bool:
+        return self.request_type == "Create"
+
     def token(self, purpose: str, subject: str) -> str:
         """A Service Catalog idempotency/terminate token: 64 hex chars, stable for this request."""
         material = "|".join((self.stack_id, self.logical_resource_id, self.request_id, purpose, subject))
@@ -55,3 +62,43 @@ class PlanRequest(Value):
 
 def is_product_id(physical_resource_id: str) -> bool:
     return physical_resource_id.startswith(PRODUCT_ID_PREFIX)
+
+
+def carried_first_seen(event: dict[str, Any]) -> float | None:
+    """The request's first arrival as the continuation carries it (epoch seconds), None from CloudFormation.
+
+    It travels with the request, so the deadline keeps its anchor even when the ledger's first write failed.
+    """
+    value = continuation(event).get("FirstSeen")
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def carried_product_id(event: dict[str, Any]) -> str:
+    """The product the request made before it was handed over ("" if none): a failure in the
+    continuation answers with it, so the stack holds the product and its rollback removes it."""
+    value = continuation(event).get("ProvisionedProductId")
+    return value if isinstance(value, str) else ""
+
+
+def continuation(event: dict[str, Any]) -> dict[str, Any]:
+    """What a continuation carries (CONTINUATION_KEY); empty in CloudFormation's own delivery."""
+    carried = event.get(CONTINUATION_KEY)
+    return carried if isinstance(carried, dict) else {}
+
+
+class ResourceFailure(Exception):  # noqa: N818 - it is an outcome (a FAILED answer), not a crash
+    """Answer FAILED with this reason.
+
+    `physical_resource_id` is set when a provisioned product exists, so that CloudFormation's
+    rollback Delete of a failed Create finds it and terminates it (crhelper would otherwise invent a
+    random id and the product would leak: docs/facts.md#crhelpers-defects). None keeps the id from
+    the request.
+    """
+
+    def __init__(self, reason: str, physical_resource_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.physical_resource_id = physical_resource_id

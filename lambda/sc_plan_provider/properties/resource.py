@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sc_plan_provider.core.value import Value
-from sc_plan_provider.properties.spec_properties import SPEC_PROPERTIES, declares_spec, parse_product_spec
+from sc_plan_provider.properties.spec_properties import SPEC_PROPERTIES, declares_spec
 from sc_plan_provider.properties.values import InvalidPropertyError, is_id, shown
-from sc_plan_provider.steps.gate import ALLOW_REMOVAL, ALLOW_REPLACEMENT
 from sc_plan_provider.waiting.policy import (
     MAX_BACKOFF_RATE,
     MAX_INTERVAL_SECONDS,
@@ -27,6 +25,8 @@ from sc_plan_provider.waiting.policy import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sc_plan_provider.properties.spec import ProductSpec
 
 PLAN_ID = "PlanId"
@@ -42,6 +42,9 @@ NO_ECHO = "NoEcho"
 ADOPT_EXISTING = "AdoptExisting"
 RETAIN_PHYSICAL_RESOURCES = "RetainPhysicalResources"
 TERMINATE_IGNORE_ERRORS = "TerminateIgnoreErrors"
+# The change gate's two allow flags (steps/gate.py).
+ALLOW_REPLACEMENT = "AllowReplacement"
+ALLOW_REMOVAL = "AllowRemoval"
 
 # Every property the provider reads (ServiceToken is CloudFormation's own). The README's property
 # table is tested against this list, and a request's other properties are logged as ignored, so
@@ -172,6 +175,8 @@ def _plan_or_spec(raw: Mapping[str, Any]) -> tuple[str | None, ProductSpec | Non
             f"{PLAN_ID} to execute a plan made elsewhere, or remove it to have the stack plan the spec."
         )
     if has_spec:
+        from sc_plan_provider.properties.spec_checks import parse_product_spec  # noqa: PLC0415 - spec mode only
+
         return None, parse_product_spec(raw)
     return _plan_id(raw.get(PLAN_ID)), None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from sc_plan_provider.core.value import Value, replace
 from sc_plan_provider.properties.spec_properties import (
@@ -26,6 +26,9 @@ from sc_plan_provider.properties.spec_properties import (
     PROVISIONING_PARAMETERS,
     TAGS,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 TAG_PUNCTUATION = frozenset("_.:/=+-@")
 MAX_PARAMETER_KEY = 1000

@@ -5,8 +5,8 @@ allowed. Loaded only for a resource that declares a spec: a plan-mode request ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from string import ascii_letters, ascii_lowercase, digits
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from sc_plan_provider.properties.spec import (
     MAX_NOTIFICATION_ARNS,
@@ -31,8 +31,17 @@ from sc_plan_provider.properties.spec_properties import (
     TAGS,
     given,
 )
-from sc_plan_provider.properties.values import InvalidPropertyError, is_arn, is_id, is_name, shown
+from sc_plan_provider.properties.values import InvalidPropertyError, is_id, shown
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+MAX_NAME_CHARS = 128
+MAX_ARN_RESOURCE_CHARS = 1024
+MAX_ARN_CHARS = 1224
+MAX_ARN_PART_CHARS = 63
+NAME_CHARS = frozenset(ascii_letters + digits + "._-")
+ARN_PART_CHARS = frozenset(ascii_lowercase + digits + "-.")
 # (id property, name property, longest name): botocore's shapes of the names DescribeProduct and
 # ProvisionProduct take (ProductViewName, ProvisioningArtifactName, PortfolioDisplayName).
 PRODUCT = (PRODUCT_ID, PRODUCT_NAME, 8191)
@@ -45,7 +54,7 @@ SPEC_SHAPE = (
 )
 
 
-def validated_spec(raw: Mapping[str, Any]) -> ProductSpec:
+def parse_product_spec(raw: Mapping[str, Any]) -> ProductSpec:
     """The spec of `ResourceProperties`, every property checked (the caller knows a spec is declared)."""
     for id_name, name_name, _ in (PRODUCT, ARTIFACT, PATH):
         if given(raw.get(id_name)) and given(raw.get(name_name)):
@@ -177,3 +186,30 @@ def _notification_arns(value: Any) -> tuple[str, ...]:
         if not is_arn(arn):
             raise InvalidPropertyError(f"{NOTIFICATION_ARNS}: {shown(arn)} is not an SNS topic ARN.")
     return tuple(value)
+
+
+def is_name(value: Any) -> TypeGuard[str]:
+    """A provisioned product name: 1-128 of letters, digits, '.', '_' and '-', not starting with punctuation."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_NAME_CHARS
+        and value[0].isascii()
+        and value[0].isalnum()
+        and set(value) <= NAME_CHARS
+    )
+
+
+def is_arn(value: Any) -> TypeGuard[str]:
+    """arn:partition:service:region:account:resource, as Service Catalog's NotificationArns accept."""
+    if not isinstance(value, str) or len(value) > MAX_ARN_CHARS:
+        return False
+    parts = value.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[1]:
+        return False
+    resource = parts[5]
+    return (
+        all(len(part) <= MAX_ARN_PART_CHARS and set(part) <= ARN_PART_CHARS for part in parts[1:5])
+        and 0 < len(resource) <= MAX_ARN_RESOURCE_CHARS
+        and not resource.startswith("/")
+        and "\n" not in resource[1:]
+    )

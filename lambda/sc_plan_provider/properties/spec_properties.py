@@ -1,17 +1,16 @@
 """The names of a product spec's properties and whether a resource declares a spec.
 
 Every request reads these (a plan-mode one to know it declares no spec), so this module holds only
-names; the spec itself (product_spec.py) and its checks (product_spec_validation.py) load only for
-a resource that declares one.
+names; the spec itself (spec.py) and its checks (spec_checks.py) load only for a resource that
+declares one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sc_plan_provider.properties.spec import ProductSpec
+    from collections.abc import Mapping
 
 PRODUCT_ID = "ProductId"
 PRODUCT_NAME = "ProductName"
@@ -40,13 +39,6 @@ SPEC_PROPERTIES = (
 
 def declares_spec(raw: Mapping[str, Any]) -> bool:
     return any(given(raw.get(name)) for name in SPEC_PROPERTIES)
-
-
-def parse_product_spec(raw: Mapping[str, Any]) -> ProductSpec:
-    """Validate the spec properties of `ResourceProperties` (the caller knows a spec is declared)."""
-    from sc_plan_provider.properties.spec_checks import validated_spec
-
-    return validated_spec(raw)
 
 
 def given(value: Any) -> bool:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
-from sc_plan_provider.core.request import PlanRequest
 from sc_plan_provider.core.value import replace
-from sc_plan_provider.records.ledger import SENDING, SENT, Arrival, request_key, resource_key
-from sc_plan_provider.records.ledger import Claim as AnswerClaim
-from sc_plan_provider.records.owners import AppliedPlan, Claim, Owner
+from sc_plan_provider.records.ledger import SENDING, SENT, AnswerClaim, Arrival, latest_request_key, request_key
+from sc_plan_provider.records.owners import AppliedPlan, Owner, OwnerClaim
+
+if TYPE_CHECKING:
+    from sc_plan_provider.core.request import PlanRequest
 
 
 class InProcessOwnerRegistry:
@@ -34,13 +36,13 @@ class InProcessOwnerRegistry:
             found = self._owners.get(provisioned_product_id)
             return found[0] if found else None
 
-    def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> Claim:
+    def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> OwnerClaim:
         with self._lock:
             found = self._owners.get(provisioned_product_id)
             if found is None:
                 self._owners[provisioned_product_id] = (owner, request_key)
-                return Claim(owner, new=True)
-            return Claim(found[0])
+                return OwnerClaim(owner, new=True)
+            return OwnerClaim(found[0])
 
     def release(self, provisioned_product_id: str, owner: Owner, request_key: str) -> None:
         with self._lock:
@@ -109,15 +111,15 @@ class InProcessLedger:
             key = request_key(request)
             now = time.time()
             first = min(self._first_seen.setdefault(key, now), now if first_seen is None else first_seen)
-            latest = self._latest.get(resource_key(request))
+            latest = self._latest.get(latest_request_key(request))
             superseded = latest is not None and latest[0] != key and latest[1] >= first
             if not superseded:
-                self._latest[resource_key(request)] = (key, first)
+                self._latest[latest_request_key(request)] = (key, first)
             state = self._answers.get(key)
             answered = state is not None and (state[0] == SENT or state[1] != holder)
             return Arrival(first, answered, superseded)
 
-    def claim_answer(self, request: PlanRequest, holder: str) -> AnswerClaim:
+    def claim_answer(self, request: PlanRequest, holder: str) -> str:
         with self._lock:
             key = request_key(request)
             state = self._answers.get(key)
@@ -148,7 +150,7 @@ class InProcessLedger:
         with self._lock:
             if request_key(request) in self._answers:
                 return False  # answered (by a duplicate delivery, say): the answer holds the resource
-            latest = self._latest.get(resource_key(request))
+            latest = self._latest.get(latest_request_key(request))
             return latest is not None and latest[0] != request_key(request)
 
     def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None:

@@ -18,25 +18,39 @@ several invocations may work on one request; the ledger makes sure that
 
 from __future__ import annotations
 
-import enum
 import hashlib
-import os
 import time
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
-from sc_plan_provider.core.request import PlanRequest
 from sc_plan_provider.core.value import Value
-from sc_plan_provider.runtime.clients import dynamodb_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from sc_plan_provider.records.ports import Ledger
+    from sc_plan_provider.core.request import PlanRequest
 
-TABLE_ENV_VAR = "REQUESTS_TABLE_NAME"
+
+class Arrival(Value):
+    first_seen: float  # epoch seconds of the request's first arrival
+    answered: bool  # answered, or being answered by another invocation: nothing to do
+    superseded: bool = False  # a later request of the same resource arrived first
+
+
+class AnswerClaim:
+    """The outcome of claiming a request's answer (plain strings: an Enum class costs a cold start
+    more than the three names are worth)."""
+
+    GRANTED: Final = "granted"  # this invocation answers now
+    ANSWERED: Final = "answered"  # another invocation already answered
+    BUSY: Final = "busy"  # another invocation is answering (it, or Lambda's retry of it, will finish)
+
+
+def request_key(request: PlanRequest) -> str:
+    return hashlib.sha256(f"{request.stack_id}|{request.logical_resource_id}|{request.request_id}".encode()).hexdigest()
+
+
 KEY = "RequestKey"
 FIRST_SEEN = "FirstSeen"
 ANSWER = "Answer"
@@ -52,23 +66,8 @@ SENT = "SENT"
 RETENTION_SECONDS = 2 * 3600
 
 
-class Arrival(Value):
-    first_seen: float  # epoch seconds of the request's first arrival
-    answered: bool  # answered, or being answered by another invocation: nothing to do
-    superseded: bool = False  # a later request of the same resource arrived first
-
-
-class Claim(enum.Enum):
-    GRANTED = "granted"  # this invocation answers now
-    ANSWERED = "answered"  # another invocation already answered
-    BUSY = "busy"  # another invocation is answering (it, or Lambda's retry of it, will finish)
-
-
-def request_key(request: PlanRequest) -> str:
-    return hashlib.sha256(f"{request.stack_id}|{request.logical_resource_id}|{request.request_id}".encode()).hexdigest()
-
-
-def resource_key(request: PlanRequest) -> str:
+def latest_request_key(request: PlanRequest) -> str:
+    """The key of the resource's own item, which holds its latest request."""
     digest = hashlib.sha256(f"{request.stack_id}|{request.logical_resource_id}".encode()).hexdigest()
     return f"{RESOURCE_KEY_PREFIX}{digest}"
 
@@ -104,7 +103,7 @@ class DynamoDBLedger:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key={KEY: {"S": resource_key(request)}},
+                Key={KEY: {"S": latest_request_key(request)}},
                 UpdateExpression="SET #latest = :me, #seen = :seen, #expires = :expires",
                 ConditionExpression="attribute_not_exists(#latest) OR #latest = :me OR #seen < :seen",
                 ExpressionAttributeNames={"#latest": LATEST, "#seen": LATEST_FIRST_SEEN, "#expires": EXPIRES_AT},
@@ -120,7 +119,7 @@ class DynamoDBLedger:
             return False
         return True
 
-    def claim_answer(self, request: PlanRequest, holder: str) -> Claim:
+    def claim_answer(self, request: PlanRequest, holder: str) -> str:
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -134,8 +133,8 @@ class DynamoDBLedger:
             if _code(error) != "ConditionalCheckFailedException":
                 raise
             item = self._get(request_key(request))
-            return Claim.ANSWERED if item.get(ANSWER, {}).get("S") == SENT else Claim.BUSY
-        return Claim.GRANTED
+            return AnswerClaim.ANSWERED if item.get(ANSWER, {}).get("S") == SENT else AnswerClaim.BUSY
+        return AnswerClaim.GRANTED
 
     def answered(self, request: PlanRequest) -> None:
         self._client.update_item(
@@ -164,7 +163,7 @@ class DynamoDBLedger:
     def superseded(self, request: PlanRequest) -> bool:
         if ANSWER in self._get(request_key(request)):
             return False  # answered (by a duplicate delivery, say): the answer holds the resource
-        latest = self._get(resource_key(request)).get(LATEST, {}).get("S")
+        latest = self._get(latest_request_key(request)).get(LATEST, {}).get("S")
         return latest not in (None, request_key(request))
 
     def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None:
@@ -185,16 +184,6 @@ class DynamoDBLedger:
             TableName=self._table, Key={KEY: {"S": key}}, ConsistentRead=True
         ).get("Item", {})
         return item
-
-
-@cache
-def default_ledger() -> Ledger:
-    table = os.environ.get(TABLE_ENV_VAR)
-    if not table:
-        from sc_plan_provider.records.in_process import InProcessLedger
-
-        return InProcessLedger()
-    return DynamoDBLedger(dynamodb_client(), table)
 
 
 def _being_answered_by(item: dict[str, Any], holder: str) -> bool:

@@ -29,44 +29,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from sc_plan_provider.core.request import PlanRequest
 from sc_plan_provider.core.value import Value
-from sc_plan_provider.runtime.clients import dynamodb_client
-from sc_plan_provider.servicecatalog.calls import ProductVersion, ProvisioningParameter
-from sc_plan_provider.steps.gate import ChangeSummary
+from sc_plan_provider.servicecatalog.shapes import ChangeSummary, ProductVersion, ProvisioningParameter
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from sc_plan_provider.records.ports import OwnerRegistry
-
-TABLE_ENV_VAR = "OWNERS_TABLE_NAME"
-KEY = "ProvisionedProductId"
-STACK_ID = "StackId"
-LOGICAL_RESOURCE_ID = "LogicalResourceId"
-CLAIMED_AT = "ClaimedAt"
-CLAIMED_BY = "ClaimedBy"  # the request (ledger key) that recorded the owner: only it may release the claim
-TERMINATED_AT = "TerminatedAt"
-APPLIED_SPECS = "AppliedSpecs"  # a string set of ProductSpec digests
-EXPIRES_AT = "ExpiresAt"  # the table's TTL attribute, set only once the product is terminated
-# A terminated product's record outlives every retry of its Delete (CloudFormation waits 1 h at most).
-TERMINATED_RETENTION_SECONDS = 2 * 3600
-
-PLAN_KEY_PREFIX = "plan#"
-RESOURCE_KEY_PREFIX = "resource#"
-# What the plan gives its product, as JSON: product, artifact, path, parameters (as submitted, never
-# logged), change summary, and the plan's provisioned product (the key holds the plan id).
-APPLIED = "Applied"
-EXECUTING_REQUEST = "ExecutingRequest"
-RECORD_ID = "RecordId"
-EXECUTED_AT = "ExecutedAt"
+    from sc_plan_provider.core.request import PlanRequest
 
 
 class Owner(Value):
@@ -81,7 +55,7 @@ class Owner(Value):
         return f"resource {self.logical_resource_id} of stack {self.stack_id}"
 
 
-class Claim(Value):
+class OwnerClaim(Value):
     """The owner on record after a claim, and whether this claim recorded it (a new owner)."""
 
     owner: Owner
@@ -103,6 +77,27 @@ class AppliedPlan(Value):
 
 class OwnershipUnavailableError(Exception):
     """The records could not be read or written; nothing may be touched without them."""
+
+
+KEY = "ProvisionedProductId"
+STACK_ID = "StackId"
+LOGICAL_RESOURCE_ID = "LogicalResourceId"
+CLAIMED_AT = "ClaimedAt"
+CLAIMED_BY = "ClaimedBy"  # the request (ledger key) that recorded the owner: only it may release the claim
+TERMINATED_AT = "TerminatedAt"
+APPLIED_SPECS = "AppliedSpecs"  # a string set of ProductSpec digests
+EXPIRES_AT = "ExpiresAt"  # the table's TTL attribute, set only once the product is terminated
+# A terminated product's record outlives every retry of its Delete (CloudFormation waits 1 h at most).
+TERMINATED_RETENTION_SECONDS = 2 * 3600
+
+PLAN_KEY_PREFIX = "plan#"
+RESOURCE_KEY_PREFIX = "resource#"
+# What the plan gives its product, as JSON: product, artifact, path, parameters (as submitted, never
+# logged), change summary, and the plan's provisioned product (the key holds the plan id).
+APPLIED = "Applied"
+EXECUTING_REQUEST = "ExecutingRequest"
+RECORD_ID = "RecordId"
+EXECUTED_AT = "ExecutedAt"
 
 
 def resource_key(owner: Owner) -> str:
@@ -127,7 +122,7 @@ class DynamoDBOwnerRegistry:
             return None
         return Owner(item[STACK_ID]["S"], item.get(LOGICAL_RESOURCE_ID, {}).get("S", "?"))
 
-    def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> Claim:
+    def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> OwnerClaim:
         try:
             response = self._client.update_item(
                 TableName=self._table,
@@ -156,8 +151,8 @@ class DynamoDBOwnerRegistry:
             if _code(error) != "ConditionalCheckFailedException":
                 raise OwnershipUnavailableError(str(error)) from error
             recorded = self.owner(provisioned_product_id)
-            return Claim(recorded or Owner("?", "?"))
-        return Claim(owner, new=STACK_ID not in response.get("Attributes", {}))
+            return OwnerClaim(recorded or Owner("?", "?"))
+        return OwnerClaim(owner, new=STACK_ID not in response.get("Attributes", {}))
 
     def terminated(self, provisioned_product_id: str, owner: Owner) -> None:
         now = int(time.time())
@@ -287,16 +282,6 @@ class DynamoDBOwnerRegistry:
             if missing_ok and _code(error) == "ConditionalCheckFailedException":
                 return
             raise OwnershipUnavailableError(str(error)) from error
-
-
-@cache
-def default_registry() -> OwnerRegistry:
-    table = os.environ.get(TABLE_ENV_VAR)
-    if not table:
-        from sc_plan_provider.records.in_process import InProcessOwnerRegistry
-
-        return InProcessOwnerRegistry()
-    return DynamoDBOwnerRegistry(dynamodb_client(), table)
 
 
 def _code(error: ClientError) -> str:

@@ -1,19 +1,19 @@
 """The two ports to the provider's records, for type checking only: nothing imports this at run time.
 
-`OwnerRegistry` (ownership.py, in_process.py) keeps who owns each provisioned product and what each
-plan gave it; `Ledger` (request_ledger.py, in_process.py) keeps each request's first arrival, its
+`OwnerRegistry` (owners.py, in_process.py) keeps who owns each provisioned product and what each
+plan gave it; `Ledger` (ledger.py, in_process.py) keeps each request's first arrival, its
 one answer and whether it may still act. Kept apart so that their many signatures cost a cold start
 nothing (they would be compiled at every start though only mypy reads them).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from sc_plan_provider.core.request import PlanRequest
-from sc_plan_provider.records.ledger import Arrival
-from sc_plan_provider.records.ledger import Claim as AnswerClaim
-from sc_plan_provider.records.owners import AppliedPlan, Claim, Owner
+if TYPE_CHECKING:
+    from sc_plan_provider.core.request import PlanRequest
+    from sc_plan_provider.records.ledger import Arrival
+    from sc_plan_provider.records.owners import AppliedPlan, Owner, OwnerClaim
 
 
 class OwnerRegistry(Protocol):
@@ -21,7 +21,7 @@ class OwnerRegistry(Protocol):
         """The owner on record, None when the product has none."""
         ...
 
-    def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> Claim:
+    def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> OwnerClaim:
         """Record `owner` unless another owner is on record; the owner on record after the call."""
         ...
 
@@ -61,7 +61,7 @@ class Ledger(Protocol):
         """Record the request's arrival; `first_seen` is what a continuation carries (the anchor)."""
         ...
 
-    def claim_answer(self, request: PlanRequest, holder: str) -> AnswerClaim: ...
+    def claim_answer(self, request: PlanRequest, holder: str) -> str: ...
 
     def answered(self, request: PlanRequest) -> None: ...
 

@@ -1,79 +1,95 @@
-"""Create, Update and Delete of the custom resource: validate, then hand over to the way in.
+"""The route table: which route answers each request CloudFormation sends, and what it loads.
 
-A resource gives exactly one of `PlanId` (plan mode, plan_mode.py: a plan made elsewhere) or a
-product spec (spec mode, spec_mode.py: the stack plans the spec itself). Both, neither or an
-incomplete spec is a FAILED naming what is missing or conflicting, before any Service Catalog
-call (properties.py). The two modes share the machinery in applying.py; Delete is the same for
-both: terminate the product. Each returns an `Answer` or raises `ResourceFailure`; the protocol
-layer turns either into the one response CloudFormation gets.
+A resource gives exactly one of `PlanId` (plan mode: a plan made and reviewed elsewhere) or a
+product spec (spec mode: the stack plans the spec on every deployment). CloudFormation does not
+mark rollbacks: a rollback Update carries the old properties back, and a failed Create is rolled
+back by a Delete. Each route module reads top to bottom; beyond every request's modules (the
+handler, the runtime, the properties, the records and the Service Catalog calls), it loads:
 
-Whatever fails, nothing is orphaned: a request that fails gives back the claims it made on
-products the stack does not hold, a resource's requests first remove the products its earlier
-requests could not, and a Delete whose physical id is not a product (CloudFormation gave up on
-the Create before it answered) still finds and terminates the product the Create made.
+| Request | Mode | What CloudFormation means by it                  | Route         | Loads besides (in steps/)      |
+|---------|------|--------------------------------------------------|---------------|--------------------------------|
+| Create  | plan | a new resource                                   | `plan_create` | gate, execute, apply           |
+| Create  | spec | a new resource                                   | `spec_apply`  | as plan_create; spec_plans,    |
+|         |      |                                                  |               | name_resolution, report*       |
+| Update  | plan | a new plan; the same plan (reported); an old     | `plan_update` | as plan_create; report*,       |
+|         |      | plan, which is how a rollback comes (restored)   |               | restore*, terminate            |
+| Update  | spec | a changed spec; the same spec (reported); a spec | `spec_apply`  | as spec Create; tag_changes*,  |
+|         |      | applied before, how a rollback comes (ungated)   |               | terminate                      |
+| Delete  | any  | a Delete; a failed Create's rollback; the        | `delete`      | terminate; spec_plans (spec)   |
+|         |      | cleanup of a replaced product                    |               |                                |
+
+(* on those paths only; refusal, recovery and leftovers load only when a plan is refused, a
+duplicate finds its execution made, or a request fails.)
+
+Every Create and Update first checks the stack's home and validates the properties (a bad one is a
+FAILED naming it, before any Service Catalog call); an Update first removes what the resource's
+earlier requests left behind (steps/terminate.py). A request that fails gives back the claims it
+made on products the stack does not hold (steps/leftovers.py). Each route returns an `Answer` or
+raises `ResourceFailure`; the runtime turns either into the one response CloudFormation gets.
+The modules each scenario loads are pinned by tests/architecture/cold_start_modules.json.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sc_plan_provider.core.errors import ResourceFailure
-from sc_plan_provider.core.request import PlanRequest, is_product_id
+from sc_plan_provider.core.request import PlanRequest, ResourceFailure, is_product_id
 from sc_plan_provider.core.telemetry import logger
 from sc_plan_provider.core.value import replace
-from sc_plan_provider.properties.resource import (
-    PlanProperties,
-    ignored_properties,
-    parse_properties,
-)
+from sc_plan_provider.properties.resource import PlanProperties, ignored_properties, parse_properties
 from sc_plan_provider.properties.values import InvalidPropertyError
-from sc_plan_provider.routes import plan_create as plan_mode
-from sc_plan_provider.steps.apply import Answer, Environment
 from sc_plan_provider.steps.deputy import check_owner, require_same_home
 
-__all__ = ["Answer", "Environment", "create", "delete", "update"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sc_plan_provider.steps.context import Answer, Environment
+
+__all__ = ["on_create", "on_delete", "on_update"]
 
 
-def create(request: PlanRequest, env: Environment) -> Answer:
+def on_create(request: PlanRequest, env: Environment) -> Answer:
     require_same_home(request, env.function_arn, request.not_provisioned_id())
     properties = _validated(request, failed_id=request.not_provisioned_id())
     if properties.spec is not None:
-        from sc_plan_provider.routes import spec_apply as spec_mode  # each way in loads when it is used
+        from sc_plan_provider.routes import spec_apply  # noqa: PLC0415 - each route loads when it runs
 
         spec = properties.spec
-        answer = _releasing(request, env, lambda: spec_mode.create(request, properties, spec, env))
+        answer = _releasing(request, env, lambda: spec_apply.create(request, properties, spec, env))
     else:
+        from sc_plan_provider.routes import plan_create  # noqa: PLC0415 - each route loads when it runs
+
         plan_id = _plan_id(properties)
-        answer = _releasing(request, env, lambda: plan_mode.create(request, properties, plan_id, env))
+        answer = _releasing(request, env, lambda: plan_create.create(request, properties, plan_id, env))
     return replace(answer, no_echo=properties.no_echo)
 
 
-def update(request: PlanRequest, env: Environment) -> Answer:
+def on_update(request: PlanRequest, env: Environment) -> Answer:
     require_same_home(request, env.function_arn, None)
     properties = _validated(request, failed_id=None)
     if is_product_id(request.physical_resource_id):
         check_owner(env.owners, request.physical_resource_id, request, action="update", failed_id=None)
-    from sc_plan_provider.steps.terminate import remove_abandoned
+    from sc_plan_provider.steps.terminate import remove_abandoned  # noqa: PLC0415 - Updates and Deletes only
 
     remove_abandoned(request, env.service_catalog(properties.accept_language), properties, env)
     if properties.spec is not None:
-        from sc_plan_provider.routes import spec_apply as spec_mode
+        from sc_plan_provider.routes import spec_apply  # noqa: PLC0415 - each route loads when it runs
 
         spec = properties.spec
-        answer = _releasing(request, env, lambda: spec_mode.update(request, properties, spec, env))
+        answer = _releasing(request, env, lambda: spec_apply.update(request, properties, spec, env))
     else:
-        from sc_plan_provider.routes import plan_update as plan_updates
+        from sc_plan_provider.routes import plan_update  # noqa: PLC0415 - each route loads when it runs
 
         plan_id = _plan_id(properties)
-        answer = _releasing(request, env, lambda: plan_updates.update(request, properties, plan_id, env))
+        answer = _releasing(request, env, lambda: plan_update.update(request, properties, plan_id, env))
     return replace(answer, no_echo=properties.no_echo)
 
 
-def delete(request: PlanRequest, env: Environment) -> Answer:
-    """Terminate the product (cleanup.py: loaded by Deletes and rollbacks, not by a Create)."""
-    from sc_plan_provider.steps import terminate as cleanup
+def on_delete(request: PlanRequest, env: Environment) -> Answer:
+    """Terminate the product, with lenient properties (a Delete is never blocked by them)."""
+    from sc_plan_provider.routes import delete  # noqa: PLC0415 - each route loads when it runs
 
-    return cleanup.delete(request, env)
+    return delete.delete(request, env)
 
 
 def _releasing(request: PlanRequest, env: Environment, operation: Callable[[], Answer]) -> Answer:
@@ -82,7 +98,7 @@ def _releasing(request: PlanRequest, env: Environment, operation: Callable[[], A
     try:
         return operation()
     except ResourceFailure as failure:
-        from sc_plan_provider.steps.leftovers import release_new_claims
+        from sc_plan_provider.steps.leftovers import release_new_claims  # noqa: PLC0415 - a failed request only
 
         release_new_claims(request, env, keep=(failure.physical_resource_id or "", request.physical_resource_id))
         raise

@@ -1,25 +1,24 @@
-"""Plan mode: the resource names a plan made elsewhere (`PlanId`), reviewed before the deployment.
+"""Create, plan mode: execute the plan the resource names (`PlanId`, made and reviewed elsewhere).
 
-Create executes the plan (this module); Updates are plan_updates.py (loaded by Updates only).
+Wait for the plan to be ready, let the change gate decide, claim its product for the resource,
+execute it once, wait for the record and answer with the product's ids and outputs. A refused or
+unusable plan leaves nothing to clean up; a product whose request CloudFormation gave up on
+meanwhile is removed (steps/apply.py).
 """
 
 from __future__ import annotations
 
-from sc_plan_provider.core.errors import ResourceFailure
-from sc_plan_provider.core.request import PlanRequest
-from sc_plan_provider.properties.resource import PLAN_ID, PlanProperties
-from sc_plan_provider.steps.apply import (
-    Answer,
-    Environment,
-    execute,
-    finish_or_remove,
-    gate,
-    request_deadline,
-)
-from sc_plan_provider.steps.execute import (
-    ExecutedElsewhereError,
-    ready_plan,
-)
+from typing import TYPE_CHECKING
+
+from sc_plan_provider.core.request import ResourceFailure
+from sc_plan_provider.properties.resource import PLAN_ID
+from sc_plan_provider.steps.apply import ExecutedElsewhereError, execute, finish_or_remove, gate, ready_plan
+from sc_plan_provider.steps.context import request_deadline
+
+if TYPE_CHECKING:
+    from sc_plan_provider.core.request import PlanRequest
+    from sc_plan_provider.properties.resource import PlanProperties
+    from sc_plan_provider.steps.context import Answer, Environment
 
 
 def create(request: PlanRequest, properties: PlanProperties, plan_id: str, env: Environment) -> Answer:

@@ -1,8 +1,8 @@
-"""Plan mode's Update: a new PlanId executes, the same one reports, an executed one is restored.
+"""Update, plan mode: a new PlanId executes, the same one reports, an executed one is restored.
 
 An Update with a new PlanId executes that plan (against the same product or, for a plan of another
 name, a new one that CloudFormation replaces the old with); an Update naming a plan that already
-ran restores it (restore.py), never gated or re-executed: that is every rollback Update, since
+ran restores it (steps/restore.py), never gated or re-executed: that is every rollback Update, since
 CloudFormation sends the old properties back. A plan deleted since (on the real service an
 executed plan must be deleted before the product's next plan) is restored from the provider's
 record of what it gave the product.
@@ -10,35 +10,47 @@ record of what it gave the product.
 
 from __future__ import annotations
 
-from sc_plan_provider.core.errors import ResourceFailure
-from sc_plan_provider.core.request import PlanRequest
+from typing import TYPE_CHECKING
+
+from sc_plan_provider.core.request import ResourceFailure
 from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.properties.resource import PLAN_ID, PlanProperties
-from sc_plan_provider.servicecatalog.calls import Plan, ServiceCatalog
-from sc_plan_provider.steps.apply import Answer, Environment, execute, finish_or_remove, gate, request_deadline
-from sc_plan_provider.steps.execute import PLAN_CREATE_FAILED, ExecutedElsewhereError, not_found_reason, settled_plan
-from sc_plan_provider.steps.gate import ChangeSummary
-from sc_plan_provider.waiting.deadline import Deadline
+from sc_plan_provider.properties.resource import PLAN_ID
+from sc_plan_provider.servicecatalog.shapes import PLAN_CREATE_FAILED
+from sc_plan_provider.steps.apply import (
+    ExecutedElsewhereError,
+    create_failed_reason,
+    execute,
+    finish_or_remove,
+    gate,
+    not_found_reason,
+    settled,
+)
+from sc_plan_provider.steps.context import request_deadline
+
+if TYPE_CHECKING:
+    from sc_plan_provider.core.request import PlanRequest
+    from sc_plan_provider.properties.resource import PlanProperties
+    from sc_plan_provider.servicecatalog.calls import ServiceCatalog
+    from sc_plan_provider.servicecatalog.shapes import ChangeSummary, Plan
+    from sc_plan_provider.steps.context import Answer, Environment
+    from sc_plan_provider.waiting.deadline import Deadline
 
 
 def update(request: PlanRequest, properties: PlanProperties, plan_id: str, env: Environment) -> Answer:
     service_catalog = env.service_catalog(properties.accept_language)
     deadline = request_deadline(properties, env)
     if plan_id == request.old_properties.get(PLAN_ID):
-        from sc_plan_provider.steps.report import current, plan_summary
+        from sc_plan_provider.steps.report import current, plan_summary  # noqa: PLC0415 - an unchanged plan only
 
         logger.info("PlanId unchanged: nothing to execute", extra={"plan_id": plan_id})
         summary = plan_summary(plan_id, service_catalog, env)
         return current(request.physical_resource_id, service_catalog, summary, env=env, deadline=deadline)
-    plan = settled_plan(service_catalog, plan_id, policy=properties.polling, deadline=deadline, sleep=env.sleep)
+    plan = settled(service_catalog, plan_id, policy=properties.polling, deadline=deadline, sleep=env.sleep)
     if plan is None:
         # Deleted since it ran (a rollback to a plan the user deleted): restore from the record.
         return _restore(request, properties, plan_id, None, service_catalog=service_catalog, deadline=deadline, env=env)
     if plan.status == PLAN_CREATE_FAILED:
-        raise ResourceFailure(
-            f"PlanId {plan_id} is CREATE_FAILED: {plan.status_message or 'no status message'}. "
-            "Fix the product or parameters and create a new plan."
-        )
+        raise ResourceFailure(create_failed_reason(plan))
     summary = gate(request, properties, plan, service_catalog, gated=True)
     try:
         execution = execute(request, plan, service_catalog, env, summary, failed_id=None)
@@ -82,7 +94,7 @@ def _restore(
     env: Environment,
     summary: ChangeSummary | None = None,
 ) -> Answer:
-    from sc_plan_provider.steps.restore import restore, restore_point  # rollbacks only: not on a Create's path
+    from sc_plan_provider.steps.restore import restore, restore_point  # noqa: PLC0415 - rollbacks only
 
     point = restore_point(plan_id, plan, env)
     if point is None:
@@ -92,7 +104,7 @@ def _restore(
             "parameters and deploy with its id."
         )
     if summary is None:
-        from sc_plan_provider.steps.report import plan_summary
+        from sc_plan_provider.steps.report import plan_summary  # noqa: PLC0415 - rollbacks only
 
         summary = plan_summary(plan_id, service_catalog, env)
     return restore(request, point, service_catalog, properties, deadline=deadline, env=env, summary=summary)

@@ -1,4 +1,5 @@
-"""Spec mode: the resource declares the product (a `ProductSpec`) and every deployment plans it.
+"""Create and Update, spec mode: the resource declares the product (a `ProductSpec`) and every
+deployment plans it.
 
 Create and Update plan the spec (CreateProvisionedProductPlan, its token derived from the request
 and the spec, so duplicates and continuations get the same plan), wait for the plan, then:
@@ -8,17 +9,17 @@ and the spec, so duplicates and continuations get the same plan), wait for the p
   which Service Catalog already undid, ends here;
 - any other failed plan: FAILED with Service Catalog's message;
 - otherwise the change gate decides, the product is claimed, the plan executes and the answer
-  reports the record, as in plan mode (applying.py).
+  reports the record, as in plan mode (steps/apply.py).
 
 The real service allows one plan per provisioned product, and only for a product that is not
 under change. So before planning an existing product, the resource removes the plans it left for
-it earlier (a crash, a failed delete: its plans are named after it) and waits out a record still
+it earlier (a crash, a failed delete: its plans are named after it, steps/spec_plans.py) and waits out a record still
 running on it. Every plan created here is deleted (with IgnoreErrors: a failed execution's change
 set cannot be deleted otherwise) once executed, refused or found to have nothing to change, and a
 new product's placeholder that a deleted, unexecuted plan leaves behind is terminated; a cleanup
 that fails is logged and never fails the answer.
 
-A spec that names its product, version or launch path is resolved to ids first (spec_names.py):
+A spec that names its product, version or launch path is resolved to ids first (steps/name_resolution.py):
 everything after sees what reaches Service Catalog only, so ids and the names of the same product
 are the same spec. An Update back to a spec already applied to the product (its digest is in the
 owner record) is a restore, typically a rollback: planned and executed without the gate. An Update
@@ -31,70 +32,42 @@ with AdoptExisting: otherwise a typo could take over someone else's product (and
 Delete would terminate it). Not adoptions: the resource's own product (its physical id, even if
 the owners table lost its record), a product on record as the resource's, and a placeholder a plan
 left that was never provisioned (nothing to take over). Another resource's product is refused
-whatever the flag says (deputy.py).
+whatever the flag says (steps/deputy.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
+from typing import TYPE_CHECKING
 
-from sc_plan_provider.core.errors import DeadlineExceededError, ResourceFailure
-from sc_plan_provider.core.request import PlanRequest, is_product_id
+from sc_plan_provider.core.request import PlanRequest, ResourceFailure, is_product_id
 from sc_plan_provider.core.telemetry import logger, metrics
-from sc_plan_provider.properties.resource import ADOPT_EXISTING, PlanProperties
-from sc_plan_provider.properties.spec import ProductSpec
-from sc_plan_provider.properties.spec_properties import PROVISIONED_PRODUCT_NAME, declares_spec, parse_product_spec
+from sc_plan_provider.properties.resource import ADOPT_EXISTING
+from sc_plan_provider.properties.spec_checks import parse_product_spec
+from sc_plan_provider.properties.spec_properties import PROVISIONED_PRODUCT_NAME, declares_spec
 from sc_plan_provider.properties.values import InvalidPropertyError
 from sc_plan_provider.records.owners import Owner, OwnershipUnavailableError
-from sc_plan_provider.servicecatalog.calls import (
-    NotFoundError,
-    Plan,
-    ProvisionedProduct,
-    ServiceCatalogError,
-)
-from sc_plan_provider.servicecatalog.planning import CreatedPlan, PlanningCatalog
-from sc_plan_provider.servicecatalog.wait import wait_for_record
-from sc_plan_provider.steps.apply import (
-    Answer,
-    Environment,
-    claim,
-    execute,
-    finish_or_remove,
-    gate,
-    request_deadline,
-)
-from sc_plan_provider.steps.deputy import check_owner
-from sc_plan_provider.steps.execute import PLAN_CREATE_FAILED, ExecutedElsewhereError, settled_plan
-from sc_plan_provider.steps.gate import ChangeSummary
+from sc_plan_provider.servicecatalog.calls import ServiceCatalogError
+from sc_plan_provider.servicecatalog.planning import PlanningCatalog, is_no_changes, is_placeholder
+from sc_plan_provider.servicecatalog.shapes import PLAN_CREATE_FAILED, PRODUCT_UNDER_CHANGE, ChangeSummary
+from sc_plan_provider.servicecatalog.wait import PLACEHOLDER_VISIBILITY, visible_product, wait_for_record
+from sc_plan_provider.steps.apply import ExecutedElsewhereError, execute, finish_or_remove, gate, settled
+from sc_plan_provider.steps.context import request_deadline
+from sc_plan_provider.steps.deputy import check_owner, claim
 from sc_plan_provider.steps.name_resolution import NameResolver
 from sc_plan_provider.steps.report import current
+from sc_plan_provider.steps.spec_plans import delete_own_plans, delete_plan, plan_name
 from sc_plan_provider.steps.tag_changes import note_tag_changes
 from sc_plan_provider.steps.terminate import remove_product
-from sc_plan_provider.waiting.visibility import visible_product
+from sc_plan_provider.waiting.waiter import DeadlineExceededError
+
+if TYPE_CHECKING:
+    from sc_plan_provider.properties.resource import PlanProperties
+    from sc_plan_provider.properties.spec import ProductSpec
+    from sc_plan_provider.servicecatalog.planning import CreatedPlan
+    from sc_plan_provider.servicecatalog.shapes import Plan, ProvisionedProduct
+    from sc_plan_provider.steps.context import Answer, Environment
 
 PLAN = "plan"
-PLAN_NAME_PREFIX = "cfn-"
-PLAN_NAME_LOGICAL_ID_CHARS = 60
-PLAN_NAME_STACK_CHARS = 6
-PLAN_NAME_TOKEN_CHARS = 12
-PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
-# How often a new product's placeholder is looked for before it counts as gone with its plan.
-PLACEHOLDER_READ_DELAYS = (0.5, 1.0)
-# A plan delete answered not found is tried again (at most this often) while a read, this long
-# after, still finds the plan.
-PLAN_DELETE_ATTEMPTS = 3
-PLAN_GONE_READ_DELAY_SECONDS = 1.0
-# A product a plan created that was never provisioned (the plan was deleted or failed to create).
-PLACEHOLDER_STATUSES = frozenset({"PLAN_IN_PROGRESS", "ERROR"})
-# Service Catalog's two ways of saying a plan has nothing to change (AWS-FACTS;
-# servicecatalog_puppet/aws.py accepts both): "The submitted information didn't contain changes.
-# Submit different information to create a change set." and "No updates are to be performed.".
-# Matched loosely so a reworded or typographic apostrophe still counts.
-NO_CHANGES = (
-    *(f"{did_not} contain{any_} changes" for did_not in ("didn't", "didnt", "did not") for any_ in ("", " any")),
-    "no updates are to be performed",
-)
 
 
 def create(request: PlanRequest, properties: PlanProperties, spec: ProductSpec, env: Environment) -> Answer:
@@ -160,29 +133,6 @@ def _launches_new(catalog: PlanningCatalog, spec: ProductSpec) -> bool:
     return existing is None or is_placeholder(existing)
 
 
-def is_placeholder(product: ProvisionedProduct) -> bool:
-    """A product a plan created that was never provisioned: nothing of it exists to take over."""
-    return product.status in PLACEHOLDER_STATUSES and not product.last_successful_provisioning_record_id
-
-
-def is_no_changes(plan: Plan) -> bool:
-    """Service Catalog's way of saying a plan has nothing to change: CREATE_FAILED with this message."""
-    return plan.status == PLAN_CREATE_FAILED and any(
-        phrase in plan.status_message.lower().replace("\u2019", "'") for phrase in NO_CHANGES
-    )
-
-
-def plan_name(request: PlanRequest, token: str) -> str:
-    """A name that says which resource planned it: cfn-<logical id>-<6 hex of the stack>-<12 hex of
-    the plan token>, so the resource can tell its own plans (and this request's) from others."""
-    return f"{own_plan_prefix(request)}{token[:PLAN_NAME_TOKEN_CHARS]}"
-
-
-def own_plan_prefix(request: PlanRequest) -> str:
-    stack = hashlib.sha256(request.stack_id.encode()).hexdigest()[:PLAN_NAME_STACK_CHARS]
-    return f"{PLAN_NAME_PREFIX}{request.logical_resource_id[:PLAN_NAME_LOGICAL_ID_CHARS]}-{stack}-"
-
-
 def _apply(
     request: PlanRequest,
     properties: PlanProperties,
@@ -229,7 +179,7 @@ class _Planning:
         )
         new_product = existing is None or existing.provisioned_product_id != created.provisioned_product_id
         try:
-            plan = settled_plan(
+            plan = settled(
                 service_catalog,
                 created.plan_id,
                 policy=self.properties.polling,
@@ -272,9 +222,9 @@ class _Planning:
             )
         except ResourceFailure:
             # A Create's rollback Delete terminates the product it names; an Update keeps its id.
-            _delete_plan(service_catalog, plan.plan_id)
+            delete_plan(service_catalog, plan.plan_id, sleep=env.sleep)
             raise
-        _delete_plan(service_catalog, plan.plan_id)
+        delete_plan(service_catalog, plan.plan_id, sleep=env.sleep)
         _spec_applied(env, request, execution.provisioned_product_id, self.digest)
         return answer
 
@@ -346,7 +296,7 @@ class _Planning:
 
     def _delete_own_leftovers(self, product_id: str) -> None:
         """Delete the plans this resource left on the product, except the one this request makes."""
-        delete_own_plans(self.service_catalog, self.request, product_id, keep=self.name)
+        delete_own_plans(self.service_catalog, self.request, product_id, sleep=self.env.sleep, keep=self.name)
 
     def _create_plan(self, existing: ProvisionedProduct | None) -> CreatedPlan:
         """CreateProvisionedProductPlan; refused once because of something left on the product (a
@@ -394,12 +344,12 @@ class _Planning:
     def _discard(self, created: CreatedPlan, *, new_product: bool) -> None:
         """Delete a plan that will not execute, and the new product's placeholder it leaves behind
         (on the real service it may outlive its only plan): no product exists that no resource holds."""
-        _delete_plan(self.service_catalog, created.plan_id)
+        delete_plan(self.service_catalog, created.plan_id, sleep=self.env.sleep)
         if not new_product:
             return
         # Just made by the plan: a single read may not find it yet (eventual consistency).
         placeholder = visible_product(
-            self.service_catalog, created.provisioned_product_id, sleep=self.env.sleep, delays=PLACEHOLDER_READ_DELAYS
+            self.service_catalog, created.provisioned_product_id, sleep=self.env.sleep, rule=PLACEHOLDER_VISIBILITY
         )
         if placeholder is not None and is_placeholder(placeholder):
             logger.info(
@@ -434,47 +384,3 @@ def _spec_applied(env: Environment, request: PlanRequest, product_id: str, diges
         env.owners.spec_applied(product_id, Owner.of(request), digest)
     except OwnershipUnavailableError as error:
         logger.warning("Could not record the applied spec", extra={"product": product_id, "error": str(error)})
-
-
-def delete_own_plans(service_catalog: PlanningCatalog, request: PlanRequest, product_id: str, keep: str = "") -> None:
-    """Delete the plans this resource made on the product (its name prefix), except `keep`: left by
-    a crash or a delete that failed, they block the product's next plan and would outlive the stack."""
-    try:
-        plans = service_catalog.list_plans(product_id)
-    except ServiceCatalogError as error:
-        logger.warning("Could not list the product's plans", extra={"product": product_id, "error": str(error)})
-        return
-    prefix = own_plan_prefix(request)
-    for plan in plans:
-        if plan.plan_name.startswith(prefix) and plan.plan_name != keep:
-            logger.info("Deleting a plan this resource left behind", extra={"plan_id": plan.plan_id})
-            _delete_plan(service_catalog, plan.plan_id)
-
-
-def _delete_plan(service_catalog: PlanningCatalog, plan_id: str) -> None:
-    """Delete a plan this provider created; a failure is logged (ids and error only), never raised.
-    A not found is believed only when a read finds no plan either: the plan was just read as there,
-    and the real service may answer not found for a moment (eventual consistency)."""
-    for attempt in range(1, PLAN_DELETE_ATTEMPTS + 1):
-        try:
-            service_catalog.delete_plan(plan_id)
-        except NotFoundError:
-            if attempt < PLAN_DELETE_ATTEMPTS and _plan_still_there(service_catalog, plan_id):
-                continue
-            logger.info("Plan already deleted", extra={"plan_id": plan_id})
-        except Exception as error:  # cleanup must never fail the answer, whatever went wrong
-            logger.warning("Could not delete the plan", extra={"plan_id": plan_id, "error": str(error)})
-        else:
-            logger.info("Plan deleted", extra={"plan_id": plan_id})
-        return
-
-
-def _plan_still_there(service_catalog: PlanningCatalog, plan_id: str) -> bool:
-    time.sleep(PLAN_GONE_READ_DELAY_SECONDS)
-    try:
-        service_catalog.describe_plan(plan_id)
-    except NotFoundError:
-        return False
-    except ServiceCatalogError:
-        return True  # no answer is no proof: try the delete again
-    return True

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_servicecatalog import ServiceCatalogClient
 
 SERVICES = ("servicecatalog", "dynamodb", "lambda")
@@ -32,7 +31,7 @@ READ_TIMEOUT_SECONDS = 8
 def client_config() -> Config:
     """Standard retry mode backs off on ThrottlingException; 10 attempts ride out sustained
     throttling when many resources of one stack poll at once."""
-    from botocore.config import Config
+    from botocore.config import Config  # noqa: PLC0415 - not needed at synth time, where SERVICES is read
 
     return Config(
         retries={"mode": "standard", "max_attempts": 10},
@@ -50,37 +49,33 @@ def dynamodb_client() -> DynamoDBClient:
     return _client("dynamodb")  # type: ignore[no-any-return]
 
 
-def lambda_client() -> LambdaClient:
-    return _client("lambda")  # type: ignore[no-any-return]
-
-
-@cache
-def handover_lambda_client() -> LambdaClient:
-    """For the hand-over to a new invocation, which may run in the watchdog's last seconds: two
-    attempts on 1-2 s timeouts (an Event Invoke answers in milliseconds)."""
-    import boto3
-
-    config = client_config().merge(_bounded_config(total_max_attempts=2, connect_timeout=1, read_timeout=2))
-    return boto3.client("lambda", config=config)
-
-
 @cache
 def _client(service: str) -> Any:
     """One client per service and execution environment, shared by every module that calls it
     (a client costs ~15 ms to build at cold start; clients are thread-safe)."""
-    import boto3
+    import boto3  # noqa: PLC0415 - boto3 is not needed at synth time, where SERVICES is read
 
     return boto3.client(service, config=client_config())  # type: ignore[call-overload]
 
 
 @cache
+def history_client() -> ServiceCatalogClient:
+    """The client for ListRecordHistory: bounded in time (short timeouts, one retry), so a slow or
+    throttled look-up costs seconds at most and falls back to the polling policy."""
+    import boto3  # noqa: PLC0415 - boto3 is not needed at synth time, where SERVICES is read
+
+    return boto3.client("servicecatalog", config=history_client_config())
+
+
+@cache
 def history_client_config() -> Config:
     """For look-ups that may fail silently: one retry, short timeouts (a few seconds at worst)."""
-    return client_config().merge(_bounded_config(total_max_attempts=2, connect_timeout=1, read_timeout=2))
+    return client_config().merge(bounded_config(total_max_attempts=2, connect_timeout=1, read_timeout=2))
 
 
-def _bounded_config(*, total_max_attempts: int, connect_timeout: float, read_timeout: float) -> Config:
-    from botocore.config import Config
+def bounded_config(*, total_max_attempts: int, connect_timeout: float, read_timeout: float) -> Config:
+    """A configuration for calls that may fail fast: few attempts, short timeouts."""
+    from botocore.config import Config  # noqa: PLC0415 - not needed at synth time, where SERVICES is read
 
     return Config(
         retries={"mode": "standard", "total_max_attempts": total_max_attempts},

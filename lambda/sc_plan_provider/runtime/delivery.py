@@ -1,19 +1,22 @@
 """Delivers the one response to CloudFormation's pre-signed ResponseURL, reliably.
 
 crhelper's sender counts any HTTP status as delivered and retries forever on exceptions
-(AWS-FACTS). Here only a 2xx counts, failures are retried with exponential backoff until a
+(docs/facts.md#crhelpers-defects). Here only a 2xx counts, failures are retried with exponential backoff until a
 deadline, and neither the URL nor the body is ever logged: the URL is a credential.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import ssl
 import time
-from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from sc_plan_provider.core.telemetry import logger
+from sc_plan_provider.steps.context import MAX_REASON_CHARS, REQUIRED_DATA_KEYS
+from sc_plan_provider.waiting.waiter import Sleep, real_sleep
 
 FIRST_RETRY_DELAY_SECONDS = 0.5
 MAX_RETRY_DELAY_SECONDS = 8.0
@@ -29,7 +32,7 @@ def put_response(
     body: bytes,
     *,
     give_up_at: float,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Sleep = real_sleep,
 ) -> int:
     """PUT the body until a 2xx answers; return the number of attempts. `give_up_at` is monotonic."""
     delay = FIRST_RETRY_DELAY_SECONDS
@@ -65,3 +68,50 @@ def _put(response_url: str, body: bytes, *, timeout: float) -> int:
         return response.status
     finally:
         connection.close()
+
+
+MAX_RESPONSE_BYTES = 4096
+TRUNCATED = " ...(truncated)"
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    """UTF-8 JSON: a reason in Japanese or with accents costs its UTF-8 bytes (not six per
+    character, as \\u escapes would), and CloudFormation's limit counts bytes."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def fit_response(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Return a body that encodes to at most 4096 bytes and the Data keys left out."""
+    reason = str(body.get("Reason", ""))
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - len(TRUNCATED)] + TRUNCATED
+    data: dict[str, Any] = body.get("Data") or {}
+    fitted = {**body, "Reason": reason, "Data": {k: data[k] for k in REQUIRED_DATA_KEYS if k in data}}
+    left_out: list[str] = []
+    size = len(encode(fitted))
+    for key, value in data.items():
+        if key in REQUIRED_DATA_KEYS:
+            continue
+        # Adding one entry adds its encoded key/value plus a comma.
+        entry = len(encode({key: value})) - 2 + 1
+        if size + entry <= MAX_RESPONSE_BYTES:
+            fitted["Data"][key] = value
+            size += entry
+        else:
+            left_out.append(key)
+    if size > MAX_RESPONSE_BYTES:  # only a huge reason (or id) gets here: cut it to fit, by bytes
+        fitted["Reason"] = _cut(reason, len(encode({**fitted, "Reason": ""})))
+    return fitted, left_out
+
+
+def _cut(reason: str, rest_bytes: int) -> str:
+    """The longest start of the reason (whole characters) that, with the marker, fits beside the rest."""
+    budget = MAX_RESPONSE_BYTES - rest_bytes - len(encode({"": TRUNCATED})) + len(encode({"": ""}))
+    low, high = 0, len(reason)
+    while low < high:  # the longest prefix whose escaped JSON text fits the budget
+        middle = (low + high + 1) // 2
+        if len(encode({"": reason[:middle]})) - len(encode({"": ""})) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return reason[:low] + TRUNCATED

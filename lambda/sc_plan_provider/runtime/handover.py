@@ -2,23 +2,30 @@
 
 CloudFormation waits up to an hour (ServiceTimeout); a Lambda invocation lives 15 minutes at
 most. Rather than rules created at run time (crhelper) or a state machine, the function invokes
-itself asynchronously with the same event: every step is idempotent (Service Catalog tokens) and
-the request ledger keeps the first-arrival time and the single answer, so the new invocation
-simply resumes. The only permission needed is lambda:InvokeFunction on itself, granted at synth.
+itself asynchronously with the same event plus a continuation (core/request.py reads it: the hop, the first
+arrival, the product made so far): every step is idempotent (Service Catalog tokens) and the
+request ledger keeps the first-arrival time and the single answer, so the new invocation simply
+resumes. The only permission needed is lambda:InvokeFunction on itself, granted at synth. Loaded
+only when a request is handed over.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
+from sc_plan_provider.core.request import CONTINUATION_KEY, continuation
 from sc_plan_provider.core.telemetry import logger, metrics
-from sc_plan_provider.runtime.clients import handover_lambda_client
+from sc_plan_provider.runtime.clients import bounded_config, client_config
+from sc_plan_provider.waiting.waiter import real_sleep
 
-# Added to the event of a continuation; CloudFormation never sends it.
-CONTINUATION_KEY = "ServiceCatalogPlanContinuation"
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+    from sc_plan_provider.waiting.waiter import Sleep
+
 # A runaway guard: an hour of 15-minute invocations needs 5 hops; short test timeouts need more.
 MAX_HOPS = 200
 # The hand-over Invoke is tried again (a throttle, a 5xx, a transient not found of this very
@@ -32,28 +39,14 @@ PERMANENT_INVOKE_ERRORS = frozenset(
 )
 
 
-def hop(event: dict[str, Any]) -> int:
-    """0 for CloudFormation's own delivery, n for the n-th continuation."""
-    return int(_continuation(event).get("Hop", 0))
+@cache
+def handover_lambda_client() -> LambdaClient:
+    """For the hand-over to a new invocation, which may run in the watchdog's last seconds: two
+    attempts on 1-2 s timeouts (an Event Invoke answers in milliseconds)."""
+    import boto3  # noqa: PLC0415 - boto3 is not needed at synth time, where SERVICES is read
 
-
-def carried_first_seen(event: dict[str, Any]) -> float | None:
-    """The request's first arrival as the continuation carries it (epoch seconds), None from CloudFormation.
-
-    It travels with the request, so the deadline keeps its anchor even when the ledger's first write failed.
-    """
-    value = _continuation(event).get("FirstSeen")
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def carried_product_id(event: dict[str, Any]) -> str:
-    """The product the request made before it was handed over ("" if none): a failure in the
-    continuation answers with it, so the stack holds the product and its rollback removes it."""
-    value = _continuation(event).get("ProvisionedProductId")
-    return value if isinstance(value, str) else ""
+    config = client_config().merge(bounded_config(total_max_attempts=2, connect_timeout=1, read_timeout=2))
+    return boto3.client("lambda", config=config)
 
 
 def continue_in_new_invocation(
@@ -63,16 +56,10 @@ def continue_in_new_invocation(
     *,
     product_id: str = "",
     give_up_at: float = 0.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Sleep = real_sleep,
 ) -> None:
-    """Invoke this function asynchronously with the same request (Event invocation: at least once).
-
-    `function_arn` is the ARN this invocation was invoked by, qualified when CloudFormation's
-    ServiceToken names an alias or version, so the continuation runs the same code. A failed
-    Invoke is tried again until `give_up_at` (monotonic seconds) leaves no room for another
-    attempt, then raised: a second continuation (an Invoke that took effect but was not answered)
-    is harmless, as every step is idempotent and the ledger grants one answer.
-    """
+    """Invoke this function asynchronously with the same request plus its continuation: the hop, the
+    first arrival, the product made so far (the new invocation reads them: core/request.py)."""
     next_hop = hop(event) + 1
     if next_hop > MAX_HOPS:
         raise RuntimeError(f"gave up after {MAX_HOPS} continuations")
@@ -80,6 +67,25 @@ def continue_in_new_invocation(
     if product_id:
         carried["ProvisionedProductId"] = product_id
     payload = json.dumps({**event, CONTINUATION_KEY: carried}).encode()
+    invoke_continuation(function_arn, payload, hop=next_hop, give_up_at=give_up_at, sleep=sleep)
+
+
+def hop(event: dict[str, Any]) -> int:
+    """0 for CloudFormation's own delivery, n for the n-th continuation."""
+    return int(continuation(event).get("Hop", 0))
+
+
+def invoke_continuation(
+    function_arn: str, payload: bytes, *, hop: int, give_up_at: float = 0.0, sleep: Sleep = real_sleep
+) -> None:
+    """Invoke this function asynchronously with the continued event (Event invocation: at least once).
+
+    `function_arn` is the ARN this invocation was invoked by, qualified when CloudFormation's
+    ServiceToken names an alias or version, so the continuation runs the same code. A failed
+    Invoke is tried again until `give_up_at` (monotonic seconds) leaves no room for another
+    attempt, then raised: a second continuation (an Invoke that took effect but was not answered)
+    is harmless, as every step is idempotent and the ledger grants one answer.
+    """
     delays = iter(HANDOVER_RETRY_DELAYS)
     delay = 0.0
     while True:
@@ -93,15 +99,10 @@ def continue_in_new_invocation(
             logger.warning("Hand-over not accepted yet; trying again", extra={"error": type(error).__name__})
             sleep(delay)
     metrics.add_metric(name="Continuations", unit="Count", value=1)
-    logger.info("Request handed over to a new invocation", extra={"hop": next_hop})
+    logger.info("Request handed over to a new invocation", extra={"hop": hop})
 
 
 def _permanent(error: Exception) -> bool:
     response = getattr(error, "response", None)
     code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
     return code in PERMANENT_INVOKE_ERRORS
-
-
-def _continuation(event: dict[str, Any]) -> dict[str, Any]:
-    carried = event.get(CONTINUATION_KEY)
-    return carried if isinstance(carried, dict) else {}

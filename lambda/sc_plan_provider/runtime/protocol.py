@@ -1,14 +1,15 @@
 """crhelper's CfnResource, with the fixes this provider needs made in this one place.
 
 crhelper keeps the request/response skeleton (dispatch on RequestType, the answer on exceptions,
-the watchdog timer). What changes, and why (AWS-FACTS lists crhelper's defects):
+the watchdog timer). What changes, and why (docs/facts.md#crhelpers-defects):
 - no EventBridge polling machinery: its clients cost cold start and its rules need run-time
   IAM changes; waiting is done in-process with the retry policy;
 - no 120 s sleep before answering Delete, no root-logger changes, no event logging (the event
   holds the pre-signed ResponseURL);
 - exactly one answer per request: the watchdog and the handler cannot both send, and across
   invocations (duplicates, continuations, Lambda's retries) the request ledger lets one answer;
-- a request that outlives this invocation is handed to a new one (continuation.py), unanswered,
+- a request that outlives this invocation is handed to a new one (handover.py; the continuation
+  it carries is read here), unanswered,
   also by the watchdog when the handler is stuck in a slow call near the end: a healthy request
   is never failed for want of time while it can continue; the first arrival travels with it;
 - a request that a later request of the same resource superseded answers FAILED untouched;
@@ -22,20 +23,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crhelper import CfnResource
 
-from sc_plan_provider.core.errors import ContinuationNeeded, ResourceFailure
-from sc_plan_provider.core.request import NOT_PROVISIONED_PREFIX, PlanRequest
+from sc_plan_provider.core.request import (
+    NOT_PROVISIONED_PREFIX,
+    PlanRequest,
+    ResourceFailure,
+    carried_first_seen,
+    carried_product_id,
+)
 from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.records.ledger import Arrival, Claim, default_ledger
-from sc_plan_provider.runtime.delivery import DeliveryError, put_response
-from sc_plan_provider.runtime.handover import carried_first_seen, carried_product_id, continue_in_new_invocation
-from sc_plan_provider.runtime.response import encode, fit_response
+from sc_plan_provider.records.ledger import AnswerClaim, Arrival
+from sc_plan_provider.runtime.delivery import DeliveryError, encode, fit_response, put_response
+from sc_plan_provider.waiting.waiter import ContinuationNeeded, Sleep, real_sleep
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sc_plan_provider.records.ports import Ledger
 
 SUCCESS = "SUCCESS"
@@ -69,7 +75,7 @@ class UndeliveredResponseError(Exception):
 
 
 class PlanResource(CfnResource):
-    def __init__(self, ledger: Callable[[], Ledger] = default_ledger) -> None:
+    def __init__(self, ledger: Callable[[], Ledger], *, sleep: Sleep = real_sleep) -> None:
         # CfnResource.__init__ is deliberately not called: it creates lambda/events/logs clients for
         # polling we do not use and reconfigures the root logger. These are the attributes its
         # request path reads.
@@ -100,6 +106,7 @@ class PlanResource(CfnResource):
         self._delivery_error: DeliveryError | None = None
         self._product_id = ""
         self._ledger = ledger
+        self._sleep = sleep
         self._request: PlanRequest | None = None
         self._continuing = False
         self._handed_over = False
@@ -164,12 +171,15 @@ class PlanResource(CfnResource):
             self._handed_over = True
         try:
             give_up_at = time.monotonic() + self._remaining_seconds() - HANDOVER_ANSWER_RESERVE_SECONDS
+            from sc_plan_provider.runtime.handover import continue_in_new_invocation  # noqa: PLC0415 - a hand-over only
+
             continue_in_new_invocation(
                 event,
                 context.invoked_function_arn,
                 self.first_seen,
                 product_id=self._product_id or carried_product_id(event),
                 give_up_at=give_up_at,
+                sleep=self._sleep,
             )
         except Exception as error:
             logger.exception("Could not hand the request over")
@@ -291,8 +301,7 @@ class PlanResource(CfnResource):
             return
         self._record(self._ledger().answered, self._request)
 
-    @staticmethod
-    def _record(update: Callable[[PlanRequest], None], request: PlanRequest) -> None:
+    def _record(self, update: Callable[[PlanRequest], None], request: PlanRequest) -> None:
         """Ledger bookkeeping after the fact must never turn a delivered answer into a failure; it is
         retried, since a duplicate that finds no record of a delivered answer would answer again."""
         for attempt in range(1, RECORD_ATTEMPTS + 1):
@@ -303,7 +312,7 @@ class PlanResource(CfnResource):
                 if attempt == RECORD_ATTEMPTS:
                     logger.exception("Could not record the answer in the request ledger")
                     return
-                time.sleep(RECORD_RETRY_SECONDS * attempt)
+                self._sleep(RECORD_RETRY_SECONDS * attempt)
 
     def _claim_answer(self, request: PlanRequest) -> bool:
         """Win the right to answer; give way to another invocation that answered or is answering."""
@@ -312,10 +321,10 @@ class PlanResource(CfnResource):
         except Exception:
             logger.exception("Request ledger unavailable; answering without a claim")
             return True
-        if claim is Claim.GRANTED:
+        if claim == AnswerClaim.GRANTED:
             return True
         # Busy: another invocation answers (or Lambda's retry of it does).
-        logger.info("Another invocation answers this request", extra={"claim": claim.value})
+        logger.info("Another invocation answers this request", extra={"claim": claim})
         return False
 
     def _remaining_seconds(self) -> float:

@@ -1,40 +1,47 @@
-"""The outbound edge to Service Catalog: typed results, named errors, one traced method per call.
+"""The outbound edge to Service Catalog: one traced method per call a plan-mode Create makes, and
+the errors those calls raise, named.
 
-Everything the function asks Service Catalog goes through `ServiceCatalog`, so tests swap only
-this edge (a Stubber on the client, or the local emulator) and IAM lists exactly these calls.
+Everything the function asks Service Catalog goes through `ServiceCatalog` (or, on the other paths,
+its extension in planning.py), so tests swap only this edge (a Stubber on the client, or the local
+emulator) and IAM lists exactly these calls. Answers become shapes.py's values; botocore's errors
+become the named errors below (`translated_call`), so no step ever reads an error code, and the
+not-found and transient ones derive from the waiting package's kinds, so a wait knows them
+without knowing Service Catalog.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import boto3
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from sc_plan_provider.core.telemetry import tracer
-from sc_plan_provider.core.value import Value
-from sc_plan_provider.runtime.clients import history_client_config
-from sc_plan_provider.steps.gate import ResourceChange
+from sc_plan_provider.servicecatalog.shapes import (
+    PastRecord,
+    Plan,
+    ProvisionedProduct,
+    ProvisioningParameter,
+    Record,
+    RecordError,
+    ResourceChange,
+)
+from sc_plan_provider.waiting.waiter import MissingError, RetryableError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_servicecatalog import ServiceCatalogClient
     from mypy_boto3_servicecatalog.type_defs import AccessLevelFilterTypeDef
 
-# DescribeRecord returns at most 20 outputs a page and has no paginator.
-OUTPUTS_PAGE_SIZE = 20
-# DescribeProvisionedProductPlan returns at most 20 resource changes a page and has no paginator.
-CHANGES_PAGE_SIZE = 20
-# ListRecordHistory returns at most 20 records a page; one page is enough history.
-HISTORY_PAGE_SIZE = 20
-# The records the provider's role created (any of its sessions): the level it has without grants.
-HISTORY_ACCESS_LEVEL: AccessLevelFilterTypeDef = {"Key": "Role", "Value": "self"}
 
 T = TypeVar("T")
-E = TypeVar("E", bound="ServiceCatalog")
+
+# botocore's standard retry mode treats these as throttling too.
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+# Service-side failures (HTTP 5xx) that botocore retries before giving up.
+SERVER_ERROR_CODES = frozenset({"InternalFailure", "InternalServerError", "ServiceUnavailable", "InternalError"})
 
 
 class ServiceCatalogError(Exception):
@@ -48,7 +55,7 @@ class ServiceCatalogError(Exception):
         self.code = code
 
 
-class NotFoundError(ServiceCatalogError):
+class NotFoundError(ServiceCatalogError, MissingError):
     """ResourceNotFoundException: gone, never there, not visible yet (eventual consistency), or not
     visible to this role ("No launch paths found for resource")."""
 
@@ -57,7 +64,7 @@ class InvalidStateError(ServiceCatalogError):
     """InvalidStateException (e.g. a product still under change)."""
 
 
-class TransientError(ServiceCatalogError):
+class TransientError(ServiceCatalogError, RetryableError):
     """Still failing after botocore's retries, but worth trying again later: throttling, a 5xx, a
     timeout or a dropped connection. A poll simply tries again at its next moment."""
 
@@ -66,102 +73,38 @@ class ThrottledError(TransientError):
     """Still throttled after botocore's retries."""
 
 
-# botocore's standard retry mode treats these as throttling too.
-THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
-# Service-side failures (HTTP 5xx) that botocore retries before giving up.
-SERVER_ERROR_CODES = frozenset({"InternalFailure", "InternalServerError", "ServiceUnavailable", "InternalError"})
+def translated_call(operation: str, send: Callable[[], T]) -> T:
+    """Translate botocore's errors into this module's named errors (the message never holds a request)."""
+    try:
+        return send()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        message = error.response.get("Error", {}).get("Message", "")
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code == "ResourceNotFoundException":
+            raise NotFoundError(message, code) from error
+        if code == "InvalidStateException":
+            raise InvalidStateError(message, code) from error
+        if code in THROTTLING_CODES:
+            raise ThrottledError(f"Service Catalog {operation} was throttled: {message}", code) from error
+        if code in SERVER_ERROR_CODES or status >= 500:
+            raise TransientError(f"Service Catalog {operation} failed: {code}: {message}", code) from error
+        raise ServiceCatalogError(f"Service Catalog {operation} failed: {code}: {message}", code) from error
+    except (BotocoreConnectionError, HTTPClientError) as error:
+        # No answer at all (timeouts, dropped connections, after botocore's retries): try again later.
+        raise TransientError(f"Service Catalog {operation} got no answer: {error}", type(error).__name__) from error
 
 
-@cache
-def history_client() -> ServiceCatalogClient:
-    """The client for ListRecordHistory: bounded in time (short timeouts, one retry), so a slow or
-    throttled look-up costs seconds at most and falls back to the polling policy."""
-    return boto3.client("servicecatalog", config=history_client_config())
+# DescribeRecord returns at most 20 outputs a page and has no paginator.
+OUTPUTS_PAGE_SIZE = 20
+# DescribeProvisionedProductPlan returns at most 20 resource changes a page and has no paginator.
+CHANGES_PAGE_SIZE = 20
+# ListRecordHistory returns at most 20 records a page; one page is enough history.
+HISTORY_PAGE_SIZE = 20
+# The records the provider's role created (any of its sessions): the level it has without grants.
+HISTORY_ACCESS_LEVEL: AccessLevelFilterTypeDef = {"Key": "Role", "Value": "self"}
 
-
-class ProvisioningParameter(Value):
-    """One of a plan's ProvisioningParameters, as submitted (UsePreviousValue kept, not resolved)."""
-
-    key: str
-    value: str | None = None
-    use_previous_value: bool = False
-
-
-class ProductVersion(Value):
-    """What a provisioned product is given: product, provisioning artifact, launch path, parameters.
-
-    The parameters are as submitted (UsePreviousValue kept): they may be secrets, never log them.
-    """
-
-    product_id: str
-    provisioning_artifact_id: str
-    path_id: str = ""
-    parameters: tuple[ProvisioningParameter, ...] = ()
-
-
-class Plan(Value):
-    """A plan's details and its first page of resource changes (`resource_changes` reads them all)."""
-
-    plan_id: str
-    status: str
-    status_message: str
-    provisioned_product_id: str
-    product_id: str = ""
-    provisioning_artifact_id: str = ""
-    path_id: str = ""
-    parameters: tuple[ProvisioningParameter, ...] = ()
-    updated_time: float | None = None  # epoch seconds, Service Catalog's clock
-    changes: tuple[ResourceChange, ...] = ()
-    next_changes_token: str | None = None
-
-    def version(self) -> ProductVersion:
-        """What executing (or re-applying) this plan gives its product."""
-        return ProductVersion(self.product_id, self.provisioning_artifact_id, self.path_id, self.parameters)
-
-
-class RecordError(Value):
-    code: str
-    description: str
-
-
-class Record(Value):
-    record_id: str
-    status: str
-    record_type: str
-    provisioned_product_id: str
-    errors: tuple[RecordError, ...]
-    outputs: tuple[tuple[str, str], ...]
-    next_outputs_token: str | None
-    product_id: str = ""
-    created_time: float | None = None  # epoch seconds, Service Catalog's clock
-    provisioning_artifact_id: str = ""
-    path_id: str = ""
-
-
-class PastRecord(Value):
-    """One entry of a product's record history."""
-
-    record_id: str
-    record_type: str
-    status: str
-    created_time: float  # epoch seconds
-    updated_time: float
-
-    @property
-    def duration(self) -> float:
-        return self.updated_time - self.created_time
-
-
-class ProvisionedProduct(Value):
-    provisioned_product_id: str
-    status: str
-    status_message: str
-    last_record_id: str
-    last_successful_provisioning_record_id: str
-    provisioning_artifact_id: str = ""
-    name: str = ""
-    product_id: str = ""
-    last_provisioning_record_id: str = ""
+E = TypeVar("E", bound="ServiceCatalog")
 
 
 class ServiceCatalog:
@@ -308,7 +251,7 @@ class ServiceCatalog:
 
     @tracer.capture_method(capture_response=False)
     def describe_product(self, provisioned_product_id: str) -> ProvisionedProduct | None:
-        """None when the product does not exist (any more, or not visible yet: see visibility.py)."""
+        """None when the product does not exist (any more, or not visible yet: see wait.py)."""
         return self._describe_product({"Id": provisioned_product_id})
 
     def _describe_product(self, key: dict[str, str]) -> ProvisionedProduct | None:
@@ -336,25 +279,3 @@ class ServiceCatalog:
 def _epoch(value: object) -> float | None:
     """botocore parses timestamps to aware datetimes."""
     return value.timestamp() if isinstance(value, datetime) else None
-
-
-def translated_call(operation: str, send: Callable[[], T]) -> T:
-    """Translate botocore's errors into this module's named errors (the message never holds a request)."""
-    try:
-        return send()
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        message = error.response.get("Error", {}).get("Message", "")
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-        if code == "ResourceNotFoundException":
-            raise NotFoundError(message, code) from error
-        if code == "InvalidStateException":
-            raise InvalidStateError(message, code) from error
-        if code in THROTTLING_CODES:
-            raise ThrottledError(f"Service Catalog {operation} was throttled: {message}", code) from error
-        if code in SERVER_ERROR_CODES or status >= 500:
-            raise TransientError(f"Service Catalog {operation} failed: {code}: {message}", code) from error
-        raise ServiceCatalogError(f"Service Catalog {operation} failed: {code}: {message}", code) from error
-    except (BotocoreConnectionError, HTTPClientError) as error:
-        # No answer at all (timeouts, dropped connections, after botocore's retries): try again later.
-        raise TransientError(f"Service Catalog {operation} got no answer: {error}", type(error).__name__) from error

@@ -2,26 +2,39 @@
 product by its name and reading the catalog's products (names to ids, constraints) (spec mode, and a
 Delete for a Create that never answered), re-applying a version (restores), terminating (Deletes,
 cleanups). Loaded only by those paths, so a Create does not compile them; the rest of the edge is
-service_catalog.py, whose client and errors these share.
+calls.py, whose client and errors these share.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sc_plan_provider.core.telemetry import tracer
 from sc_plan_provider.core.value import Value
-from sc_plan_provider.properties.spec import ProductSpec
-from sc_plan_provider.servicecatalog.calls import (
+from sc_plan_provider.servicecatalog.calls import ServiceCatalog, translated_call
+from sc_plan_provider.servicecatalog.shapes import (
+    PLAN_CREATE_FAILED,
+    Plan,
     ProductVersion,
     ProvisionedProduct,
     ProvisioningParameter,
-    ServiceCatalog,
-    translated_call,
 )
+
+if TYPE_CHECKING:
+    from sc_plan_provider.properties.spec import ProductSpec
 
 # ListProvisionedProductPlans returns at most 20 plans a page.
 PLANS_PAGE_SIZE = 20
+# A product a plan created that was never provisioned (the plan was deleted or failed to create).
+PLACEHOLDER_STATUSES = frozenset({"PLAN_IN_PROGRESS", "ERROR"})
+# Service Catalog's two ways of saying a plan has nothing to change (docs/facts.md#the-real-services-stricter-rules;
+# servicecatalog_puppet/aws.py accepts both): "The submitted information didn't contain changes.
+# Submit different information to create a change set." and "No updates are to be performed.".
+# Matched loosely so a reworded or typographic apostrophe still counts.
+NO_CHANGES = (
+    *(f"{did_not} contain{any_} changes" for did_not in ("didn't", "didnt", "did not") for any_ in ("", " any")),
+    "no updates are to be performed",
+)
 
 
 class CreatedPlan(Value):
@@ -108,7 +121,8 @@ class PlanningCatalog(ServiceCatalog):
         """Delete a plan and its change set; NotFoundError when it is already gone.
 
         Always with IgnoreErrors: the change set of a plan whose execution failed cannot be deleted
-        otherwise ("Cannot delete ChangeSet in execution status EXECUTE_FAILED", AWS-FACTS), and a
+        otherwise ("Cannot delete ChangeSet in execution status EXECUTE_FAILED":
+        docs/facts.md#the-real-services-stricter-rules), and a
         plan left behind blocks the product's next plan (one plan per provisioned product).
         """
         translated_call(
@@ -221,6 +235,17 @@ class PlanningCatalog(ServiceCatalog):
             ),
         )
         return response["RecordDetail"]["RecordId"]
+
+
+def is_no_changes(plan: Plan) -> bool:
+    """Service Catalog's way of saying a plan has nothing to change: CREATE_FAILED with this message."""
+    message = plan.status_message.lower().replace("\u2019", "'")
+    return plan.status == PLAN_CREATE_FAILED and any(phrase in message for phrase in NO_CHANGES)
+
+
+def is_placeholder(product: ProvisionedProduct) -> bool:
+    """A product a plan created that was never provisioned: nothing of it exists to take over."""
+    return product.status in PLACEHOLDER_STATUSES and not product.last_successful_provisioning_record_id
 
 
 def _update_parameter(parameter: ProvisioningParameter) -> dict[str, Any]:

@@ -1,108 +1,122 @@
-"""What both ways in share: gate a plan, execute it once, wait for its record, answer; report,
-restore, terminate, and remove what a failed change left behind.
+"""Applying a plan: ready, through the change gate, executed exactly once, then finished: its record
+waited for, the product checked, the answer given with its outputs; and a new product the stack
+will not hold removed.
 
-Plan mode (plan_mode.py: a PlanId made elsewhere) and spec mode (spec_mode.py: the stack plans a
-product spec) differ only in where the plan comes from. From a ready plan on, the rules are these:
-a plan still to execute passes the change gate, then its product is claimed for the resource
-(deputy.py), then it executes once (plan_executor.py), and the answer reports the record's
-outcome and the product's outputs. A product this resource created that the stack will not hold
-(a replacement that failed, a Create that CloudFormation gave up on) is terminated with the
-patience of a Delete, or recorded for the resource's next request to remove. Each function
-returns an `Answer` or raises `ResourceFailure`; the protocol layer turns either into the one
-response CloudFormation gets.
+Only a CREATE_SUCCESS plan can be executed. Whether a plan was executed by this request (a
+duplicate delivery, a continuation, Lambda's retry), by another request, or is to be executed now
+is decided from the plan's status and the provider's own records (records/owners.py: the request
+that executes a plan is recorded before the call), never from the error code of a refused execute:
+the real service does not document which code it answers, nor whether a repeated idempotency token
+on an executed plan replays the first record (docs/facts.md#the-real-services-stricter-rules).
+
+Both modes reach this with a plan: plan mode's from the template, spec mode's planned from the
+spec; a restore reaches `finish` after re-applying a plan (restore.py). A product this resource
+created that the stack will not hold (a replacement that failed, a Create that CloudFormation gave
+up on) is terminated with the patience of a Delete (terminate.py), or recorded for the resource's
+next request to remove. Each function returns an `Answer` or raises `ResourceFailure`; the runtime
+turns either into the one response CloudFormation gets.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from sc_plan_provider.core.errors import ContinuationNeeded, DeadlineExceededError, ResourceFailure
-from sc_plan_provider.core.request import PlanRequest
+from sc_plan_provider.core.request import PlanRequest, ResourceFailure
 from sc_plan_provider.core.telemetry import logger, metrics
 from sc_plan_provider.core.value import Value
-from sc_plan_provider.properties.resource import PLAN_ID, PlanProperties, default_deadline_seconds
+from sc_plan_provider.properties.resource import PLAN_ID
 from sc_plan_provider.records.ledger import request_key
-from sc_plan_provider.records.owners import (
-    AppliedPlan,
-    Owner,
-    OwnershipUnavailableError,
+from sc_plan_provider.records.owners import AppliedPlan, Owner, OwnershipUnavailableError
+from sc_plan_provider.servicecatalog.calls import ServiceCatalogError
+from sc_plan_provider.servicecatalog.shapes import (
+    FAILED_PRODUCT_STATUSES,
+    PLAN_CREATE_FAILED,
+    PLAN_CREATE_SUCCESS,
+    PLAN_EXECUTED_STATUSES,
+    RECORD_FAILED,
+    ChangeSummary,
+    Plan,
+    describe_errors,
 )
-from sc_plan_provider.runtime.response import answer_data
-from sc_plan_provider.servicecatalog.calls import Plan, ServiceCatalog
-from sc_plan_provider.servicecatalog.wait import RECORD_FAILED, describe_errors, wait_for_record
-from sc_plan_provider.steps.deputy import require_owner
-from sc_plan_provider.steps.execute import PLAN_CREATE_SUCCESS, Execution, execute_once
-from sc_plan_provider.steps.gate import ChangeSummary, GateDecision, decide
-from sc_plan_provider.waiting.deadline import Deadline
-from sc_plan_provider.waiting.visibility import settled_product
-from sc_plan_provider.waiting.waiter import call_until_answered
+from sc_plan_provider.servicecatalog.wait import settled_plan, settled_product, wait_for_record
+from sc_plan_provider.steps.context import Answer, answer_data
+from sc_plan_provider.steps.deputy import claim
+from sc_plan_provider.steps.gate import GateDecision, decide
+from sc_plan_provider.waiting.waiter import ContinuationNeeded, DeadlineExceededError, call_until_answered
 
 if TYPE_CHECKING:
-    from sc_plan_provider.records.ports import Ledger, OwnerRegistry
+    from sc_plan_provider.core.request import PlanRequest
+    from sc_plan_provider.properties.resource import PlanProperties
+    from sc_plan_provider.servicecatalog.calls import ServiceCatalog
+    from sc_plan_provider.servicecatalog.shapes import ChangeSummary, Plan
+    from sc_plan_provider.steps.context import Environment
+    from sc_plan_provider.waiting.deadline import Deadline
+    from sc_plan_provider.waiting.policy import PollingPolicy
+    from sc_plan_provider.waiting.waiter import Sleep
 
-# A product left in one of these after a SUCCEEDED record did not get what was asked (AWS-FACTS).
-FAILED_PRODUCT_STATUSES = frozenset({"TAINTED", "ERROR"})
+
 EXECUTE = "execute"
 
 
-class Answer(Value):
-    physical_resource_id: str
-    data: Mapping[str, str] = MappingProxyType({})
-    no_echo: bool = False  # CloudFormation masks `data` in stack events and DescribeStackResources
+class Execution(Value):
+    """A plan's execution (or a re-application): the record to wait for and the product it changes."""
+
+    plan_id: str
+    record_id: str
+    provisioned_product_id: str
 
 
-class Environment:
-    """What a lifecycle operation needs from outside: the Service Catalog edge, records and time.
+class ExecutedElsewhereError(Exception):
+    """The plan was executed by another request (a plan executes once): restore it, or refuse."""
 
-    A plain class: it is built once per request, and defaults like `time.time()` must be taken then."""
+    def __init__(self, plan: Plan, applied: AppliedPlan | None) -> None:
+        super().__init__(f"plan {plan.plan_id} is {plan.status}")
+        self.plan = plan
+        self.applied = applied
 
-    def __init__(
-        self,
-        service_catalog: Callable[[str | None], ServiceCatalog],
-        function_deadline: Deadline,
-        *,
-        function_arn: str = "",  # the provider's own ARN: its account and Region are the only ones it serves
-        owners: OwnerRegistry | None = None,
-        ledger: Ledger | None = None,
-        first_seen: float | None = None,  # epoch seconds of the request's first arrival
-        on_product: Callable[[str], None] = lambda _product_id: None,
-        may_act: Callable[[PlanRequest], bool] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.service_catalog = service_catalog
-        self.function_deadline = function_deadline
-        self.function_arn = function_arn
-        if owners is None or ledger is None:
-            from sc_plan_provider.records.in_process import InProcessLedger, InProcessOwnerRegistry
 
-            owners = owners if owners is not None else InProcessOwnerRegistry()
-            ledger = ledger if ledger is not None else InProcessLedger()
-        self.owners: OwnerRegistry = owners
-        self.ledger: Ledger = ledger
-        self.first_seen = first_seen if first_seen is not None else time.time()
-        self.on_product = on_product
-        self._may_act = may_act
-        self.sleep = sleep
-        self.new_claims: list[str] = []  # products this request claimed (released if it fails without them)
-        self.abandoned: set[str] = set()  # products this request created but could not remove (claims kept)
+def settled(
+    service_catalog: ServiceCatalog,
+    plan_id: str,
+    *,
+    policy: PollingPolicy,
+    deadline: Deadline,
+    sleep: Sleep,
+    new: bool = False,
+) -> Plan | None:
+    """The plan once it is no longer CREATE_IN_PROGRESS (None when not found); a plan still in
+    progress at the deadline is a failure saying what to do."""
+    try:
+        return settled_plan(service_catalog, plan_id, policy=policy, deadline=deadline, sleep=sleep, new=new)
+    except DeadlineExceededError as error:
+        raise ResourceFailure(f"{error}: wait until the plan is CREATE_SUCCESS, then deploy again.") from error
 
-    def may_act(self, request: PlanRequest) -> bool:
-        """Whether the request may still change anything: not answered, not superseded."""
-        if self._may_act is not None:
-            return self._may_act(request)
-        return self.ledger.may_act(request)
 
-    def superseded(self, request: PlanRequest) -> bool:
-        """Whether CloudFormation moved on from the request (a later request of the resource arrived);
-        an answer sent meanwhile (by a duplicate delivery) is no reason to undo anything."""
-        try:
-            return self.ledger.superseded(request)
-        except Exception:  # without the ledger nothing can be known: keep what was done
-            logger.exception("Request ledger unavailable; not checking for a later request")
-            return False
+def ready_plan(
+    service_catalog: ServiceCatalog, plan_id: str, *, policy: PollingPolicy, deadline: Deadline, sleep: Sleep
+) -> Plan:
+    """The plan once it is no longer CREATE_IN_PROGRESS; a CREATE_FAILED or missing plan is a failure."""
+    plan = settled(service_catalog, plan_id, policy=policy, deadline=deadline, sleep=sleep)
+    if plan is None:
+        raise ResourceFailure(not_found_reason(plan_id))
+    if plan.status == PLAN_CREATE_FAILED:
+        raise ResourceFailure(create_failed_reason(plan))
+    return plan
+
+
+def not_found_reason(plan_id: str) -> str:
+    return (
+        f"{PLAN_ID} {plan_id} was not found by Service Catalog: check the id and the region, and that the "
+        "provider function's role has access to the plan's portfolio (construct prop 'portfolio')."
+    )
+
+
+def create_failed_reason(plan: Plan) -> str:
+    return (
+        f"{PLAN_ID} {plan.plan_id} is CREATE_FAILED: {plan.status_message or 'no status message'}. "
+        "Fix the product or parameters and create a new plan."
+    )
 
 
 def gate(
@@ -116,7 +130,7 @@ def gate(
     """
     decision = decide_on(plan, service_catalog, properties)
     if gated and plan.status == PLAN_CREATE_SUCCESS and not decision.allowed:
-        from sc_plan_provider.steps.refusal import refused  # a refused plan only
+        from sc_plan_provider.steps.refusal import refused  # noqa: PLC0415 - a refused plan only
 
         raise refused(plan, decision, properties)
     return decision.summary
@@ -131,13 +145,6 @@ def decide_on(plan: Plan, service_catalog: ServiceCatalog, properties: PlanPrope
     )
 
 
-def claim(request: PlanRequest, product_id: str, env: Environment, *, action: str, failed_id: str | None) -> None:
-    """Claim the product for the resource about to act on it (deputy.py); remembered so that a
-    request that then fails without the product gives a new claim back (`release_new_claims`)."""
-    if require_owner(env.owners, product_id, request, action=action, failed_id=failed_id):
-        env.new_claims.append(product_id)
-
-
 def execute(
     request: PlanRequest,
     plan: Plan,
@@ -147,28 +154,64 @@ def execute(
     *,
     failed_id: str | None,
 ) -> Execution:
-    """Execute once for this request (or resume its execution); ExecutedElsewhereError otherwise.
+    """Execute a ready plan for this request, or resume the execution this request already made.
 
-    The plan's product is claimed for the resource just before the execution (a product with no
-    owner on record, even the resource's own physical id, is adopted then)."""
+    ExecutedElsewhereError when another request executed it; ResourceFailure when it cannot be
+    executed (or this request may no longer act). The plan's product is claimed for the resource
+    just before the execution (a product with no owner on record, even the resource's own physical
+    id, is adopted then). The idempotency token derives from the request, so where the service
+    replays tokens a duplicate gets the same record anyway.
+    """
+    product_id = plan.provisioned_product_id
+    key = request_key(request)
+    applied = env.applied_plan(plan.plan_id)
+    mine = applied is not None and applied.executing_request == key
+    if mine and applied is not None and applied.record_id:
+        logger.info("Plan already executed by this request: resuming", extra={"plan_id": plan.plan_id})
+        return Execution(plan.plan_id, applied.record_id, product_id)
+    if plan.status in PLAN_EXECUTED_STATUSES:
+        if mine:
+            from sc_plan_provider.steps.recovery import own_record  # noqa: PLC0415 - a duplicate, or a killed environment
 
-    def claim_product() -> None:
-        claim(request, plan.provisioned_product_id, env, action="provision", failed_id=failed_id)
-
-    execution = execute_once(
-        service_catalog,
-        plan,
-        records=env.owners,
+            return Execution(plan.plan_id, own_record(service_catalog, plan, env, key), product_id)
+        raise ExecutedElsewhereError(plan, applied)
+    if not env.may_act(request):
+        raise ResourceFailure(
+            f"{PLAN_ID} {plan.plan_id} was not executed: CloudFormation has moved on from this request (it was "
+            "answered, or a later request for the resource arrived), so it changes nothing."
+        )
+    claim(request, product_id, env, action="provision", failed_id=failed_id)
+    intent = AppliedPlan(
+        plan_id=plan.plan_id,
+        provisioned_product_id=product_id,
+        version=plan.version(),
         owner=Owner.of(request),
-        request_key=request_key(request),
-        token=request.token(EXECUTE, plan.plan_id),
+        executing_request=key,
         summary=summary,
-        may_act=lambda: env.may_act(request),
-        claim=claim_product,
-        sleep=env.sleep,
     )
+    try:
+        on_file = env.owners.intend_to_execute(intent)
+    except OwnershipUnavailableError as error:
+        raise ResourceFailure(
+            f"Could not record the execution of {PLAN_ID} {plan.plan_id} ({error}); nothing was executed. "
+            "Retry the deployment once the provider's owners table is reachable."
+        ) from error
+    if on_file.executing_request != key:
+        raise ExecutedElsewhereError(plan, on_file)
+    executed_at = time.time()
+    try:
+        record_id = service_catalog.execute_plan(plan.plan_id, request.token(EXECUTE, plan.plan_id))
+    except ServiceCatalogError as error:
+        from sc_plan_provider.steps.recovery import own_record_after_refusal  # noqa: PLC0415 - a refused execute only
+
+        record_id = own_record_after_refusal(service_catalog, plan, env, key, error=error)
+    logger.info("Plan executed", extra={"plan_id": plan.plan_id, "record_id": record_id})
+    try:
+        env.owners.executed(plan.plan_id, key, record_id, executed_at)
+    except OwnershipUnavailableError as error:  # the record can be found again from the product
+        logger.warning("Could not record the execution's record id", extra={"error": str(error)})
     metrics.add_metric(name="PlanExecutions", unit="Count", value=1)
-    return execution
+    return Execution(plan.plan_id, record_id, product_id)
 
 
 def finish(
@@ -226,7 +269,7 @@ def finish(
         deadline=deadline,
         sleep=env.sleep,
     )
-    return Answer(product_id, answer_data(product_id, record, outputs, summary.as_data()))
+    return Answer(product_id, answer_data(product_id, record, outputs, summary))
 
 
 def finish_or_remove(
@@ -246,11 +289,12 @@ def finish_or_remove(
     goes wrong after the execution, CloudFormation keeps the old physical id and would never
     delete the new product, so it is terminated here with a Delete's patience (through
     continuations; the ledger remembers the cleanup), and the answer keeps the old id. A new
-    product (Create or replacement) whose request CloudFormation gave up on meanwhile is removed too.
+    product (Create or replacement) whose request CloudFormation gave up on meanwhile (a later
+    request superseded it) is removed too.
     """
     product_id = execution.provisioned_product_id
     if new_product and _cleanup_started(env, request) == product_id:
-        from sc_plan_provider.steps.terminate import removal_failure
+        from sc_plan_provider.steps.terminate import removal_failure  # noqa: PLC0415 - a failed replacement only
 
         raise removal_failure(
             request, product_id, service_catalog, properties, env, why="the replacement failed earlier"
@@ -262,7 +306,7 @@ def finish_or_remove(
     except Exception as error:
         if not new_product:
             raise
-        from sc_plan_provider.steps.terminate import removal_failure
+        from sc_plan_provider.steps.terminate import removal_failure  # noqa: PLC0415 - a failed replacement only
 
         reason = error.reason if isinstance(error, ResourceFailure) else f"{type(error).__name__}: {error}"
         try:
@@ -270,8 +314,8 @@ def finish_or_remove(
         except Exception:  # the removal below goes on regardless; only a continuation would miss it
             logger.exception("Could not record the cleanup in the request ledger")
         raise removal_failure(request, product_id, service_catalog, properties, env, why=reason) from error
-    if (new_product or is_create(request)) and env.superseded(request):
-        from sc_plan_provider.steps.terminate import removal_failure
+    if (new_product or request.is_create) and env.superseded(request):
+        from sc_plan_provider.steps.terminate import removal_failure  # noqa: PLC0415 - a superseded request only
 
         logger.warning("Request superseded after its execution: removing the product it created")
         raise removal_failure(
@@ -288,31 +332,3 @@ def _cleanup_started(env: Environment, request: PlanRequest) -> str | None:
     except Exception:
         logger.exception("Request ledger unavailable; not checking for a cleanup under way")
         return None
-
-
-def is_create(request: PlanRequest) -> bool:
-    return request.request_type == "Create"
-
-
-def applied_plan_record(env: Environment, plan_id: str) -> AppliedPlan | None:
-    try:
-        return env.owners.applied_plan(plan_id)
-    except OwnershipUnavailableError as error:
-        raise ResourceFailure(
-            f"Could not read the provider's record of {PLAN_ID} {plan_id} ({error}); nothing was changed. "
-            "Retry the deployment once the provider's owners table is reachable."
-        ) from error
-
-
-def request_deadline(properties: PlanProperties, env: Environment) -> Deadline:
-    """The request's own deadline counts from its first arrival, across continuations."""
-    own = Deadline.at_epoch(env.first_seen + properties.deadline_seconds, properties.deadline_reason())
-    return own.earliest(env.function_deadline)
-
-
-def patience_deadline(properties: PlanProperties, env: Environment) -> Deadline:
-    """A Delete's patience: as long as CloudFormation waits (ServiceTimeout less a margin to answer),
-    whatever DeadlineSeconds says, across continuations: cleanups must not fail for a short deadline."""
-    patience = default_deadline_seconds(properties.service_timeout_seconds)
-    own = Deadline.at_epoch(env.first_seen + patience, f"ServiceTimeout ({patience:g} s) nearly ran out")
-    return own.earliest(env.function_deadline)

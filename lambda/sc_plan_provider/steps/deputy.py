@@ -3,31 +3,26 @@
 Two rules, both checked before the Service Catalog call they guard:
 - a request must come from a stack in the function's own partition, account and Region;
 - a provisioned product may be changed, re-applied or terminated only by the resource that owns
-  it (`ownership.py`); a product is claimed by the resource only when it is about to act on it
+  it (records/owners.py); a product is claimed by the resource only when it is about to act on it
   (before its plan executes, before a re-application), never merely because a request named it.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sc_plan_provider.core.errors import ResourceFailure
-from sc_plan_provider.core.request import PlanRequest
-from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.core.value import Value
+from sc_plan_provider.core.request import PlanRequest, ResourceFailure
+from sc_plan_provider.core.value import Value, replace
 from sc_plan_provider.records.ledger import request_key
-from sc_plan_provider.records.owners import Owner, OwnershipUnavailableError
+from sc_plan_provider.records.owners import Owner, OwnerClaim, OwnershipUnavailableError
+from sc_plan_provider.waiting.waiter import Sleep, call_until_answered, real_sleep
 
 if TYPE_CHECKING:
     from sc_plan_provider.records.ports import OwnerRegistry
+    from sc_plan_provider.steps.context import Environment
     from sc_plan_provider.waiting.deadline import Deadline
 
 ARN_PARTS = 6  # arn:partition:service:region:account:resource
-# A Delete retries an owners table that does not answer with this backoff (up to its patience).
-OWNERS_RETRY_FIRST_DELAY_SECONDS = 0.5
-OWNERS_RETRY_MAX_DELAY_SECONDS = 8.0
 
 
 class Home(Value):
@@ -72,7 +67,7 @@ def require_owner(
     action: str,
     failed_id: str | None,
     patience: Deadline | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Sleep = real_sleep,
 ) -> bool:
     """Claim the product for the requesting resource, about to act on it, or refuse if another
     resource owns it. True when this call recorded the owner (a new claim).
@@ -80,17 +75,24 @@ def require_owner(
     `patience`: while the owners table does not answer, keep trying until then (a Delete: a
     cleanup that fails is never retried by CloudFormation, and its product would be orphaned)."""
     me = Owner.of(request)
-    delay = OWNERS_RETRY_FIRST_DELAY_SECONDS
-    while True:
-        try:
-            claim = registry.claim(provisioned_product_id, me, request_key(request))
-            break
-        except OwnershipUnavailableError as error:
-            if patience is None or patience.remaining() <= delay:
-                raise _unavailable(provisioned_product_id, error, failed_id) from error
-            logger.info("Owners table not answering; trying again", extra={"delay": delay})
-            sleep(delay)
-            delay = min(delay * 2, OWNERS_RETRY_MAX_DELAY_SECONDS)
+
+    def claim_product() -> OwnerClaim:
+        return registry.claim(provisioned_product_id, me, request_key(request))
+
+    try:
+        if patience is None:
+            claim = claim_product()
+        else:
+            # Within this invocation: the check does not continue in a new one.
+            claim = call_until_answered(
+                claim_product,
+                what=f"the owner of provisioned product {provisioned_product_id}",
+                deadline=replace(patience, continuable=False),
+                sleep=sleep,
+                retry_on=OwnershipUnavailableError,
+            )
+    except OwnershipUnavailableError as error:
+        raise _unavailable(provisioned_product_id, error, failed_id) from error
     if claim.owner != me:
         raise _refused(action, provisioned_product_id, claim.owner, me, failed_id)
     return claim.new
@@ -133,3 +135,10 @@ def _refused(
         "the product, delete it with DeletionPolicy: Retain (or --retain-resources).",
         failed_id,
     )
+
+
+def claim(request: PlanRequest, product_id: str, env: Environment, *, action: str, failed_id: str | None) -> None:
+    """Claim the product for the resource about to act on it; remembered so that a request that then
+    fails without the product gives a new claim back (steps/leftovers.py)."""
+    if require_owner(env.owners, product_id, request, action=action, failed_id=failed_id):
+        env.new_claims.append(product_id)

@@ -1,8 +1,9 @@
 """The change gate: which of a plan's resource changes may be applied without an explicit allow.
 
-A pure function of the plan's ResourceChanges (all pages) and the two allow flags, shared by the
-handler (before ExecuteProvisionedProductPlan) and the review command (before a manual approval),
-so the rule lives in one place and a pipeline sees exactly what the deployment will decide.
+The decision is a pure function of the plan's ResourceChanges (all pages) and the two allow flags,
+shared by the handler (before ExecuteProvisionedProductPlan: `apply.gate`) and the review command
+(before a manual approval), so the rule lives in one place and a pipeline sees exactly what the
+deployment will decide. A refusal's wording is refusal.py.
 
 Rules: a change that removes a resource (Action REMOVE) needs AllowRemoval; a change that replaces
 one (Replacement TRUE) needs AllowReplacement. Replacement CONDITIONAL means CloudFormation will
@@ -12,12 +13,14 @@ replacement: the gate refuses what it cannot rule out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sc_plan_provider.core.value import Value
+from sc_plan_provider.properties.resource import ALLOW_REMOVAL, ALLOW_REPLACEMENT
+from sc_plan_provider.servicecatalog.shapes import ChangeSummary, ResourceChange
 
-ALLOW_REPLACEMENT = "AllowReplacement"
-ALLOW_REMOVAL = "AllowRemoval"
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 ADD = "ADD"
 MODIFY = "MODIFY"
@@ -28,43 +31,6 @@ REPLACEMENT_CONDITIONAL = "CONDITIONAL"
 WOULD_BE_REPLACED = "would be replaced"
 MAY_BE_REPLACED = "may be replaced (Replacement CONDITIONAL: decided only when the plan executes)"
 WOULD_BE_REMOVED = "would be removed"
-
-# Attribute names of the change summary (Fn::GetAtt), strings like every custom resource attribute.
-CHANGES_ADD = "Changes.Add"
-CHANGES_MODIFY = "Changes.Modify"
-CHANGES_REMOVE = "Changes.Remove"
-CHANGES_REPLACE = "Changes.Replace"
-SUMMARY_KEYS = (CHANGES_ADD, CHANGES_MODIFY, CHANGES_REMOVE, CHANGES_REPLACE)
-
-
-class ResourceChange(Value):
-    """One entry of a plan's ResourceChanges (Service Catalog's ResourceChange shape)."""
-
-    action: str
-    logical_resource_id: str
-    resource_type: str
-    replacement: str = ""
-    physical_resource_id: str = ""
-
-
-class ChangeSummary(Value):
-    """How many resources the plan adds, modifies, removes and replaces.
-
-    Replace counts MODIFY changes with Replacement TRUE or CONDITIONAL; they are among Modify too.
-    """
-
-    add: int = 0
-    modify: int = 0
-    remove: int = 0
-    replace: int = 0
-
-    def as_data(self) -> dict[str, str]:
-        return {
-            CHANGES_ADD: str(self.add),
-            CHANGES_MODIFY: str(self.modify),
-            CHANGES_REMOVE: str(self.remove),
-            CHANGES_REPLACE: str(self.replace),
-        }
 
 
 class RefusedChange(Value):

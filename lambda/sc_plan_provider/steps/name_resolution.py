@@ -22,12 +22,10 @@ is not a principal of the product's portfolio, hides the product from both.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from sc_plan_provider.core.errors import ResourceFailure
+from sc_plan_provider.core.request import ResourceFailure
 from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.properties.spec import ProductSpec
 from sc_plan_provider.properties.spec_properties import (
     PATH_ID,
     PATH_NAME,
@@ -38,9 +36,14 @@ from sc_plan_provider.properties.spec_properties import (
 )
 from sc_plan_provider.properties.values import shown
 from sc_plan_provider.servicecatalog.calls import NotFoundError, ServiceCatalogError
-from sc_plan_provider.servicecatalog.planning import CatalogArtifact, CatalogProduct, PlanningCatalog
-from sc_plan_provider.waiting.deadline import Deadline
-from sc_plan_provider.waiting.waiter import call_until_answered
+from sc_plan_provider.waiting.waiter import Sleep, call_until_answered, real_sleep
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from sc_plan_provider.properties.spec import ProductSpec
+    from sc_plan_provider.servicecatalog.planning import CatalogArtifact, CatalogProduct, PlanningCatalog
+    from sc_plan_provider.waiting.deadline import Deadline
 
 DEPRECATED = "DEPRECATED"
 MAX_LISTED = 10
@@ -58,7 +61,7 @@ class NameResolver:
         catalog: PlanningCatalog,
         *,
         deadline: Deadline,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Sleep = real_sleep,
     ) -> None:
         self._catalog = catalog
         self._deadline = deadline

@@ -7,78 +7,91 @@ refused because the first delivery got there first. Loaded on those paths only.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sc_plan_provider.core.errors import ResourceFailure
-from sc_plan_provider.servicecatalog.calls import NotFoundError, Plan, ServiceCatalog, ServiceCatalogError
-from sc_plan_provider.steps.execute import PLAN_EXECUTED_STATUSES, RECORD_ID_WAIT_SECONDS, applied_record
-from sc_plan_provider.waiting.visibility import fresh, visible_product
+from sc_plan_provider.core.request import ResourceFailure
+from sc_plan_provider.properties.resource import PLAN_ID
+from sc_plan_provider.servicecatalog.calls import NotFoundError
+from sc_plan_provider.servicecatalog.shapes import PLAN_EXECUTED_STATUSES
+from sc_plan_provider.servicecatalog.wait import STATUS_AFTER_EXECUTE, read_after_write, visible_product
+from sc_plan_provider.waiting.deadline import Deadline
+from sc_plan_provider.waiting.policy import PollingPolicy
+from sc_plan_provider.waiting.visibility import find
+from sc_plan_provider.waiting.waiter import DeadlineExceededError, NotVisibleYetError, wait_until
 
 if TYPE_CHECKING:
-    from sc_plan_provider.records.ports import OwnerRegistry
+    from sc_plan_provider.records.owners import AppliedPlan
+    from sc_plan_provider.servicecatalog.calls import ServiceCatalog, ServiceCatalogError
+    from sc_plan_provider.servicecatalog.shapes import Plan
+    from sc_plan_provider.steps.context import Environment
+    from sc_plan_provider.waiting.waiter import Sleep
 
-# A refused execute of a plan that still reads CREATE_SUCCESS is read again this often.
-STALE_PLAN_READ_DELAYS = (0.3, 1.0, 2.0)
+# How long a duplicate of this request may take to record the record id of its execution, and how
+# often the owners table is read meanwhile.
+RECORD_ID_WAIT_SECONDS = 5.0
+RECORD_ID_READS = PollingPolicy(interval_seconds=0.5, backoff_rate=1.0, max_interval_seconds=0.5)
 
 
 def own_record_after_refusal(
-    service_catalog: ServiceCatalog,
-    plan: Plan,
-    records: OwnerRegistry,
-    request_key: str,
-    *,
-    error: ServiceCatalogError,
-    sleep: Callable[[float], None],
+    service_catalog: ServiceCatalog, plan: Plan, env: Environment, request_key: str, *, error: ServiceCatalogError
 ) -> str:
     """Execute was refused: executed meanwhile by this request (its records say so) is its own
     record, decided from the plan's status, never from the refusal's error code; else a failure."""
-    now = _described(service_catalog, plan.plan_id, sleep)
+    now = _executed_plan(service_catalog, plan.plan_id, sleep=env.sleep)
     if now is None or now.status not in PLAN_EXECUTED_STATUSES:
         raise ResourceFailure(
-            f"PlanId {plan.plan_id} cannot be executed (status {now.status if now else 'not found'}): {error}"
+            f"{PLAN_ID} {plan.plan_id} cannot be executed (status {now.status if now else 'not found'}): {error}"
         ) from error
-    return own_record(service_catalog, now, records, request_key, sleep)
+    return own_record(service_catalog, now, env, request_key)
 
 
-def own_record(
-    service_catalog: ServiceCatalog,
-    plan: Plan,
-    records: OwnerRegistry,
-    request_key: str,
-    sleep: Callable[[float], None],
-) -> str:
+def own_record(service_catalog: ServiceCatalog, plan: Plan, env: Environment, request_key: str) -> str:
     """The record of an execution this request made but did not see answered (a duplicate or a
     killed environment made it): recorded by the duplicate shortly, else the product's last
     provisioning record, which is this execution's: nothing else may change the product meanwhile."""
-    give_up = time.monotonic() + RECORD_ID_WAIT_SECONDS
-    while True:
-        applied = applied_record(records, plan.plan_id)
-        if applied is not None and applied.executing_request == request_key and applied.record_id:
-            return applied.record_id
-        if time.monotonic() >= give_up:
-            break
-        sleep(0.5)
-    product = visible_product(service_catalog, plan.provisioned_product_id, sleep=sleep)
+
+    def recorded(applied: AppliedPlan | None) -> bool:
+        return applied is not None and applied.executing_request == request_key and bool(applied.record_id)
+
+    try:
+        applied = wait_until(
+            lambda: env.applied_plan(plan.plan_id),
+            recorded,
+            describe=lambda _applied: "without a record id",
+            what=f"the provider's record of {PLAN_ID} {plan.plan_id}",
+            policy=RECORD_ID_READS,
+            deadline=Deadline.after(RECORD_ID_WAIT_SECONDS, "the duplicate's time to record it ran out"),
+            sleep=env.sleep,
+        )
+    except DeadlineExceededError:
+        applied = None
+    if applied is not None and applied.record_id:
+        return applied.record_id
+    product = visible_product(service_catalog, plan.provisioned_product_id, sleep=env.sleep)
     if product is None or not product.last_provisioning_record_id:
         raise ResourceFailure(
-            f"PlanId {plan.plan_id} was executed, but provisioned product {plan.provisioned_product_id} shows no "
-            "provisioning record yet; deploy again in a moment."
+            f"{PLAN_ID} {plan.plan_id} was executed, but provisioned product {plan.provisioned_product_id} shows "
+            "no provisioning record yet; deploy again in a moment."
         )
     return product.last_provisioning_record_id
 
 
-def _described(service_catalog: ServiceCatalog, plan_id: str, sleep: Callable[[float], None]) -> Plan | None:
-    """The plan after a refused execute: read again while it still shows CREATE_SUCCESS, since a
-    read right after an execution may show the plan from before it (eventual consistency)."""
-    plan: Plan | None = None
-    for delay in (*STALE_PLAN_READ_DELAYS, None):
+def _executed_plan(service_catalog: ServiceCatalog, plan_id: str, *, sleep: Sleep) -> Plan | None:
+    """The plan after a refused execute: read again while it still shows CREATE_SUCCESS
+    (STATUS_AFTER_EXECUTE), since a read right after an execution may show the plan from before it.
+    None when not found; the last read when it never shows an executed status."""
+
+    def read() -> Plan | None:
         try:
-            plan = fresh(lambda: service_catalog.describe_plan(plan_id), sleep=sleep)
+            plan = read_after_write(lambda: service_catalog.describe_plan(plan_id), sleep=sleep)
         except NotFoundError:
             return None
-        if plan.status in PLAN_EXECUTED_STATUSES or delay is None:
-            return plan
-        sleep(delay)
-    return plan
+        if plan.status not in PLAN_EXECUTED_STATUSES:
+            raise NotVisibleYetError(f"PlanId {plan_id} is {plan.status}", plan)
+        return plan
+
+    try:
+        return find(read, STATUS_AFTER_EXECUTE, sleep=sleep, retry_on=NotVisibleYetError)
+    except NotVisibleYetError as stale:
+        last: Plan = stale.state
+        return last

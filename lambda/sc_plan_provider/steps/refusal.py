@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sc_plan_provider.core.errors import ResourceFailure
+from sc_plan_provider.core.request import ResourceFailure
 from sc_plan_provider.core.telemetry import logger
 from sc_plan_provider.properties.resource import PLAN_ID
-from sc_plan_provider.runtime.response import MAX_REASON_CHARS
-from sc_plan_provider.steps.gate import GateDecision
+from sc_plan_provider.steps.context import MAX_REASON_CHARS
 
 if TYPE_CHECKING:
     from sc_plan_provider.properties.resource import PlanProperties
-    from sc_plan_provider.servicecatalog.calls import Plan
+    from sc_plan_provider.servicecatalog.shapes import Plan
+    from sc_plan_provider.steps.gate import GateDecision
 
 # What a refusal tells the reader to run to see every refused change (README: the review command).
 REVIEW_COMMAND = "python -m sc_plan_execution review"

@@ -7,15 +7,21 @@ those paths only (a Create always executes).
 
 from __future__ import annotations
 
-from sc_plan_provider.core.errors import ResourceFailure
+from typing import TYPE_CHECKING
+
+from sc_plan_provider.core.request import ResourceFailure
 from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.runtime.response import answer_data
-from sc_plan_provider.servicecatalog.calls import NotFoundError, ServiceCatalog
-from sc_plan_provider.steps.apply import Answer, Environment, applied_plan_record
-from sc_plan_provider.steps.gate import ChangeSummary, decide
-from sc_plan_provider.waiting.deadline import Deadline
-from sc_plan_provider.waiting.visibility import fresh, visible_product
+from sc_plan_provider.servicecatalog.calls import NotFoundError
+from sc_plan_provider.servicecatalog.shapes import ChangeSummary
+from sc_plan_provider.servicecatalog.wait import read_after_write, visible_product
+from sc_plan_provider.steps.context import Answer, answer_data
+from sc_plan_provider.steps.gate import decide
 from sc_plan_provider.waiting.waiter import call_until_answered
+
+if TYPE_CHECKING:
+    from sc_plan_provider.servicecatalog.calls import ServiceCatalog
+    from sc_plan_provider.steps.context import Environment
+    from sc_plan_provider.waiting.deadline import Deadline
 
 
 def plan_summary(plan_id: str, service_catalog: ServiceCatalog, env: Environment) -> ChangeSummary:
@@ -24,7 +30,7 @@ def plan_summary(plan_id: str, service_catalog: ServiceCatalog, env: Environment
     try:
         plan = service_catalog.describe_plan(plan_id)
     except NotFoundError:
-        applied = applied_plan_record(env, plan_id)
+        applied = env.applied_plan(plan_id)
         if applied is not None:
             return applied.summary
         logger.warning("Plan no longer exists: its change summary is reported as 0", extra={"plan_id": plan_id})
@@ -52,11 +58,11 @@ def current(
     record_id = product.last_successful_provisioning_record_id or product.last_record_id
     # A record just written (an update made by hand, say) may not be visible for a read or two.
     record = call_until_answered(
-        lambda: fresh(lambda: service_catalog.describe_record(record_id), sleep=env.sleep),
+        lambda: read_after_write(lambda: service_catalog.describe_record(record_id), sleep=env.sleep),
         what=f"record {record_id}",
         deadline=deadline,
     )
     outputs = call_until_answered(
         lambda: service_catalog.record_outputs(record), what=f"the outputs of record {record_id}", deadline=deadline
     )
-    return Answer(product_id, answer_data(product_id, record, outputs, summary.as_data()))
+    return Answer(product_id, answer_data(product_id, record, outputs, summary))

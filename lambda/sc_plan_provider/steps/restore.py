@@ -25,27 +25,33 @@ re-applied; when in doubt (no record, no times) the rule re-applies, which is id
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sc_plan_provider.core.errors import DeadlineExceededError, ResourceFailure
-from sc_plan_provider.core.request import PlanRequest
+from sc_plan_provider.core.request import ResourceFailure
 from sc_plan_provider.core.telemetry import logger, metrics
 from sc_plan_provider.core.value import Value
-from sc_plan_provider.properties.resource import PLAN_ID, PlanProperties
-from sc_plan_provider.servicecatalog.calls import Plan, ProductVersion, ProvisionedProduct, ServiceCatalog
+from sc_plan_provider.properties.resource import PLAN_ID
 from sc_plan_provider.servicecatalog.planning import PlanningCatalog
-from sc_plan_provider.servicecatalog.wait import wait_for_record
-from sc_plan_provider.steps.apply import Answer, Environment, applied_plan_record, claim, finish
-from sc_plan_provider.steps.execute import Execution
-from sc_plan_provider.steps.gate import ChangeSummary
+from sc_plan_provider.servicecatalog.shapes import PRODUCT_UNDER_CHANGE, ProductVersion, ProvisionedProduct
+from sc_plan_provider.servicecatalog.wait import read_after_write, visible_product, wait_for_record
+from sc_plan_provider.steps.apply import Execution, finish
+from sc_plan_provider.steps.deputy import claim
 from sc_plan_provider.steps.report import current
-from sc_plan_provider.waiting.deadline import Deadline
-from sc_plan_provider.waiting.policy import PollingPolicy
-from sc_plan_provider.waiting.visibility import fresh, visible_product
+from sc_plan_provider.waiting.waiter import DeadlineExceededError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sc_plan_provider.core.request import PlanRequest
+    from sc_plan_provider.properties.resource import PlanProperties
+    from sc_plan_provider.servicecatalog.calls import ServiceCatalog
+    from sc_plan_provider.servicecatalog.shapes import ChangeSummary, Plan
+    from sc_plan_provider.steps.context import Answer, Environment
+    from sc_plan_provider.waiting.deadline import Deadline
+    from sc_plan_provider.waiting.policy import PollingPolicy
+    from sc_plan_provider.waiting.waiter import Sleep
 
 RESTORE = "restore"
-PRODUCT_UNDER_CHANGE = "UNDER_CHANGE"
 
 
 class RestorePoint(Value):
@@ -73,7 +79,7 @@ def restore_plan(
     policy: PollingPolicy,
     deadline: Deadline,
     may_act: Callable[[], bool],
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Sleep,
 ) -> Restoration:
     """Put the plan's product back on the plan, or confirm it is there. Never gated, never executes a plan.
 
@@ -82,7 +88,7 @@ def restore_plan(
     """
     product_id = point.provisioned_product_id
     product = _settled_product(product_id, service_catalog, policy=policy, deadline=deadline, sleep=sleep)
-    if is_on_plan(product, point, service_catalog):
+    if is_on_plan(product, point, service_catalog, sleep=sleep):
         logger.info(
             "Product already on the plan: nothing to re-apply",
             extra={"plan_id": point.plan_id, "provisioned_product_id": product_id, "product_status": product.status},
@@ -103,7 +109,9 @@ def restore_plan(
     return Restoration(product_id, Execution(point.plan_id, record_id, product_id))
 
 
-def is_on_plan(product: ProvisionedProduct, point: RestorePoint, service_catalog: ServiceCatalog) -> bool:
+def is_on_plan(
+    product: ProvisionedProduct, point: RestorePoint, service_catalog: ServiceCatalog, *, sleep: Sleep
+) -> bool:
     """The rule in the module docstring: the plan's artifact, and no success since the plan ran."""
     if product.provisioning_artifact_id != point.version.provisioning_artifact_id:
         return False
@@ -114,7 +122,7 @@ def is_on_plan(product: ProvisionedProduct, point: RestorePoint, service_catalog
         return last_success == point.record_id
     if point.executed_at is None:
         return False
-    record = fresh(lambda: service_catalog.describe_record(last_success))
+    record = read_after_write(lambda: service_catalog.describe_record(last_success), sleep=sleep)
     return record.created_time is not None and record.created_time <= point.executed_at
 
 
@@ -124,7 +132,7 @@ def _settled_product(
     *,
     policy: PollingPolicy,
     deadline: Deadline,
-    sleep: Callable[[float], None],
+    sleep: Sleep,
 ) -> ProvisionedProduct:
     """The product once no record runs on it (a cancelled forward update may still be running)."""
     product = _product(product_id, service_catalog, sleep)
@@ -140,7 +148,7 @@ def _settled_product(
     return _product(product_id, service_catalog, sleep)
 
 
-def _product(product_id: str, service_catalog: ServiceCatalog, sleep: Callable[[float], None]) -> ProvisionedProduct:
+def _product(product_id: str, service_catalog: ServiceCatalog, sleep: Sleep) -> ProvisionedProduct:
     product = visible_product(service_catalog, product_id, sleep=sleep)
     if product is None:
         raise ResourceFailure(f"Provisioned product {product_id} no longer exists in Service Catalog.")
@@ -149,7 +157,7 @@ def _product(product_id: str, service_catalog: ServiceCatalog, sleep: Callable[[
 
 def restore_point(plan_id: str, plan: Plan | None, env: Environment) -> RestorePoint | None:
     """Where an executed plan put its product: the provider's record of it, else the plan itself."""
-    applied = applied_plan_record(env, plan_id)
+    applied = env.applied_plan(plan_id)
     if applied is not None:
         return RestorePoint(
             plan_id, applied.provisioned_product_id, applied.version, applied.record_id, applied.executed_at

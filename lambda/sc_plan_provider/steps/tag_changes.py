@@ -12,10 +12,14 @@ constraint decides; it points at the README's section on tags either way. Never 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.properties.spec import ProductSpec
 from sc_plan_provider.servicecatalog.calls import ServiceCatalogError
-from sc_plan_provider.servicecatalog.planning import PlanningCatalog
+
+if TYPE_CHECKING:
+    from sc_plan_provider.properties.spec import ProductSpec
+    from sc_plan_provider.servicecatalog.planning import PlanningCatalog
 
 RESOURCE_UPDATE = "RESOURCE_UPDATE"
 README_SECTION = "README: Tags, 'Changing tags of an existing product'"

@@ -1,1 +1,1 @@
-"""Time: the injected clock, deadlines, the polling policy and its learned schedule, the waiter, visibility."""
+"""Time: deadlines, the polling policy and its learned schedule, the one waiter, and the visibility rule."""

@@ -6,9 +6,14 @@ when it validates its props at synth time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from typing import TYPE_CHECKING
 
 from sc_plan_provider.core.value import Value
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
 
 # Defaults chosen so that (with the waiter's deadline) a provisioning of up to a minute is reported
 # within ~2 s median and never more than 10 s late (the interval at 60 s is ~7 s), while a
@@ -37,3 +42,95 @@ class PollingPolicy(Value):
         while True:
             yield min(interval, self.max_interval_seconds)
             interval = min(interval * self.backoff_rate, self.max_interval_seconds)
+
+
+# Step 1 covers runs up to this fraction of the shortest past duration, plus the margin.
+SHORT_SURPRISE_FRACTION = 1 / 3
+SURPRISE_MARGIN = 0.2
+# Step 2: each wait is this fraction of the time elapsed; waits shorter than a policy interval are
+# not worth a call of their own.
+SLEEP_FRACTION = 1.0
+# Step 3: the densest gap, in policy intervals, and how fast the gap grows away from the median.
+DENSE_INTERVALS = 1.0
+DENSE_GROWTH = 0.2
+# The window reaches this fraction of the median beyond the past durations (at least two dense gaps).
+WINDOW_PAD_FRACTION = 0.01
+# Only the most recent records count: products and their templates change.
+MAX_HISTORY = 20
+
+
+def _median(values: Sequence[float]) -> float:
+    """The median (statistics.median's result; its module alone costs a cold start ~10 ms)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def policy_moments(policy: PollingPolicy) -> Iterator[float]:
+    """The policy's own poll moments, from 0: interval x rate^n apart, capped (infinite)."""
+    moment = 0.0
+    for interval in policy.intervals():
+        yield moment
+        moment += interval
+
+
+def poll_moments(durations: Sequence[float], policy: PollingPolicy) -> Iterator[float]:
+    """Every poll moment (seconds after the record's creation), strictly increasing, infinite."""
+    history = [d for d in durations[:MAX_HISTORY] if d > 0]
+    if not history:
+        yield from policy_moments(policy)
+        return
+    lo, hi, middle = min(history), max(history), _median(history)
+    dense = DENSE_INTERVALS * policy.interval_seconds
+    pad = max(2 * dense, WINDOW_PAD_FRACTION * middle)
+    window_start, window_end = max(lo - pad, 0.0), hi + pad
+    surprise_end = lo * SHORT_SURPRISE_FRACTION * (1 + SURPRISE_MARGIN)
+
+    horizon = window_end + 2 * policy.max_interval_seconds
+    own = list(itertools.takewhile(lambda m: m <= horizon, policy_moments(policy)))
+    # 1. the policy's moments while a short surprise is still possible
+    early = [m for m in own if m <= surprise_end and m < window_start] or [0.0]
+    yield from early
+    last = early[-1]
+    # 2. sleep: few, long waits up to the window
+    while True:
+        wait = max(SLEEP_FRACTION * last, policy.interval_seconds)
+        if last + wait >= window_start - dense:
+            break
+        last += wait
+        yield last
+    # 3. dense around the past durations; a moment close before one of the policy's moves onto it,
+    # so a run longer than the window is answered at the policy's moments without an extra call
+    moment = max(window_start, last + min(dense, policy.interval_seconds))
+    while moment < window_end:
+        gap = dense + DENSE_GROWTH * abs(moment - middle)
+        moment = next((m for m in own if moment <= m <= moment + gap / 2), moment)
+        yield moment
+        last = moment
+        moment += gap
+    # 4. the policy's own moments after the window
+    for moment in policy_moments(policy):
+        if moment > last:
+            yield moment
+
+
+class PollSchedule(Value):
+    """What the waiter follows: the policy, and the past durations it learns from (none: the policy)."""
+
+    policy: PollingPolicy
+    durations: tuple[float, ...] = ()
+
+    @property
+    def learned(self) -> bool:
+        return any(d > 0 for d in self.durations[:MAX_HISTORY])
+
+    def moments(self) -> Iterator[float]:
+        return poll_moments(self.durations, self.policy)
+
+
+def next_poll(durations: Sequence[float], policy: PollingPolicy, elapsed: float) -> float:
+    """The first poll moment after `elapsed` seconds since the record's creation."""
+    for moment in poll_moments(durations, policy):
+        if moment > elapsed:
+            return moment
+    raise AssertionError("unreachable: poll_moments is infinite")

@@ -1,96 +1,109 @@
-"""Reads as the real service answers them: eventually consistent, and transiently unavailable.
+"""The one rule for "not found may mean not visible yet": when a read that found nothing is believed.
 
-Right after a write, Service Catalog can answer ResourceNotFoundException for the new record, plan
-or product, or show a stale status (terraform-provider-aws's servicecatalog waiters retry
-ResourceNotFound after writes and need several not-found reads before they believe a product is
-gone: `internal/service/servicecatalog/wait.go`). So a read that must find something is retried a
-bounded number of times, and a product counts as gone only when TerminateProvisionedProduct says
-so or when it is not found by reads at least two seconds apart.
+Right after a write, an eventually consistent service can answer not found for the new thing, or
+show it as it was before the write (docs/facts.md#eventual-consistency; terraform-provider-aws's
+servicecatalog waiters retry not-found after writes and want several not-found reads before they
+believe a product is gone). A `Visibility` says how long and how many reads it takes to believe
+it; the edge gives each of its reads one (servicecatalog/wait.py). It is used three ways:
+
+- inside a poll (`Sightings`): a read that found nothing is retried at the poll's next moment
+  until the rule believes it;
+- to find something (`find`): read, and read again after each of the rule's waits while nothing is
+  found (or no answer comes) until the rule believes it;
+- to confirm that something is gone (`confirm_missing`): after an answer that found nothing, read
+  again after each wait; any read that finds it or gets no answer ends the confirmation.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.servicecatalog.calls import NotFoundError, ProvisionedProduct, ServiceCatalog, TransientError
+from sc_plan_provider.core.value import Value
+from sc_plan_provider.waiting.waiter import MissingError, NotVisibleYetError, RetryableError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sc_plan_provider.waiting.waiter import Sleep
 
 T = TypeVar("T")
 
-# Waits between attempts of a read that must find what was just written (7.7 s in all): the
-# first retry at once (another replica may answer, and every answer waits for it), then backing off.
-RETRY_DELAYS_SECONDS = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0)
-# A product's status after a record is believed once a read shows that record as its last one and
-# no change under way; reads this far apart, at most this many (a read right after a record ends
-# may still show the product from before it); the first re-read at once.
-STATUS_READ_INTERVAL_SECONDS = 0.1
-MAX_STATUS_READS = 20
-TRANSITIONAL_PRODUCT_STATUSES = frozenset({"UNDER_CHANGE", "PLAN_IN_PROGRESS"})
+
+class Visibility(Value):
+    """A read that finds nothing is believed once `min_reads` reads found nothing and
+    `window_seconds` have passed since the first; reads made in a loop are `waits` apart (the last
+    wait repeats)."""
+
+    min_reads: int = 1
+    window_seconds: float = 0.0
+    waits: tuple[float, ...] = (0.0,)
+
+    def wait(self, reads_so_far: int) -> float:
+        """The wait before the next read, after `reads_so_far` reads."""
+        return self.waits[min(reads_so_far, len(self.waits)) - 1]
 
 
-class NotVisibleYetError(TransientError):
-    """Not found, but just written: try again (a poll simply tries again at its next moment)."""
+class Sightings:
+    """The reads of one thing under one rule: counts those that found nothing, says when to believe them."""
+
+    def __init__(self, rule: Visibility) -> None:
+        self._rule = rule
+        self._since = time.monotonic()
+        self.misses = 0
+
+    def believed(self) -> bool:
+        """Count one more read that found nothing; True once the rule believes it."""
+        self.misses += 1
+        return self.misses >= self._rule.min_reads and time.monotonic() - self._since >= self._rule.window_seconds
+
+    def missing(self, error: Exception) -> None:
+        """A poll's read found nothing: raise NotVisibleYetError (the poll asks again) until believed."""
+        if not self.believed():
+            raise NotVisibleYetError(str(error)) from error
 
 
-def fresh(
+def find(
     read: Callable[[], T],
+    rule: Visibility,
     *,
-    sleep: Callable[[float], None] = time.sleep,
-    delays: tuple[float, ...] = RETRY_DELAYS_SECONDS,
+    sleep: Sleep,
+    retry_on: type[Exception] | tuple[type[Exception], ...] = (MissingError, RetryableError),
 ) -> T:
-    """`read()`, retried while it answers not found or a transient error; the last error is raised."""
-    for delay in delays:
+    """`read()` until it answers; a read that raises `retry_on` (by default: found nothing, or got no
+    usable answer) counts as a miss and is read again after the rule's next wait. Once the rule
+    believes the misses, the last read's error is raised."""
+    sightings = Sightings(rule)
+    while True:
         try:
             return read()
-        except (NotFoundError, TransientError) as error:
+        except retry_on as error:
+            if sightings.believed():
+                raise
+            delay = rule.wait(sightings.misses)
             logger.info("Read not answered yet; retrying", extra={"error": type(error).__name__, "delay": delay})
-            sleep(delay)
-    return read()
+            _sleep(sleep, delay)
 
 
-def visible_product(
-    service_catalog: ServiceCatalog,
-    provisioned_product_id: str,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    delays: tuple[float, ...] = RETRY_DELAYS_SECONDS,
-) -> ProvisionedProduct | None:
-    """The product, looked for a few times (just created or changed, it may not be visible yet);
-    None when it is still not found. Never a proof that it is gone: see `cleanup.product_gone`."""
-
-    def read() -> ProvisionedProduct:
-        product = service_catalog.describe_product(provisioned_product_id)
-        if product is None:
-            raise NotFoundError(f"Provisioned product {provisioned_product_id} not found", "ResourceNotFoundException")
-        return product
-
-    try:
-        return fresh(read, sleep=sleep, delays=delays)
-    except NotFoundError:
-        return None
+def confirm_missing(read: Callable[[], object], rule: Visibility, *, sleep: Sleep) -> bool:
+    """After an answer that found nothing (it counts as the first miss): True only when the rule
+    believes it, every read again after each wait finding nothing (`MissingError`); False as soon
+    as a read finds it or gets no answer, which is no proof of absence."""
+    sightings = Sightings(rule)
+    while not sightings.believed():
+        _sleep(sleep, rule.wait(sightings.misses))
+        try:
+            read()
+        except MissingError:
+            continue
+        except RetryableError:
+            return False
+        return False
+    return True
 
 
-def settled_product(
-    service_catalog: ServiceCatalog,
-    provisioned_product_id: str,
-    *,
-    after_record: str,
-    sleep: Callable[[float], None] = time.sleep,
-) -> ProvisionedProduct | None:
-    """The product as `after_record` left it: a read that shows that record as the product's last
-    one, and no change under way. A stale read (the product from before the record, as the real
-    service answers for a moment after a write) shows another last record, or a change still under
-    way, and is read again. None when it is not found; the last read when none ever settles."""
-    product = visible_product(service_catalog, provisioned_product_id, sleep=sleep)
-    for attempt in range(MAX_STATUS_READS):
-        if product is None or (
-            after_record in (product.last_record_id, product.last_provisioning_record_id)
-            and product.status not in TRANSITIONAL_PRODUCT_STATUSES
-        ):
-            return product
-        if attempt:
-            sleep(STATUS_READ_INTERVAL_SECONDS)
-        product = visible_product(service_catalog, provisioned_product_id, sleep=sleep)
-    return product
+def _sleep(sleep: Sleep, seconds: float) -> None:
+    """A wait of 0 is a read again at once (another replica may answer)."""
+    if seconds > 0:
+        sleep(seconds)

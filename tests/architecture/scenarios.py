@@ -1,0 +1,122 @@
+"""One request of a kind in a fresh interpreter, then the function's modules it loaded, as JSON.
+
+`python tests/architecture/scenarios.py plan_create|spec_create|delete`: the real entry point
+with the deployment's wiring (both records in DynamoDB tables, here moto's in-process mock), the
+Service Catalog client stubbed with botocore's Stubber and the answer's PUT recorded. Run by
+test_cold_start_modules.py; nothing else is imported before the request, so what is listed is
+what that request made the function load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS))
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Test",
+        "OWNERS_TABLE_NAME": "owners",
+        "REQUESTS_TABLE_NAME": "requests",
+    }
+)
+
+import boto3  # noqa: E402 - the environment above first
+from botocore.stub import ANY, Stubber  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from support import sc_stubs as sc  # noqa: E402
+from support.cfn_requests import FakeContext, make_event  # noqa: E402
+
+SPEC = {
+    "ProductId": sc.CATALOG_PRODUCT_ID,
+    "ProvisioningArtifactId": sc.ARTIFACT_ID,
+    "ProvisionedProductName": "bucket-pp",
+}
+
+
+def plan_create(stub: Stubber) -> dict[str, Any]:
+    sc.describe_plan(stub, "CREATE_SUCCESS")
+    sc.execute_plan(stub)
+    sc.describe_record(stub, "SUCCEEDED", outputs={"BucketName": "b"})
+    sc.describe_product(stub, "AVAILABLE")
+    return make_event("Create", {"PlanId": sc.PLAN_ID})
+
+
+def spec_create(stub: Stubber) -> dict[str, Any]:
+    sc.not_found(stub, "describe_provisioned_product")  # a new name
+    stub.add_response(
+        "create_provisioned_product_plan",
+        {"PlanId": sc.PLAN_ID, "ProvisionProductId": sc.PRODUCT_ID},
+        {
+            "PlanName": ANY,
+            "PlanType": "CLOUDFORMATION",
+            "ProductId": sc.CATALOG_PRODUCT_ID,
+            "ProvisioningArtifactId": sc.ARTIFACT_ID,
+            "ProvisionedProductName": "bucket-pp",
+            "ProvisioningParameters": [],
+            "IdempotencyToken": ANY,
+        },
+    )
+    sc.describe_plan(stub, "CREATE_SUCCESS")
+    sc.execute_plan(stub)
+    sc.describe_record(stub, "SUCCEEDED", outputs={"BucketName": "b"})
+    sc.describe_product(stub, "AVAILABLE")
+    stub.add_response("delete_provisioned_product_plan", {}, {"PlanId": sc.PLAN_ID, "IgnoreErrors": True})
+    return make_event("Create", SPEC)
+
+
+def delete(stub: Stubber) -> dict[str, Any]:
+    sc.describe_product(stub, "AVAILABLE")
+    sc.terminate(stub)
+    sc.describe_record(stub, "SUCCEEDED", record_id="rec-terminate00001", record_type="TERMINATE_PROVISIONED_PRODUCT")
+    return make_event("Delete", {"PlanId": sc.PLAN_ID}, physical_id=sc.PRODUCT_ID)
+
+
+SCENARIOS = {"plan_create": plan_create, "spec_create": spec_create, "delete": delete}
+
+
+def main(name: str) -> None:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        for table, key in (("owners", "ProvisionedProductId"), ("requests", "RequestKey")):
+            dynamodb.create_table(
+                TableName=table,
+                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        client = boto3.client("servicecatalog")
+        stub = Stubber(client)
+        event = SCENARIOS[name](stub)
+        answers: list[dict[str, Any]] = []
+
+        from sc_plan_provider import handler  # the request's first import of the function
+        from sc_plan_provider.runtime import protocol
+        from sc_plan_provider.servicecatalog.calls import ServiceCatalog
+
+        def record(url: str, body: bytes, *, give_up_at: float) -> int:
+            answers.append(json.loads(body))
+            return 1
+
+        protocol.put_response = record  # type: ignore[assignment]
+        handler._service_catalog = lambda language: ServiceCatalog(client, language)  # type: ignore[assignment]
+        with stub:
+            handler.lambda_handler(event, FakeContext())
+        loaded = sorted(module for module in sys.modules if module.startswith("sc_plan_provider"))
+        print(
+            "RESULT "
+            + json.dumps({"answers": [a["Status"] for a in answers], "reason": answers[0]["Reason"], "modules": loaded})
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
