@@ -57,7 +57,7 @@ lint: setup
 	lint-imports
 
 # Both scanners on every template a user deploys: a finding fails unless the resource carries a
-# skip with its reason (checkov: Metadata.checkov.skip; README "Scanners"). The pipeline example and
+# skip with its reason (checkov: Metadata.checkov.skip; docs/operations.md#scanners). The pipeline example and
 # the option stacks are synthesized and scanned by tests/construct/.
 scan: synth package $(CHECKOV_STAMP)
 	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json $(PACKAGE_TEMPLATE) examples/*.yaml

@@ -38,6 +38,10 @@ from sc_plan_provider.properties.resource import (
     ADOPT_EXISTING,
     ALLOW_REMOVAL,
     ALLOW_REPLACEMENT,
+    CHANGES_ADD,
+    CHANGES_MODIFY,
+    CHANGES_REMOVE,
+    CHANGES_REPLACE,
     DEADLINE_SECONDS,
     MAX_SERVICE_TIMEOUT_SECONDS,
     NO_ECHO,
@@ -53,7 +57,6 @@ from sc_plan_provider.properties.resource import (
 from sc_plan_provider.properties.spec import ProductSpec
 from sc_plan_provider.properties.spec_properties import NOTIFICATION_ARNS, TAGS
 from sc_plan_provider.properties.values import InvalidPropertyError
-from sc_plan_provider.steps.context import CHANGES_ADD, CHANGES_MODIFY, CHANGES_REMOVE, CHANGES_REPLACE
 from sc_plan_provider.waiting.policy import PollingPolicy
 
 RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"
@@ -185,7 +188,7 @@ class ProvisionedProductPlanExecution(Construct):
         if adopt_existing is True and plan_id is not None:
             raise ValueError(
                 "adopt_existing applies to spec mode only: a plan names its provisioned product itself, and "
-                "executing it claims that product (README: Spec mode, adopting an existing product)."
+                "executing it claims that product (docs/spec-mode.md#adopting-an-existing-provisioned-product)."
             )
         service_timeout = service_timeout or Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS)
         properties = self._properties(accept_language, polling, deadline)

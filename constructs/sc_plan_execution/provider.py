@@ -72,13 +72,13 @@ ENVIRONMENT: dict[str, str] = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 
-# The request ledger (sc_plan_provider/request_ledger.py): first arrival and single answer per request.
+# The request ledger (sc_plan_provider/records/ledger.py): first arrival and single answer per request.
 LEDGER_ACTIONS: tuple[str, ...] = ("dynamodb:UpdateItem", "dynamodb:GetItem")
 LEDGER_TABLE_ENV_VAR = "REQUESTS_TABLE_NAME"
 LEDGER_KEY = "RequestKey"
 LEDGER_TTL_ATTRIBUTE = "ExpiresAt"
 
-# Who owns each provisioned product (sc_plan_provider/ownership.py): the deputy's memory.
+# Who owns each provisioned product (sc_plan_provider/records/owners.py): the deputy's memory.
 OWNERS_ACTIONS: tuple[str, ...] = ("dynamodb:UpdateItem", "dynamodb:GetItem")
 OWNERS_TABLE_ENV_VAR = "OWNERS_TABLE_NAME"
 OWNERS_KEY = "ProvisionedProductId"
@@ -102,7 +102,7 @@ LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # its age counts from the hand-over, not from the first request.
 MAX_RETRY_ATTEMPTS = 2
 MAX_EVENT_AGE = Duration.hours(1)
-# What the dead-letter queue keeps (README: "Failed invocations"). A message is the event as
+# What the dead-letter queue keeps (docs/operations.md#failed-invocations-someone-sees). A message is the event as
 # Lambda received it, ResponseURL included: that pre-signed URL stays valid 2 hours after
 # CloudFormation sent the request (X-Amz-Expires=7200 in the events CloudFormation sends), which
 # retention cannot extend, and within those hours an operator may answer FAILED through it
@@ -246,7 +246,7 @@ class PlanExecutionProvider(Construct):
         )
 
         # Owner records must outlive the provider's own replacement: a lost record lets the first
-        # stack that names the product adopt it (README: what the provider protects against).
+        # stack that names the product adopt it (docs/shared-provider.md#a-shared-provider-is-a-deputy).
         self.owners_table = dynamodb.Table(
             self,
             "Owners",
@@ -416,7 +416,7 @@ class PlanExecutionProvider(Construct):
                 IMPORTED_KEY_WARNING,
                 "encryption_key is an imported key, whose key policy this stack cannot change: it must allow "
                 f"logs.<region>.amazonaws.com {', '.join(LOGS_KEY_ACTIONS)} for log groups of this account and "
-                "Region (README: customer-managed key), or the log group cannot be created.",
+                "Region (docs/operations.md#options-platform-teams-require), or the log group cannot be created.",
             )
 
     def _role(self, key: kms.IKey | None, in_vpc: bool, conditions: dict[str, CfnCondition | None]) -> iam.Role:
@@ -492,7 +492,8 @@ class PlanExecutionProvider(Construct):
         return role
 
     def _dead_letter_queue(self, key: kms.IKey | None, key_if: CfnCondition | None) -> sqs.Queue:
-        """Where Lambda puts an event whose every delivery failed (README: "Failed invocations")."""
+        """Where Lambda puts an event whose every delivery failed
+        (docs/operations.md#failed-invocations-someone-sees)."""
         queue = sqs.Queue(
             self,
             "DeadLetters",

@@ -1,6 +1,6 @@
 """What an organisation may require of the provider function, one prop each.
 
-Every option is off by default, and each default is a decision written down in the README
+Every option is off by default, and each default is a decision written down in docs/operations.md
 ("Options platform teams require"): AWS-owned keys (no cost, nothing to manage), no VPC (the
 function only calls AWS APIs), no reserved concurrency (nothing taken from the account's pool).
 
@@ -30,7 +30,7 @@ class ProviderOptions:
 
     :param encryption_key: customer-managed KMS key for both tables, the log group, the function's
         environment and the dead-letter queue; default AWS-owned keys.
-    :param vpc: run the function in this VPC (it then needs endpoints or NAT; see the README).
+    :param vpc: run the function in this VPC (it then needs endpoints or NAT; see docs/operations.md).
     :param vpc_subnets: which of the VPC's subnets; default CDK's choice (private subnets).
     :param security_groups: the function's security groups; default one created for it.
     :param create_vpc_endpoints: create the endpoints the function needs in `vpc` (Service

@@ -1,4 +1,4 @@
-"""checkov skips the provider carries, each next to its resource with the reason (README: "Scanners").
+"""checkov skips the provider carries, each next to its resource with the reason (docs/operations.md#scanners).
 
 checkov reads `Metadata.checkov.skip` of a resource (`[{id, comment}]`). A skip is attached only
 where the finding is a decision: a default an option turns off (then the skip goes with the

@@ -142,8 +142,9 @@ class StandaloneProviderStack(PlanExecutionProviderStack):
             self,
             KMS_KEY_PARAMETER,
             description=(
-                "ARN of a customer-managed KMS key for both tables, the log group, the function's environment and "
-                "the dead-letter queue; its key policy must let logs.<region>.amazonaws.com use it (README). "
+                "ARN of a customer-managed KMS key for both tables, the log group, the function's environment "
+                "and the dead-letter queue; its key policy must let logs.<region>.amazonaws.com use it "
+                "(docs/operations.md). "
                 "Empty: AWS-owned keys"
             ),
             default="",
@@ -155,7 +156,7 @@ class StandaloneProviderStack(PlanExecutionProviderStack):
             type="CommaDelimitedList",
             description=(
                 "Subnets to run the function in (they need VPC endpoints or NAT to Service Catalog, DynamoDB, "
-                "Lambda, X-Ray and S3: README). Empty: no VPC"
+                "Lambda, X-Ray and S3: docs/operations.md). Empty: no VPC"
             ),
             default="",
         ).value_as_list

@@ -3,7 +3,7 @@
 A ``FaultPlan`` holds rules; each rule counts the function's calls it matches (one service and
 operation, one service, or every service) from the moment it is added, and gives its fault to the
 ``at``-th and the following ``times - 1`` of them. Every retry is a call of its own: the function's
-clients (``sc_plan_provider/aws_clients.py``: standard mode, ``max_attempts`` 10, which botocore
+clients (``sc_plan_provider/runtime/clients.py``: standard mode, ``max_attempts`` 10, which botocore
 counts as retries, so 11 attempts) see the failure itself only when ``times`` is 11 or more.
 
 What each kind looks like on the wire, per service (the error codes botocore parses):

@@ -103,7 +103,7 @@ def main(name: str) -> None:
         from sc_plan_provider.runtime import protocol
         from sc_plan_provider.servicecatalog.calls import ServiceCatalog
 
-        def record(url: str, body: bytes, *, give_up_at: float) -> int:
+        def record(url: str, body: bytes, *, give_up_at: float, **_: object) -> int:
             answers.append(json.loads(body))
             return 1
 

@@ -71,3 +71,37 @@ def test_the_rarer_paths_stay_off_a_plan_mode_create() -> None:
         "sc_plan_provider.properties.spec_checks",
     }
     assert not plan_create & rare
+
+
+def route_table() -> dict[tuple[str, str], set[str]]:
+    """The route table in routes/__init__.py's docstring: (request, mode) -> the modules its last
+    column names (continued rows joined)."""
+    import sc_plan_provider.routes
+
+    rows: dict[tuple[str, str], str] = {}
+    key: tuple[str, str] | None = None
+    for line in (sc_plan_provider.routes.__doc__ or "").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or (cells[0] and set(cells[0]) <= set("-")) or cells[0] == "Request":
+            continue
+        if cells[0]:
+            key = (cells[0], cells[1])
+            rows[key] = ""
+        assert key is not None
+        rows[key] += " " + cells[4]
+    return {
+        key: {f"sc_plan_provider.{word.strip(',;')}" for word in text.split() if "." in word}
+        for key, text in rows.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("row", "scenario"),
+    [(("Create", "plan"), "plan_create"), (("Create", "spec"), "spec_create"), (("Delete", "any"), "delete")],
+)
+def test_the_route_table_names_what_each_pinned_scenario_loads(row: tuple[str, str], scenario: str) -> None:
+    """A row names exactly what its scenario loads beyond what every request loads (and its route)."""
+    pinned = json.loads(PINNED.read_text())
+    shared = set.intersection(*(set(modules) for modules in pinned.values()))
+    own = {m for m in set(pinned[scenario]) - shared if not m.startswith("sc_plan_provider.routes.")}
+    assert route_table()[row] == own

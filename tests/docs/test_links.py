@@ -151,3 +151,32 @@ def test_the_readme_links_every_docs_page_and_each_links_back() -> None:
         text = page.read_text(encoding="utf-8")
         assert text.startswith("# "), f"{page.name} does not start with its title"
         assert "](../README.md" in text, f"{page.name} does not link back to the README"
+
+
+def cited_pages() -> list[tuple[str, str, str]]:
+    """(source file, docs page, anchor) of every `docs/<page>.md#<anchor>` the code cites."""
+    found = []
+    for folder in ("lambda", "constructs", "local_cloud", "bench"):
+        for source in sorted((ROOT / folder).rglob("*.py")):
+            for page, anchor in re.findall(r"docs/([\w-]+\.md)(?:#([\w-]+))?", source.read_text(encoding="utf-8")):
+                found.append((str(source.relative_to(ROOT)), page, anchor))
+    return found
+
+
+def test_every_docs_page_and_section_the_code_cites_exists() -> None:
+    citations = cited_pages()
+    assert citations, "the code cites no docs page"
+    missing = [
+        f"{source}: docs/{page}#{anchor}"
+        for source, page, anchor in citations
+        if not (DOCS / page).is_file() or (anchor and anchor not in anchors((DOCS / page).read_text(encoding="utf-8")))
+    ]
+    assert not missing
+
+
+def test_the_changelog_names_the_packages_version() -> None:
+    from sc_plan_provider import __version__
+
+    versions = re.findall(r"^## (\d+\.\d+\.\d+) - \d{4}-\d{2}-\d{2}$", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert versions and versions[0] == __version__
+    assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")

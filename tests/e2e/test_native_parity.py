@@ -323,7 +323,7 @@ def test_changed_tags_say_in_the_log_whether_they_can_take_effect(cloud: LocalCl
     assert stack.update(by_names(Tags=[{"Key": "team", "Value": "platform"}])).status == "UPDATE_COMPLETE"
     logs = cloud.function.log_text()
     assert no_constraint in logs and constrained not in logs
-    assert "README: Tags, 'Changing tags of an existing product'" in logs
+    assert "docs/spec-mode.md#tags: 'Changing tags of an existing product'" in logs
 
     sc.add_tag_update_constraint(seeded.id, path_id=seeded.path_id("Data"))
     assert stack.update(by_names(Tags=[{"Key": "team", "Value": "analytics"}])).status == "UPDATE_COMPLETE"

@@ -37,7 +37,7 @@ def fresh_records() -> Iterator[None]:
 def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
     recorded = Answers()
 
-    def record(url: str, body: bytes, *, give_up_at: float) -> int:
+    def record(url: str, body: bytes, *, give_up_at: float, **_: object) -> int:
         assert SECRET in url
         recorded.bodies.append(json.loads(body))
         recorded.sizes.append(len(body))

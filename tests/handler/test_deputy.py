@@ -49,5 +49,7 @@ def test_a_delete_keeps_trying_an_owners_table_that_does_not_answer() -> None:
 def test_without_patience_an_owners_table_that_does_not_answer_is_a_clear_failure() -> None:
     registry = FlakyRegistry(failures=1)
     with pytest.raises(ResourceFailure, match="nothing was changed"):
-        require_owner(registry, "pp-1", _delete(), action="terminate", failed_id="pp-1")  # type: ignore[arg-type]
+        require_owner(  # type: ignore[arg-type]
+            registry, "pp-1", _delete(), action="terminate", failed_id="pp-1", sleep=lambda _s: None
+        )
     assert registry.calls == 1

@@ -10,7 +10,7 @@ import pytest
 from sc_plan_provider.servicecatalog.calls import ThrottledError
 from sc_plan_provider.waiting.deadline import Deadline
 from sc_plan_provider.waiting.policy import PollingPolicy
-from sc_plan_provider.waiting.waiter import ContinuationNeeded, DeadlineExceededError, wait_until
+from sc_plan_provider.waiting.waiter import ContinuationNeeded, DeadlineExceededError, real_sleep, wait_until
 
 EVERY_100_MS = PollingPolicy(interval_seconds=0.1, backoff_rate=1.0, max_interval_seconds=0.1)
 
@@ -24,7 +24,13 @@ def test_time_spent_in_calls_does_not_push_later_polls_back() -> None:
         return len(moments)
 
     wait_until(
-        slow_poll, lambda n: n >= 6, describe=str, what="x", policy=EVERY_100_MS, deadline=Deadline.after(10, "never")
+        slow_poll,
+        lambda n: n >= 6,
+        describe=str,
+        what="x",
+        policy=EVERY_100_MS,
+        deadline=Deadline.after(10, "never"),
+        sleep=real_sleep,
     )
     gaps = [b - a for a, b in itertools.pairwise(moments)]
     assert 0.09 < sum(gaps) / len(gaps) < 0.12  # not 0.15: the call time is absorbed
@@ -47,6 +53,7 @@ def test_a_throttled_poll_is_retried_at_the_next_interval() -> None:
             what="x",
             policy=EVERY_100_MS,
             deadline=Deadline.after(10, "never"),
+            sleep=real_sleep,
         )
         == "SUCCEEDED"
     )
@@ -69,6 +76,7 @@ def test_deadlines_fail_or_hand_over(continuable: bool, raised: type[Exception],
             what="record",
             policy=EVERY_100_MS,
             deadline=deadline,
+            sleep=real_sleep,
         )
 
 
@@ -89,6 +97,7 @@ def test_an_anchored_schedule_continues_where_the_first_invocation_left_off() ->
         policy=EVERY_100_MS,
         deadline=Deadline.after(10, "never"),
         anchor=anchor,
+        sleep=real_sleep,
     )
     assert 0.04 < moments[1] - moments[0] < 0.09
     assert 0.59 < moments[1] - anchor < 0.64

@@ -1,1 +1,2 @@
-"""What every part of the function shares: immutable values, the request, the failure that answers it, telemetry."""
+"""What every part of the function shares: immutable values, the request (and the failure that answers it),
+telemetry."""

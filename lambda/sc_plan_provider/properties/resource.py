@@ -1,4 +1,4 @@
-"""Validated custom resource properties.
+"""The custom resource's interface: every property it reads, validated, and every attribute it answers with.
 
 CloudFormation sends every property value as a string, so everything here parses strings and
 fails with a message that names the property and says what is allowed. Nothing here calls AWS:
@@ -68,6 +68,21 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
     TERMINATE_IGNORE_ERRORS,
 )
 
+# The attributes a successful answer gives (Fn::GetAtt), strings like every custom resource attribute.
+PROVISIONED_PRODUCT_ID = "ProvisionedProductId"
+RECORD_ID = "RecordId"
+# What the record applied (a spec's names resolved): the catalog product, its version, the launch path.
+CATALOG_IDS = ("ProductId", "ProvisioningArtifactId", "PathId")
+OUTPUT_PREFIX = "Outputs."
+# The change summary of the plan that was applied (or reported).
+CHANGES_ADD = "Changes.Add"
+CHANGES_MODIFY = "Changes.Modify"
+CHANGES_REMOVE = "Changes.Remove"
+CHANGES_REPLACE = "Changes.Replace"
+SUMMARY_KEYS = (CHANGES_ADD, CHANGES_MODIFY, CHANGES_REMOVE, CHANGES_REPLACE)
+# The ids and the change summary always stay in the answer (they are small); outputs fill the rest.
+REQUIRED_DATA_KEYS = (PROVISIONED_PRODUCT_ID, RECORD_ID, *CATALOG_IDS, *SUMMARY_KEYS)
+
 BOOLEANS = {"true": True, "false": False}
 # Stands in for a plan id a Delete does not need (lenient_properties).
 UNUSED_PLAN_ID = "unused-on-delete"
@@ -91,7 +106,7 @@ class PlanProperties(Value):
     service_timeout_seconds: float = MAX_SERVICE_TIMEOUT_SECONDS
     allow_replacement: bool = False  # the change gate lets replacements through (TRUE and CONDITIONAL)
     allow_removal: bool = False  # the change gate lets removals through
-    learned_polling: bool = False  # poll records by the product's record history (learned_schedule.py)
+    learned_polling: bool = False  # poll records by the product's record history (waiting/policy.py)
     spec: ProductSpec | None = None  # the product to plan from, instead of a plan id (spec mode)
     no_echo: bool = False  # the answer asks CloudFormation to mask its Data (NoEcho)
     deadline_given: float | None = None  # a DeadlineSeconds above the cap, as given (deadline_seconds is the cap)

@@ -2,7 +2,7 @@
 
 A resource gives either `PlanId` (a reviewed plan made elsewhere) or a product spec, the same
 properties the native `AWS::ServiceCatalog::CloudFormationProvisionedProduct` takes. Like every
-property, the spec is checked before any Service Catalog call (product_spec_validation.py), and by
+property, the spec is checked before any Service Catalog call (spec_checks.py), and by
 the construct at synth time; limits are botocore's model's (CreateProvisionedProductPlan's and, for
 names, DescribeProduct's input shapes). Loaded only for a resource that declares a spec.
 """
@@ -43,7 +43,7 @@ class ProductSpec(Value):
     """What to provision: product, version, launch path, name, parameters, tags, notifications.
 
     The product, its version and its launch path are each given by id or by name (as the native
-    resource takes them); names are resolved to ids at deploy time (spec_names.py), before anything
+    resource takes them); names are resolved to ids at deploy time (steps/name_resolution.py), before anything
     is planned, so a resolved spec holds ids only and `product_id` is empty until then.
     """
 
@@ -73,7 +73,7 @@ class ProductSpec(Value):
         provisioning_artifact_name: str | None = None,
         path_name: str | None = None,
     ) -> ProductSpec:
-        """Build a spec from plain dicts (the construct's way in); values may be CDK tokens.
+        """Build a spec from plain dicts (as the construct does); values may be CDK tokens.
 
         One of `product_id`/`product_name`, one of `provisioning_artifact_id`/`provisioning_artifact_name`
         and at most one of `path_id`/`path_name`. Nothing is validated here: `parse_product_spec`

@@ -3,30 +3,40 @@
 A resource gives exactly one of `PlanId` (plan mode: a plan made and reviewed elsewhere) or a
 product spec (spec mode: the stack plans the spec on every deployment). CloudFormation does not
 mark rollbacks: a rollback Update carries the old properties back, and a failed Create is rolled
-back by a Delete. Each route module reads top to bottom; beyond every request's modules (the
-handler, the runtime, the properties, the records and the Service Catalog calls), it loads:
+back by a Delete. Each route module reads top to bottom. Every request loads the handler, the
+runtime, the properties, the records, the Service Catalog calls and waits, the waiting package and
+steps/context.py and steps/deputy.py; each route loads besides:
 
-| Request | Mode | What CloudFormation means by it                  | Route         | Loads besides (in steps/)      |
-|---------|------|--------------------------------------------------|---------------|--------------------------------|
-| Create  | plan | a new resource                                   | `plan_create` | gate, execute, apply           |
-| Create  | spec | a new resource                                   | `spec_apply`  | as plan_create; spec_plans,    |
-|         |      |                                                  |               | name_resolution, report*       |
-| Update  | plan | a new plan; the same plan (reported); an old     | `plan_update` | as plan_create; report*,       |
-|         |      | plan, which is how a rollback comes (restored)   |               | restore*, terminate            |
-| Update  | spec | a changed spec; the same spec (reported); a spec | `spec_apply`  | as spec Create; tag_changes*,  |
-|         |      | applied before, how a rollback comes (ungated)   |               | terminate                      |
-| Delete  | any  | a Delete; a failed Create's rollback; the        | `delete`      | terminate; spec_plans (spec)   |
-|         |      | cleanup of a replaced product                    |               |                                |
+| Request | Mode | What CloudFormation means by it              | Route       | Loads besides                        |
+|---------|------|----------------------------------------------|-------------|--------------------------------------|
+| Create  | plan | a new resource                               | plan_create | steps.gate, steps.apply              |
+| Create  | spec | a new resource                               | spec_apply  | steps.gate, steps.apply,             |
+|         |      |                                              |             | steps.name_resolution,               |
+|         |      |                                              |             | steps.spec_plans, steps.report,      |
+|         |      |                                              |             | steps.tag_changes, steps.terminate,  |
+|         |      |                                              |             | servicecatalog.planning,             |
+|         |      |                                              |             | records.leftovers, properties.spec,  |
+|         |      |                                              |             | properties.spec_checks               |
+| Update  | plan | a new plan; the same plan (reported); an old | plan_update | steps.gate, steps.apply,             |
+|         |      | plan, which is how a rollback comes          |             | steps.terminate, records.leftovers;  |
+|         |      | (restored, ungated)                          |             | steps.report and steps.restore when  |
+|         |      |                                              |             | reporting or restoring               |
+| Update  | spec | a changed spec; the same spec (reported); a  | spec_apply  | as a spec Create                     |
+|         |      | spec applied before, how a rollback comes    |             |                                      |
+| Delete  | any  | a Delete; a failed Create's rollback; the    | delete      | steps.terminate,                     |
+|         |      | cleanup of a replaced product                |             | servicecatalog.planning,             |
+|         |      |                                              |             | records.leftovers                    |
 
-(* on those paths only; refusal, recovery and leftovers load only when a plan is refused, a
-duplicate finds its execution made, or a request fails.)
+steps.refusal, steps.recovery, steps.leftovers and runtime.handover load only when a plan is
+refused, a duplicate finds its own execution, a request fails or is handed over.
 
 Every Create and Update first checks the stack's home and validates the properties (a bad one is a
 FAILED naming it, before any Service Catalog call); an Update first removes what the resource's
 earlier requests left behind (steps/terminate.py). A request that fails gives back the claims it
 made on products the stack does not hold (steps/leftovers.py). Each route returns an `Answer` or
-raises `ResourceFailure`; the runtime turns either into the one response CloudFormation gets.
-The modules each scenario loads are pinned by tests/architecture/cold_start_modules.json.
+raises `ResourceFailure`; the runtime turns either into the one response CloudFormation gets. What
+a plan-mode Create, a spec-mode Create and a Delete load is pinned by
+tests/architecture/cold_start_modules.json; tests/architecture checks this table against it.
 """
 
 from __future__ import annotations

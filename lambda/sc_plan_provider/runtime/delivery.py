@@ -1,8 +1,11 @@
-"""Delivers the one response to CloudFormation's pre-signed ResponseURL, reliably.
+"""The one response to CloudFormation: its body kept within the 4096-byte limit, and its delivery to
+the pre-signed ResponseURL, reliably.
 
-crhelper's sender counts any HTTP status as delivered and retries forever on exceptions
-(docs/facts.md#crhelpers-defects). Here only a 2xx counts, failures are retried with exponential backoff until a
-deadline, and neither the URL nor the body is ever logged: the URL is a credential.
+The ids and the change summary always stay in the body; outputs are added in the record's order
+while they fit, and any left out are named in the log (their values are not: outputs may be
+sensitive). crhelper's sender counts any HTTP status as delivered and retries forever on exceptions
+(docs/facts.md#crhelpers-defects); here only a 2xx counts, failures are retried with exponential
+backoff until a deadline, and neither the URL nor the body is ever logged: the URL is a credential.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.steps.context import MAX_REASON_CHARS, REQUIRED_DATA_KEYS
+from sc_plan_provider.properties.resource import REQUIRED_DATA_KEYS
+from sc_plan_provider.steps.context import MAX_REASON_CHARS
 from sc_plan_provider.waiting.waiter import Sleep, real_sleep
 
 FIRST_RETRY_DELAY_SECONDS = 0.5

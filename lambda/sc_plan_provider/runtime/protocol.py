@@ -291,7 +291,7 @@ class PlanResource(CfnResource):
             logger.warning("Outputs left out of the response to fit 4096 bytes", extra={"left_out": left_out})
         window = min(DELIVERY_WINDOW_SECONDS, self._remaining_seconds() - DELIVERY_DEADLINE_MARGIN_SECONDS)
         try:
-            put_response(self._response_url, encode(body), give_up_at=time.monotonic() + window)
+            put_response(self._response_url, encode(body), give_up_at=time.monotonic() + window, sleep=self._sleep)
         except DeliveryError as error:
             logger.error(
                 "Response not delivered; failing the invocation so Lambda retries it", extra={"error": str(error)}

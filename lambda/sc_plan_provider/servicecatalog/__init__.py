@@ -1,1 +1,2 @@
-"""The edge to Service Catalog: its calls, shapes, statuses and every wait on it."""
+"""The edge to Service Catalog: its calls and errors, its answers as values with their statuses, and every
+wait on it with its settings."""

@@ -109,7 +109,7 @@ E = TypeVar("E", bound="ServiceCatalog")
 
 class ServiceCatalog:
     """The Service Catalog calls the function (and the review command) make; spec mode's plan-making
-    calls extend it (service_catalog_plans.py)."""
+    calls extend it (planning.py)."""
 
     def __init__(
         self,

@@ -31,8 +31,8 @@ from sc_plan_provider.servicecatalog.shapes import (
     is_settled_after,
 )
 from sc_plan_provider.waiting.policy import PollSchedule
-from sc_plan_provider.waiting.visibility import Sightings, Visibility, find
-from sc_plan_provider.waiting.waiter import NotVisibleYetError, RetryableError, wait_until
+from sc_plan_provider.waiting.visibility import Sightings, Visibility, find, settle
+from sc_plan_provider.waiting.waiter import RetryableError, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -178,7 +178,7 @@ def _monotonic_of(created_time: float | None) -> float | None:
 
 def past_durations(service_catalog: ServiceCatalog, record: Record) -> tuple[float, ...]:
     """Durations (seconds, newest first) of earlier SUCCEEDED records of the same type as `record`:
-    the history the learned schedule polls by (waiting/schedule.py).
+    the history the learned schedule polls by (waiting/policy.py).
 
     An update learns from its own provisioned product's updates, else from the product's updates;
     a new product (PROVISION_PRODUCT) from earlier launches of the same product. Anything that goes
@@ -251,17 +251,12 @@ def settled_product(
     service answers for a moment after a write) is read again (STATUS_AFTER_RECORD). None when it is
     not found; the last read when none ever settles."""
 
-    def read() -> ProvisionedProduct | None:
-        product = visible_product(service_catalog, provisioned_product_id, sleep=sleep)
-        if product is not None and not is_settled_after(product, after_record):
-            raise NotVisibleYetError(f"provisioned product {provisioned_product_id} is {product.status}", product)
-        return product
-
-    try:
-        return find(read, STATUS_AFTER_RECORD, sleep=sleep, retry_on=NotVisibleYetError)
-    except NotVisibleYetError as stale:
-        last: ProvisionedProduct = stale.state
-        return last
+    return settle(
+        lambda: visible_product(service_catalog, provisioned_product_id, sleep=sleep),
+        lambda product: is_settled_after(product, after_record),
+        STATUS_AFTER_RECORD,
+        sleep=sleep,
+    )
 
 
 def described_product(service_catalog: ServiceCatalog, provisioned_product_id: str) -> ProvisionedProduct:

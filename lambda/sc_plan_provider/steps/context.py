@@ -17,7 +17,18 @@ from typing import TYPE_CHECKING
 from sc_plan_provider.core.request import ResourceFailure
 from sc_plan_provider.core.telemetry import logger
 from sc_plan_provider.core.value import Value
-from sc_plan_provider.properties.resource import PLAN_ID, PlanProperties
+from sc_plan_provider.properties.resource import (
+    CATALOG_IDS,
+    CHANGES_ADD,
+    CHANGES_MODIFY,
+    CHANGES_REMOVE,
+    CHANGES_REPLACE,
+    OUTPUT_PREFIX,
+    PLAN_ID,
+    PROVISIONED_PRODUCT_ID,
+    RECORD_ID,
+    PlanProperties,
+)
 from sc_plan_provider.records.owners import AppliedPlan, OwnershipUnavailableError
 from sc_plan_provider.waiting.deadline import Deadline
 from sc_plan_provider.waiting.waiter import Sleep, real_sleep
@@ -31,21 +42,8 @@ if TYPE_CHECKING:
     from sc_plan_provider.servicecatalog.shapes import ChangeSummary, Record
 
 
-PROVISIONED_PRODUCT_ID = "ProvisionedProductId"
-RECORD_ID = "RecordId"
-# What the record applied (a spec's names resolved): the catalog product, its version, the launch path.
-CATALOG_IDS = ("ProductId", "ProvisioningArtifactId", "PathId")
-OUTPUT_PREFIX = "Outputs."
-# The change summary of the plan that was applied (or reported).
-CHANGES_ADD = "Changes.Add"
-CHANGES_MODIFY = "Changes.Modify"
-CHANGES_REMOVE = "Changes.Remove"
-CHANGES_REPLACE = "Changes.Replace"
-SUMMARY_KEYS = (CHANGES_ADD, CHANGES_MODIFY, CHANGES_REMOVE, CHANGES_REPLACE)
 # CloudFormation shows the reason in stack events; a long one would crowd out the data.
 MAX_REASON_CHARS = 1000
-# The ids and the change summary always stay in the answer (they are small); outputs fill the rest.
-REQUIRED_DATA_KEYS = (PROVISIONED_PRODUCT_ID, RECORD_ID, *CATALOG_IDS, *SUMMARY_KEYS)
 
 
 class Answer(Value):

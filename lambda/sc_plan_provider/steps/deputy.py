@@ -15,7 +15,7 @@ from sc_plan_provider.core.request import PlanRequest, ResourceFailure
 from sc_plan_provider.core.value import Value, replace
 from sc_plan_provider.records.ledger import request_key
 from sc_plan_provider.records.owners import Owner, OwnerClaim, OwnershipUnavailableError
-from sc_plan_provider.waiting.waiter import Sleep, call_until_answered, real_sleep
+from sc_plan_provider.waiting.waiter import Sleep, call_until_answered
 
 if TYPE_CHECKING:
     from sc_plan_provider.records.ports import OwnerRegistry
@@ -53,7 +53,7 @@ def require_same_home(request: PlanRequest, function_arn: str, failed_id: str | 
         where = theirs.describe() if theirs else f"an unrecognisable StackId {request.stack_id[:100]!r}"
         raise ResourceFailure(
             f"This provider serves only stacks in {mine.describe()}; the request came from {where}. "
-            "Deploy the provider in that account and Region (README: shared provider, StackSets) and "
+            "Deploy the provider in that account and Region (docs/shared-provider.md) and "
             "use its ServiceToken there.",
             failed_id,
         )
@@ -67,7 +67,7 @@ def require_owner(
     action: str,
     failed_id: str | None,
     patience: Deadline | None = None,
-    sleep: Sleep = real_sleep,
+    sleep: Sleep,
 ) -> bool:
     """Claim the product for the requesting resource, about to act on it, or refuse if another
     resource owns it. True when this call recorded the owner (a new claim).
@@ -140,5 +140,5 @@ def _refused(
 def claim(request: PlanRequest, product_id: str, env: Environment, *, action: str, failed_id: str | None) -> None:
     """Claim the product for the resource about to act on it; remembered so that a request that then
     fails without the product gives a new claim back (steps/leftovers.py)."""
-    if require_owner(env.owners, product_id, request, action=action, failed_id=failed_id):
+    if require_owner(env.owners, product_id, request, action=action, failed_id=failed_id, sleep=env.sleep):
         env.new_claims.append(product_id)

@@ -1,7 +1,8 @@
 """What a failed request gives back: the owners it recorded for products the stack does not hold.
 
-A failed request never takes ownership (docs/glossary.md#claim). Products it created but could not
-remove stay recorded for the resource's next request (steps/terminate.py, records/leftovers.py).
+A failed request never takes ownership (a claim: docs/glossary.md#owners-and-the-deputy). Products it
+created but could not remove stay recorded for the resource's next request (steps/terminate.py,
+records/leftovers.py).
 Loaded only when a request fails.
 """
 

@@ -36,7 +36,7 @@ from sc_plan_provider.properties.spec_properties import (
 )
 from sc_plan_provider.properties.values import shown
 from sc_plan_provider.servicecatalog.calls import NotFoundError, ServiceCatalogError
-from sc_plan_provider.waiting.waiter import Sleep, call_until_answered, real_sleep
+from sc_plan_provider.waiting.waiter import Sleep, call_until_answered
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -61,7 +61,7 @@ class NameResolver:
         catalog: PlanningCatalog,
         *,
         deadline: Deadline,
-        sleep: Sleep = real_sleep,
+        sleep: Sleep,
     ) -> None:
         self._catalog = catalog
         self._deadline = deadline

@@ -16,8 +16,8 @@ from sc_plan_provider.servicecatalog.shapes import PLAN_EXECUTED_STATUSES
 from sc_plan_provider.servicecatalog.wait import STATUS_AFTER_EXECUTE, read_after_write, visible_product
 from sc_plan_provider.waiting.deadline import Deadline
 from sc_plan_provider.waiting.policy import PollingPolicy
-from sc_plan_provider.waiting.visibility import find
-from sc_plan_provider.waiting.waiter import DeadlineExceededError, NotVisibleYetError, wait_until
+from sc_plan_provider.waiting.visibility import settle
+from sc_plan_provider.waiting.waiter import DeadlineExceededError, wait_until
 
 if TYPE_CHECKING:
     from sc_plan_provider.records.owners import AppliedPlan
@@ -83,15 +83,8 @@ def _executed_plan(service_catalog: ServiceCatalog, plan_id: str, *, sleep: Slee
 
     def read() -> Plan | None:
         try:
-            plan = read_after_write(lambda: service_catalog.describe_plan(plan_id), sleep=sleep)
+            return read_after_write(lambda: service_catalog.describe_plan(plan_id), sleep=sleep)
         except NotFoundError:
             return None
-        if plan.status not in PLAN_EXECUTED_STATUSES:
-            raise NotVisibleYetError(f"PlanId {plan_id} is {plan.status}", plan)
-        return plan
 
-    try:
-        return find(read, STATUS_AFTER_EXECUTE, sleep=sleep, retry_on=NotVisibleYetError)
-    except NotVisibleYetError as stale:
-        last: Plan = stale.state
-        return last
+    return settle(read, lambda plan: plan.status in PLAN_EXECUTED_STATUSES, STATUS_AFTER_EXECUTE, sleep=sleep)

@@ -1,6 +1,6 @@
 """The FAILED reason of a plan the change gate refuses: every refused resource that fits, then the fix.
 
-Loaded only when the gate refuses a plan (change_gate.py decides; this module words the refusal).
+Loaded only when the gate refuses a plan (gate.py decides; this module words the refusal).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sc_plan_provider.servicecatalog.shapes import Plan
     from sc_plan_provider.steps.gate import GateDecision
 
-# What a refusal tells the reader to run to see every refused change (README: the review command).
+# What a refusal tells the reader to run to see every refused change (docs/review.md).
 REVIEW_COMMAND = "python -m sc_plan_execution review"
 
 

@@ -61,8 +61,12 @@ def current(
         lambda: read_after_write(lambda: service_catalog.describe_record(record_id), sleep=env.sleep),
         what=f"record {record_id}",
         deadline=deadline,
+        sleep=env.sleep,
     )
     outputs = call_until_answered(
-        lambda: service_catalog.record_outputs(record), what=f"the outputs of record {record_id}", deadline=deadline
+        lambda: service_catalog.record_outputs(record),
+        what=f"the outputs of record {record_id}",
+        deadline=deadline,
+        sleep=env.sleep,
     )
     return Answer(product_id, answer_data(product_id, record, outputs, summary))

@@ -8,7 +8,7 @@ product, provisioning artifact, path and parameters are re-applied with UpdatePr
 when the product has moved since, and left alone when it is still where the plan put it. What the
 plan gave comes from the plan itself or, once it was deleted (on the real service an executed plan
 must go before the product's next plan can be created), from the record the provider wrote when
-it executed the plan (ownership.py).
+it executed the plan (records/owners.py).
 
 Service Catalog has no API that returns a product's current parameters, so "still where the plan
 put it" is decided from what is knowable:

@@ -7,7 +7,7 @@ end user learns the constraints only from DescribeProvisioningParameters' Constr
 which give each constraint's Type and its administrator's Description, not its parameters
 (botocore's model; the parameters are DescribeConstraint's, an administrator's call). So the log
 can say "ignored" when there is no RESOURCE_UPDATE constraint, and otherwise only that the
-constraint decides; it points at the README's section on tags either way. Never fails the Update.
+constraint decides; it points at the docs' section on tags either way. Never fails the Update.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ if TYPE_CHECKING:
     from sc_plan_provider.servicecatalog.planning import PlanningCatalog
 
 RESOURCE_UPDATE = "RESOURCE_UPDATE"
-README_SECTION = "README: Tags, 'Changing tags of an existing product'"
+TAGS_SECTION = "docs/spec-mode.md#tags: 'Changing tags of an existing product'"
 
 
 def note_tag_changes(old: ProductSpec, new: ProductSpec, catalog: PlanningCatalog) -> None:
     """Log whether the tags an Update of the same product changes can take effect (both specs resolved)."""
     if sorted(old.tags) == sorted(new.tags):
         return
-    where = {"product_id": new.product_id, "see": README_SECTION}
+    where = {"product_id": new.product_id, "see": TAGS_SECTION}
     try:
         types = catalog.constraint_types(new.product_id, new.provisioning_artifact_id, new.path_id)
     except ServiceCatalogError as error:

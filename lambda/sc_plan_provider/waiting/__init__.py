@@ -1,1 +1,2 @@
-"""Time: deadlines, the polling policy and its learned schedule, the one waiter, and the visibility rule."""
+"""Time: deadlines, the polling policy and its learned schedule, the one waiter (and the one real sleep), and the
+rule for when "not found" is believed."""

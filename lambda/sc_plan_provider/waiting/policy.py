@@ -1,7 +1,25 @@
-"""The Step Functions-style retry policy that paces every wait on Service Catalog.
+"""The Step Functions-style retry policy that paces every wait on Service Catalog, and the schedule
+a record is polled by, learned from how long the product's earlier records took.
 
 Kept free of boto3 and Powertools so the CDK construct can import the same defaults and limits
-when it validates its props at synth time.
+when it validates its props at synth time. The schedule is a pure function of (past durations,
+policy, time since the record started): no clock, no AWS, so it is unit-tested with a simulated
+clock and a continued invocation computes the very same moments.
+
+The learned schedule is the policy's own schedule with one stretch replaced (all times from the
+record's creation; lo, hi and the median m are the shortest, longest and median past duration):
+
+1. Until a third of the shortest past run (plus a margin) it polls exactly as the policy does, so
+   a run that ends far sooner than any before is caught as soon as without history.
+2. Then it sleeps cheaply: each wait as long as the time elapsed, until shortly before lo.
+3. Around the past durations [lo - pad, hi + pad] it polls densely: one policy interval apart at
+   m, the gap growing by 0.2 s per second away from m, so the spread of past runs is covered
+   with a logarithmic number of calls.
+4. After that window it is the policy's schedule again, at the policy's moments: a run that takes
+   longer than any before is answered exactly as late as without history, and the calls spent in
+   steps 2-3 are fewer than the policy would have spent over the same stretch.
+
+Without history (no usable past records) the schedule is the policy's schedule.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ it; the edge gives each of its reads one (servicecatalog/wait.py). It is used th
 - to find something (`find`): read, and read again after each of the rule's waits while nothing is
   found (or no answer comes) until the rule believes it;
 - to confirm that something is gone (`confirm_missing`): after an answer that found nothing, read
-  again after each wait; any read that finds it or gets no answer ends the confirmation.
+  again after each wait; any read that finds it or gets no answer ends the confirmation;
+- to see something as a write left it (`settle`): a stale read, showing it as it was before the
+  write, is read again after each wait until the rule gives up on it.
 """
 
 from __future__ import annotations
@@ -84,6 +86,25 @@ def find(
             delay = rule.wait(sightings.misses)
             logger.info("Read not answered yet; retrying", extra={"error": type(error).__name__, "delay": delay})
             _sleep(sleep, delay)
+
+
+def settle(
+    read: Callable[[], T | None], is_settled: Callable[[T], bool], rule: Visibility, *, sleep: Sleep
+) -> T | None:
+    """`read()` until what it shows `is_settled` (a stale read is read again after the rule's next
+    wait); None when it finds nothing; the last read when the rule gives up before any settles."""
+
+    def checked() -> T | None:
+        state = read()
+        if state is not None and not is_settled(state):
+            raise NotVisibleYetError("not settled yet", state)
+        return state
+
+    try:
+        return find(checked, rule, sleep=sleep, retry_on=NotVisibleYetError)
+    except NotVisibleYetError as stale:
+        last: T = stale.state
+        return last
 
 
 def confirm_missing(read: Callable[[], object], rule: Visibility, *, sleep: Sleep) -> bool:
