@@ -330,7 +330,8 @@ def summary(
         f"Provisions of 1-60 s, defaults ({len(latency.spread_latencies)} runs): median "
         f"{median(latency.spread_latencies):.1f} s, max {max(latency.spread_latencies):.1f} s late",
         f"Cold start: first request up to its first SC call {cold.median_ms('handler'):.0f} ms vs the floor "
-        f"(crhelper, Logger, Metrics, Tracer, SC + DynamoDB clients) {cold.median_ms('floor'):.0f} ms "
+        "(crhelper, Logger, Metrics, Tracer, SC, DynamoDB and CloudFormation clients) "
+        f"{cold.median_ms('floor'):.0f} ms "
         f"({cold.median_ms('handler') / cold.median_ms('floor'):.2f}x; CPU "
         f"{cold.ratio_to_floor('handler', cpu=True):.2f}x; {cold.ratio:.3f}x in {cold.ratio_basis}); floor / bare "
         f"boto3 {cold.ratio_to_boto3('floor'):.2f}x; the data class would add "

@@ -23,7 +23,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from local_cloud.cloudformation import CloudFormationDriver, ProgressHook, Stack, UnresolvableError
+from local_cloud.cloudformation import (
+    CloudFormationApiServer,
+    CloudFormationDriver,
+    ProgressHook,
+    Stack,
+    StackStates,
+    UnresolvableError,
+)
+from local_cloud.cloudformation.api_server import ENDPOINT_ENV_VAR as CLOUDFORMATION_ENDPOINT_ENV_VAR
 from local_cloud.cloudformation.references import StackReferences, stack_references
 from local_cloud.dynamodb import ENDPOINT_ENV_VAR as DYNAMODB_ENDPOINT_ENV_VAR
 from local_cloud.dynamodb import LocalDynamoDB
@@ -115,6 +123,11 @@ class LocalCloud:
         self.lambda_api = LambdaInvokeApi(gate=self.gate, region=spec.region, account_id=spec.account_id)
         self.dynamodb = LocalDynamoDB(region=spec.region, account_id=spec.account_id, gate=self.gate)
         self.xray = LocalXRayDaemon()
+        # What CloudFormation shows of the stacks the driver plays; served as its read API.
+        self.stack_states = StackStates()
+        self.cloudformation_api = CloudFormationApiServer(
+            self.stack_states, region=spec.region, account_id=spec.account_id, gate=self.gate
+        )
         self.tables: dict[str, str] = {}  # logical id -> local table name
         self.sqs = LocalSQS(region=spec.region)
         self.queues: dict[str, LocalQueue] = {}  # logical id -> local queue
@@ -152,6 +165,7 @@ class LocalCloud:
     def _start(self) -> None:
         template = self._template()
         self.servicecatalog.start()
+        self.cloudformation_api.start()
         self.lambda_api.start()
         self.dynamodb.start()
         self.xray.start()
@@ -166,6 +180,7 @@ class LocalCloud:
             timeout=self._function_timeout,
             extra_env={
                 ENDPOINT_ENV_VAR: self.servicecatalog.endpoint_url,
+                CLOUDFORMATION_ENDPOINT_ENV_VAR: self.cloudformation_api.endpoint_url,
                 LAMBDA_ENDPOINT_ENV_VAR: self.lambda_api.endpoint_url,
                 DYNAMODB_ENDPOINT_ENV_VAR: self.dynamodb.endpoint_url,
                 DAEMON_ADDRESS_ENV_VAR: self.xray.address,
@@ -198,6 +213,7 @@ class LocalCloud:
             service_token=service_token,
             progress=self._progress,
             gate=self.gate,
+            states=self.stack_states,
         )
 
     def _principal(self, template: Mapping[str, Any]) -> Principal:
@@ -292,6 +308,7 @@ class LocalCloud:
             self.sqs.stop,
             self.xray.stop,
             self.servicecatalog.stop,
+            self.cloudformation_api.stop,
             self._workdir.cleanup,
         ]
         for stop in stops:
@@ -301,6 +318,11 @@ class LocalCloud:
                 stop()
             except Exception:  # noqa: S112 - keep stopping the rest
                 continue
+
+    def invoke_event(self, event: dict[str, Any]) -> None:
+        """Invoke the function with a hand-made event, as anyone allowed to invoke it could: nothing
+        of CloudFormation's stacks changes, and the event's ResponseURL is whatever it says."""
+        self._invoke_async(event)
 
     def _invoke_async(self, event: dict[str, Any]) -> None:
         """CloudFormation invokes the ServiceToken (the function, or a version or alias of it) with

@@ -33,7 +33,16 @@ PROVISIONING_SECONDS = "ProvisioningSeconds"  # how long a provisioning or updat
 TERMINATIONS = "Terminations"  # a product terminated on Delete (Count)
 CONTINUATIONS = "Continuations"  # a request handed over to a new invocation (Count)
 RESTORES = "Restores"  # an earlier plan or spec re-applied, e.g. in a rollback (Count)
-METRIC_NAMES = (PLAN_EXECUTIONS, PROVISIONING_FAILURES, PROVISIONING_SECONDS, TERMINATIONS, CONTINUATIONS, RESTORES)
+REFUSED_REQUESTS = "RefusedRequests"  # a request CloudFormation did not send, or no longer waits for (Count)
+METRIC_NAMES = (
+    PLAN_EXECUTIONS,
+    PROVISIONING_FAILURES,
+    PROVISIONING_SECONDS,
+    TERMINATIONS,
+    CONTINUATIONS,
+    RESTORES,
+    REFUSED_REQUESTS,
+)
 
 
 class MetricOptions(TypedDict, total=False):

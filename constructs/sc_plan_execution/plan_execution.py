@@ -361,6 +361,11 @@ class ProvisionedProductPlanExecution(Construct):
         Sum over 5 minutes."""
         return self._count(metrics.CONTINUATIONS, options)
 
+    def metric_refused_requests(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """How many requests naming this resource were refused because CloudFormation did not show them
+        in progress, or its ResponseURL was not CloudFormation's (`RefusedRequests`). Sum over 5 minutes."""
+        return self._count(metrics.REFUSED_REQUESTS, options)
+
     def alarm_on_failures(
         self,
         *,

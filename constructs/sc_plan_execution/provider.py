@@ -66,6 +66,11 @@ SERVICE_CATALOG_ACTIONS: tuple[str, ...] = (
     "servicecatalog:DescribeProvisioningParameters",
 )
 
+# Only CloudFormation's requests count (sc_plan_provider/runtime/confirmation.py): before acting on a
+# request, the function asks CloudFormation whether it shows the request in progress. Exactly these
+# two read actions, on the stacks of the function's own account and Region.
+CLOUDFORMATION_ACTIONS: tuple[str, ...] = ("cloudformation:DescribeStackResource", "cloudformation:DescribeStacks")
+
 ENVIRONMENT: dict[str, str] = {
     "POWERTOOLS_SERVICE_NAME": "servicecatalog-plan-execution",
     "POWERTOOLS_METRICS_NAMESPACE": "ServiceCatalogPlanExecution",
@@ -127,11 +132,16 @@ NETWORK_INTERFACE_WRITE_ACTIONS: tuple[str, ...] = (
 )
 
 
-def _nag_regional_ec2_resource(stack: Stack) -> str:
-    """cdk-nag's id for the network interface statement: tokens appear as <AWS::Pseudo>, values as such."""
-    partition = "<AWS::Partition>" if Token.is_unresolved(stack.partition) else stack.partition
-    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
-    return f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{partition}:ec2:{region}:*:*/*]"
+def _nag_regional_resource(stack: Stack, service: str, account: str, resource: str) -> str:
+    """cdk-nag's id for a wildcard resource of the stack's partition and Region: tokens appear as
+    <AWS::Pseudo>, values as such. `account` is "*" or the stack's account ("own")."""
+
+    def shown(value: str, pseudo: str) -> str:
+        return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
+
+    owner = shown(stack.account, "AccountId") if account == "own" else account
+    arn = f"arn:{shown(stack.partition, 'Partition')}:{service}:{shown(stack.region, 'Region')}:{owner}:{resource}"
+    return f"AwsSolutions::AwsSolutions-IAM5[Resource::{arn}]"
 
 
 # The role uses a customer-managed key only through the services that encrypt with it: DynamoDB
@@ -160,6 +170,7 @@ GATEWAY_ENDPOINTS: dict[str, ec2.GatewayVpcEndpointAwsService] = {
     "S3Endpoint": ec2.GatewayVpcEndpointAwsService.S3,
 }
 SERVICE_CATALOG_POLICY = "ServiceCatalogPlanExecution"
+CONFIRM_REQUESTS_POLICY = "ConfirmRequests"
 NETWORK_INTERFACES_POLICY = "NetworkInterfaces"
 ENCRYPTION_KEY_POLICY = "EncryptionKey"
 IMPORTED_KEY_WARNING = "sc-plan-execution:keyPolicy"
@@ -421,10 +432,14 @@ class PlanExecutionProvider(Construct):
 
     def _role(self, key: kms.IKey | None, in_vpc: bool, conditions: dict[str, CfnCondition | None]) -> iam.Role:
         stack = Stack.of(self)
+        stacks = f"arn:{stack.partition}:cloudformation:{stack.region}:{stack.account}:stack/*/*"
         policies = {
             SERVICE_CATALOG_POLICY: iam.PolicyDocument(
                 statements=[iam.PolicyStatement(actions=list(SERVICE_CATALOG_ACTIONS), resources=["*"])]
-            )
+            ),
+            CONFIRM_REQUESTS_POLICY: iam.PolicyDocument(
+                statements=[iam.PolicyStatement(actions=list(CLOUDFORMATION_ACTIONS), resources=[stacks])]
+            ),
         }
         if in_vpc:
             # Inline, so it exists before Lambda checks it when creating the function in the VPC.
@@ -478,7 +493,7 @@ class PlanExecutionProvider(Construct):
             )
             Validations.of(cfn_role).acknowledge(
                 Acknowledgment(
-                    id=_nag_regional_ec2_resource(stack),
+                    id=_nag_regional_resource(stack, "ec2", "*", "*/*"),
                     reason=(
                         "Lambda creates, deletes and addresses the function's network interfaces in the VPC with "
                         "the role; their ids exist only at run time, so the four actions are limited to EC2 "
@@ -489,6 +504,17 @@ class PlanExecutionProvider(Construct):
             )
         # Acknowledged on the CfnRole only, so it cannot also cover the default policy.
         Validations.of(cfn_role).acknowledge(Acknowledgment(id=NAG_WILDCARD_RESOURCE, reason=reason))
+        Validations.of(cfn_role).acknowledge(
+            Acknowledgment(
+                id=_nag_regional_resource(stack, "cloudformation", "own", "stack/*/*"),
+                reason=(
+                    "Before acting on a request the function confirms with CloudFormation that the request's stack "
+                    "shows it in progress (DescribeStackResource, DescribeStacks: read only). A shared provider "
+                    "serves every stack of its account and Region that names it, stacks not known at synth time, so "
+                    "the two read actions are on this account's and Region's stacks."
+                ),
+            )
+        )
         return role
 
     def _dead_letter_queue(self, key: kms.IKey | None, key_if: CfnCondition | None) -> sqs.Queue:

@@ -19,11 +19,18 @@ from sc_plan_provider.core.request import PlanRequest
 from sc_plan_provider.core.telemetry import logger, measure_resource, metrics, route_library_logs, tracer
 from sc_plan_provider.records.ledger import DynamoDBLedger
 from sc_plan_provider.records.owners import DynamoDBOwnerRegistry
-from sc_plan_provider.runtime.clients import dynamodb_client, history_client, service_catalog_client
+from sc_plan_provider.runtime.clients import (
+    cloudformation_client,
+    dynamodb_client,
+    history_client,
+    service_catalog_client,
+)
+from sc_plan_provider.runtime.confirmation import unconfirmed_reason
 from sc_plan_provider.runtime.protocol import PlanResource
 from sc_plan_provider.servicecatalog.calls import ServiceCatalog
 from sc_plan_provider.steps.context import Environment
 from sc_plan_provider.waiting.deadline import Deadline
+from sc_plan_provider.waiting.waiter import real_sleep
 
 if TYPE_CHECKING:
     from sc_plan_provider.records.ports import Ledger, OwnerRegistry
@@ -64,7 +71,12 @@ def default_ledger() -> Ledger:
     return DynamoDBLedger(dynamodb_client(), table)
 
 
-helper = PlanResource(ledger=default_ledger)
+def _confirm(event: dict[str, Any]) -> str | None:
+    """What CloudFormation shows of the request instead of its being in progress; None when it is."""
+    return unconfirmed_reason(event, cloudformation_client(), sleep=real_sleep)
+
+
+helper = PlanResource(ledger=default_ledger, confirm=_confirm)
 route_library_logs("crhelper")
 
 

@@ -4,11 +4,13 @@ Builds request events, serves pre-signed-looking HTTPS ResponseURLs, judges the 
 CloudFormation does and sequences create/update/delete with their rollbacks and cleanups.
 """
 
+from local_cloud.cloudformation.api_server import CloudFormationApiServer
 from local_cloud.cloudformation.driver import CloudFormationDriver, Invoke, ProgressHook, invent_physical_id
 from local_cloud.cloudformation.events import build_request_event, make_stack_id, stringify_properties
 from local_cloud.cloudformation.outcome import Delivery, Outcome, ProgressEvent
 from local_cloud.cloudformation.response_server import ReceivedPut, ResponseServer
 from local_cloud.cloudformation.stack import CustomResource, HistoryRow, Stack, StackResult
+from local_cloud.cloudformation.states import StackStates
 from local_cloud.cloudformation.template import (
     UnresolvableError,
     custom_resources_in_assembly,
@@ -19,6 +21,7 @@ from local_cloud.cloudformation.validation import TOO_LONG_REASON, ResponseVerdi
 
 __all__ = [
     "TOO_LONG_REASON",
+    "CloudFormationApiServer",
     "CloudFormationDriver",
     "CustomResource",
     "Delivery",
@@ -32,6 +35,7 @@ __all__ = [
     "ResponseVerdict",
     "Stack",
     "StackResult",
+    "StackStates",
     "UnresolvableError",
     "build_request_event",
     "custom_resources_in_assembly",

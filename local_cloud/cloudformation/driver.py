@@ -25,6 +25,7 @@ from local_cloud.cloudformation.events import (
 )
 from local_cloud.cloudformation.outcome import Delivery, Outcome, Phase, ProgressEvent
 from local_cloud.cloudformation.response_server import ResponseServer
+from local_cloud.cloudformation.states import StackStates
 from local_cloud.gate import RequestGate
 from local_cloud.tls import TlsMaterial, create_tls_material
 
@@ -76,8 +77,10 @@ class CloudFormationDriver:
         timeout_override: float | None = None,
         progress: ProgressHook | None = None,
         gate: RequestGate | None = None,
+        states: StackStates | None = None,
     ) -> None:
-        """``gate`` plans faults for the ResponseURL PUTs (service ``s3``, operation ``PutObject``) and logs them."""
+        """``gate`` plans faults for the ResponseURL PUTs (service ``s3``, operation ``PutObject``) and logs them;
+        ``states`` is what the read API shows of the stacks this driver plays (a new one by default)."""
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         self._invoke = invoke
@@ -89,6 +92,7 @@ class CloudFormationDriver:
         self.progress = progress
         self.tls = tls if tls is not None else create_tls_material(tls_dir)
         self.server = ResponseServer(self.tls, gate=gate)
+        self.states = states if states is not None else StackStates()
         self._timers: list[threading.Timer] = []
         self._lock = threading.Lock()
 
@@ -127,11 +131,14 @@ class CloudFormationDriver:
         service_timeout: int | None = None,
         delivery: Delivery | None = None,
         phase: Phase = "single",
+        stack_driven: bool = False,
     ) -> Outcome:
         """Send one request to the function and return CloudFormation's verdict on it.
 
         Blocks until the first accepted PUT or the (scaled) ServiceTimeout. ``properties`` and
-        ``old_properties`` may be template values; they are converted to strings on the way.
+        ``old_properties`` may be template values; they are converted to strings on the way. The
+        resource shows ``<TYPE>_IN_PROGRESS`` in ``states`` while the request is out (and the stack the
+        status its phase implies, unless a ``Stack`` drives it: ``stack_driven``).
         """
         delivery = delivery or Delivery()
         effective_timeout = validate_service_timeout(service_timeout)
@@ -162,6 +169,15 @@ class CloudFormationDriver:
                 message=f"{phase}: {request_type} {logical_resource_id} ({physical_resource_id or '-'})",
             )
         )
+        self.states.request_sent(
+            stack_id,
+            logical_resource_id,
+            resource_type,
+            request_type=request_type,
+            phase=phase,
+            physical_id=physical_resource_id,
+            stack_driven=stack_driven,
+        )
         started = time.monotonic()
         invoke_error: str | None = None
         try:
@@ -188,6 +204,14 @@ class CloudFormationDriver:
             reason = invoke_error or timeout_reason(request_id, effective_timeout)
             status, physical_id, data = "FAILED", None, {}
 
+        self.states.request_answered(
+            stack_id,
+            logical_resource_id,
+            request_type=request_type,
+            phase=phase,
+            physical_id=physical_id,
+            succeeded=status == "SUCCESS",
+        )
         invented = False
         if not physical_id:
             if request_type == "Create":

@@ -126,6 +126,7 @@ class Stack:
 
     def _set_status(self, status: str) -> None:
         self.status = status
+        self.driver.states.stack_status(self.stack_id, status)
         self.driver.emit(ProgressEvent(kind="stack-status", message=f"{self.name}: {status}", stack_status=status))
 
     def _props(self, resource: CustomResource) -> dict[str, Any]:
@@ -153,6 +154,7 @@ class Stack:
             service_timeout=resource.service_timeout,
             delivery=delivery,
             phase=phase,
+            stack_driven=True,
         )
         record_id = outcome.data.get(self.record_id_key)
         self.history.append(
@@ -291,6 +293,7 @@ class Stack:
             if new.physical_resource_id != old.physical_resource_id:
                 to_discard.append(new)  # a replacement: go back to the old id, delete the new later
                 self.resources[old.logical_id] = old
+                self.driver.states.resource_reverted(self.stack_id, old.logical_id, old.physical_resource_id)
                 continue
             if self._props(new) == self._props(old):
                 self.resources[old.logical_id] = old

@@ -20,6 +20,7 @@ from local_cloud.gate.gate import (
 )
 from local_cloud.gate.requests import (
     ServiceRequest,
+    cloudformation_request,
     dynamodb_request,
     lambda_invoke_request,
     response_url_request,
@@ -41,6 +42,7 @@ __all__ = [
     "RequestGate",
     "ServiceRequest",
     "access_denied",
+    "cloudformation_request",
     "dynamodb_request",
     "fault_answer",
     "lambda_invoke_request",

@@ -172,6 +172,12 @@ def fault_answer(fault: Fault, request: ServiceRequest) -> ErrorAnswer | None:
             "not_found": ErrorAnswer(404, "ResourceNotFoundException", f"Function not found: {resource}", "User"),
             "server_error": ErrorAnswer(500, "ServiceException", "An internal error occurred.", "Service"),
         }[kind]
+    if service == "cloudformation":  # the query protocol; a stack not found is a ValidationError
+        return {
+            "throttle": ErrorAnswer(400, "Throttling", "Rate exceeded"),
+            "not_found": ErrorAnswer(400, "ValidationError", f"Stack with id {request.resources[0]} does not exist"),
+            "server_error": ErrorAnswer(500, "InternalFailure", "The request processing has failed."),
+        }[kind]
     if service == "s3":
         return {
             "throttle": ErrorAnswer(503, "SlowDown", "Please reduce your request rate."),

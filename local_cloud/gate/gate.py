@@ -247,4 +247,6 @@ def access_denied(service: str, principal_arn: str, evaluation: Evaluation) -> E
         return ErrorAnswer(400, "AccessDeniedException", message, "com.amazon.coral.service#AccessDeniedException")
     if service == "lambda":
         return ErrorAnswer(403, "AccessDeniedException", message, "User")
+    if service == "cloudformation":  # the query protocol's denial: HTTP 403, code AccessDenied
+        return ErrorAnswer(403, "AccessDenied", message)
     return ErrorAnswer(400, "AccessDeniedException", message)

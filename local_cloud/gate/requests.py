@@ -17,6 +17,10 @@ Sources:
   differs from the operation; a version or alias ARN is the function ARN with ``:<qualifier>``
   appended), and a permission on one of those ARNs does not cover another ("Versioning, aliases and
   resource policies": "the permission you grant apply only to the ARN used").
+- CloudFormation: ``cloudformation:<Operation>`` on the stack's ARN,
+  ``arn:aws:cloudformation:<region>:<account>:stack/<name>/<id>`` (Service Authorization Reference,
+  "AWS CloudFormation": DescribeStackResource and DescribeStacks take the ``stack`` resource type); a
+  stack named by its name alone is ``stack/<name>/*``.
 - The ResponseURL is a pre-signed S3 PUT: its signer (CloudFormation) authorized it, not the caller.
 """
 
@@ -29,6 +33,7 @@ from typing import Any
 
 __all__ = [
     "ServiceRequest",
+    "cloudformation_request",
     "dynamodb_request",
     "lambda_invoke_request",
     "response_url_request",
@@ -112,6 +117,28 @@ def _tables(params: Mapping[str, Any]) -> list[str]:
                 if isinstance(member, dict) and isinstance(member.get("TableName"), str):
                     names.append(member["TableName"])
     return list(dict.fromkeys(names))
+
+
+def cloudformation_request(
+    operation: str,
+    params: Mapping[str, Any],
+    authorization: str | None,
+    client_address: Any,
+    *,
+    region: str,
+    account_id: str,
+) -> ServiceRequest:
+    key, signed_region = signer_of(authorization)
+    name = params.get("StackName")
+    if isinstance(name, str) and name.startswith("arn:"):
+        resources: tuple[str, ...] = (name,)
+    elif isinstance(name, str) and name:
+        resources = (f"arn:aws:cloudformation:{signed_region or region}:{account_id}:stack/{name}/*",)
+    else:
+        resources = ("*",)
+    return ServiceRequest(
+        "cloudformation", operation, f"cloudformation:{operation}", resources, key, signed_region, _port(client_address)
+    )
 
 
 def lambda_invoke_request(invoked_arn: str, authorization: str | None, client_address: Any) -> ServiceRequest:

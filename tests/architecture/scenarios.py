@@ -2,7 +2,8 @@
 
 `python tests/architecture/scenarios.py plan_create|spec_create|delete`: the real entry point
 with the deployment's wiring (both records in DynamoDB tables, here moto's in-process mock), the
-Service Catalog client stubbed with botocore's Stubber and the answer's PUT recorded. Run by
+Service Catalog and CloudFormation clients stubbed with botocore's Stubber (CloudFormation shows the
+request in progress) and the answer's PUT recorded. Run by
 test_cold_start_modules.py; nothing else is imported before the request, so what is listed is
 what that request made the function load.
 """
@@ -81,6 +82,22 @@ def delete(stub: Stubber) -> dict[str, Any]:
     return make_event("Delete", {"PlanId": sc.PLAN_ID}, physical_id=sc.PRODUCT_ID)
 
 
+def in_progress(event: dict[str, Any]) -> dict[str, Any]:
+    """DescribeStackResource while CloudFormation waits for the event's request."""
+    status = {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS", "Delete": "DELETE_IN_PROGRESS"}
+    detail: dict[str, Any] = {
+        "StackName": "stack",
+        "StackId": event["StackId"],
+        "LogicalResourceId": event["LogicalResourceId"],
+        "ResourceType": event["ResourceType"],
+        "LastUpdatedTimestamp": "2026-12-07T00:00:00Z",
+        "ResourceStatus": status[event["RequestType"]],
+    }
+    if event.get("PhysicalResourceId"):
+        detail["PhysicalResourceId"] = event["PhysicalResourceId"]
+    return {"StackResourceDetail": detail}
+
+
 SCENARIOS = {"plan_create": plan_create, "spec_create": spec_create, "delete": delete}
 
 
@@ -99,6 +116,10 @@ def main(name: str) -> None:
         event = SCENARIOS[name](stub)
         answers: list[dict[str, Any]] = []
 
+        cloudformation = boto3.client("cloudformation")
+        confirming = Stubber(cloudformation)
+        confirming.add_response("describe_stack_resource", in_progress(event))
+
         from sc_plan_provider import handler  # the request's first import of the function
         from sc_plan_provider.runtime import protocol
         from sc_plan_provider.servicecatalog.calls import ServiceCatalog
@@ -109,8 +130,10 @@ def main(name: str) -> None:
 
         protocol.put_response = record  # type: ignore[assignment]
         handler._service_catalog = lambda language: ServiceCatalog(client, language)  # type: ignore[assignment]
-        with stub:
+        handler.cloudformation_client = lambda: cloudformation  # type: ignore[assignment]
+        with stub, confirming:
             handler.lambda_handler(event, FakeContext())
+        confirming.assert_no_pending_responses()  # the request was confirmed with CloudFormation
         loaded = sorted(module for module in sys.modules if module.startswith("sc_plan_provider"))
         print(
             "RESULT "

@@ -101,9 +101,12 @@ def test_iam_grants_exactly_the_handler_actions(make_stack: MakeStack) -> None:
         "servicecatalog:DescribeProduct",
         "servicecatalog:DescribeProvisioningParameters",
     }
-    # Least privilege overall: Service Catalog, the function's own log group, X-Ray, the request
-    # ledger table, invoking itself (continuation) and its dead-letter queue. Nothing else.
+    # Least privilege overall: Service Catalog, the two CloudFormation reads that confirm a request,
+    # the function's own log group, X-Ray, the request ledger table, invoking itself (continuation)
+    # and its dead-letter queue. Nothing else.
     assert actions == set(SERVICE_CATALOG_ACTIONS) | {
+        "cloudformation:DescribeStackResource",
+        "cloudformation:DescribeStacks",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
@@ -115,6 +118,24 @@ def test_iam_grants_exactly_the_handler_actions(make_stack: MakeStack) -> None:
     }
     role = _single(template, "AWS::IAM::Role")
     assert "ManagedPolicyArns" not in role["Properties"]
+    (confirm,) = [p["PolicyDocument"] for p in role["Properties"]["Policies"] if p["PolicyName"] == "ConfirmRequests"]
+    (statement,) = confirm["Statement"]
+    # Exactly the two reads, on this account's and Region's stacks only.
+    assert statement["Action"] == ["cloudformation:DescribeStackResource", "cloudformation:DescribeStacks"]
+    assert stack.resolve(statement["Resource"]) == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":cloudformation:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":stack/*/*",
+            ],
+        ]
+    }
 
 
 def test_default_properties(make_stack: MakeStack) -> None:

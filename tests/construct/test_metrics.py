@@ -32,6 +32,7 @@ METHODS = [
     ("metric_terminations", "Terminations", "Sum"),
     ("metric_restores", "Restores", "Sum"),
     ("metric_continuations", "Continuations", "Sum"),
+    ("metric_refused_requests", "RefusedRequests", "Sum"),
 ]
 
 

@@ -161,7 +161,7 @@ def test_standalone_template_switches_each_option_on_by_its_parameter(standalone
     assert one("AWS::Logs::LogGroup")["KmsKeyId"] == key
     assert one("AWS::SQS::Queue")["KmsMasterKeyId"] == key and "SqsManagedSseEnabled" not in one("AWS::SQS::Queue")
     policies = {p["PolicyName"]: p["PolicyDocument"] for p in one("AWS::IAM::Role")["Policies"]}
-    assert set(policies) == {"ServiceCatalogPlanExecution", "NetworkInterfaces", "EncryptionKey"}
+    assert set(policies) == {"ServiceCatalogPlanExecution", "ConfirmRequests", "NetworkInterfaces", "EncryptionKey"}
     assert policies["EncryptionKey"]["Statement"][0]["Resource"] == key
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     assert len(alarms) == 3 and all(a["AlarmActions"] == [{"Ref": ALARM_TOPIC_PARAMETER}] for a in alarms)

@@ -23,6 +23,20 @@ from support.cfn_requests import SECRET, Answers
 
 
 @pytest.fixture(autouse=True)
+def confirmed(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """CloudFormation shows every request in progress (tests/handler/test_confirmation.py asks it
+    otherwise); the events the provider asked about."""
+    asked: list[dict[str, object]] = []
+
+    def confirm(event: dict[str, object]) -> str | None:
+        asked.append(event)
+        return None
+
+    monkeypatch.setattr(handler.helper, "_confirm", confirm)
+    return asked
+
+
+@pytest.fixture(autouse=True)
 def fresh_records() -> Iterator[None]:
     """Each test starts with empty in-process records (owners, executed plans, the ledger), as a
     new execution environment without the tables would."""

@@ -21,6 +21,7 @@ import pytest
 
 from local_cloud.cloudformation import (
     TOO_LONG_REASON,
+    CloudFormationApiServer,
     CloudFormationDriver,
     CustomResource,
     Delivery,
@@ -694,3 +695,79 @@ def test_close_stops_the_server(fake: FakeFunction, tmp_path: Any) -> None:
     drv.close()
     with pytest.raises(OSError):
         http.client.HTTPSConnection("127.0.0.1", port, timeout=1, context=ssl.create_default_context()).connect()
+
+
+# --------------------------------------------------------------------------------------------------
+# CloudFormation's read API: what a function that asks sees while CloudFormation waits for it.
+
+
+@pytest.fixture
+def cfn_api(driver: CloudFormationDriver) -> Iterator[Any]:
+    import boto3
+
+    with CloudFormationApiServer(driver.states) as server:
+        yield boto3.client(
+            "cloudformation",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+def test_the_read_api_shows_each_request_in_progress_while_cloudformation_waits(
+    driver: CloudFormationDriver, fake: FakeFunction, cfn_api: Any
+) -> None:
+    seen: list[tuple[str, str, str | None, str]] = []
+
+    def script(event: dict[str, Any]) -> Answer:
+        detail = cfn_api.describe_stack_resource(
+            StackName=event["StackId"], LogicalResourceId=event["LogicalResourceId"]
+        )["StackResourceDetail"]
+        (stack,) = cfn_api.describe_stacks(StackName=event["StackId"])["Stacks"]
+        assert detail["ResourceType"] == event["ResourceType"] and detail["StackId"] == event["StackId"]
+        seen.append(
+            (event["RequestType"], detail["ResourceStatus"], detail.get("PhysicalResourceId"), stack["StackStatus"])
+        )
+        replaced = event["RequestType"] == "Update"
+        return Answer(physical_id="pid-new" if replaced else "keep")
+
+    fake.script = script
+    stack = Stack(driver, "Reads")
+    stack.create(resource())
+    stack.update(resource(properties={"ProductId": "prod-other"}))
+    stack.delete()
+    assert seen == [
+        ("Create", "CREATE_IN_PROGRESS", None, "CREATE_IN_PROGRESS"),
+        ("Update", "UPDATE_IN_PROGRESS", "pid-Plan", "UPDATE_IN_PROGRESS"),
+        # The replaced product's Delete: the resource already shows its new physical id.
+        ("Delete", "UPDATE_COMPLETE", "pid-new", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
+        ("Delete", "DELETE_IN_PROGRESS", "pid-new", "DELETE_IN_PROGRESS"),
+    ]
+    (deleted,) = cfn_api.describe_stacks(StackName=stack.stack_id)["Stacks"]
+    assert deleted["StackStatus"] == "DELETE_COMPLETE"  # by id, a deleted stack still answers
+    with pytest.raises(cfn_api.exceptions.ClientError, match="ValidationError"):
+        cfn_api.describe_stacks(StackName="Reads")  # by name, only a live one
+    with pytest.raises(cfn_api.exceptions.ClientError, match="Resource Other does not exist"):
+        cfn_api.describe_stack_resource(StackName=stack.stack_id, LogicalResourceId="Other")
+
+
+def test_a_failed_creates_rollback_delete_runs_in_rollback_in_progress(
+    driver: CloudFormationDriver, fake: FakeFunction, cfn_api: Any
+) -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    def script(event: dict[str, Any]) -> Answer:
+        detail = cfn_api.describe_stack_resource(
+            StackName=event["StackId"], LogicalResourceId=event["LogicalResourceId"]
+        )["StackResourceDetail"]
+        (stack,) = cfn_api.describe_stacks(StackName=event["StackId"])["Stacks"]
+        seen.append((event["RequestType"], detail["ResourceStatus"], stack["StackStatus"]))
+        return Answer(status="FAILED", reason="no") if event["RequestType"] == "Create" else Answer()
+
+    fake.script = script
+    Stack(driver, "Rolled").create(resource())
+    assert seen == [
+        ("Create", "CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS"),
+        ("Delete", "DELETE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"),
+    ]

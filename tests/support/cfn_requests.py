@@ -26,6 +26,17 @@ class FakeContext:
         return int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000)
 
 
+def response_url(*, signed_at: float | None = None) -> str:
+    """A ResponseURL as CloudFormation signs it: its Region's response bucket, SigV4 query (the
+    signature is the SECRET the tests grep logs for)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if signed_at is None else signed_at))
+    return (
+        "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
+        f"arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/demo/1%7CBucket%7Cr?X-Amz-Date={stamp}"
+        f"&X-Amz-Expires=7200&{SECRET}"
+    )
+
+
 def make_event(
     request_type: str,
     properties: dict[str, Any],
@@ -37,7 +48,7 @@ def make_event(
     event: dict[str, Any] = {
         "RequestType": request_type,
         "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
-        "ResponseURL": f"https://cloudformation-custom-resource-response.example/key?{SECRET}",
+        "ResponseURL": response_url(),
         "StackId": STACK_ID,
         "RequestId": request_id or str(uuid.uuid4()),
         "ResourceType": "Custom::ServiceCatalogPlanExecution",

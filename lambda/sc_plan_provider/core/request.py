@@ -9,6 +9,7 @@ Service Catalog answers with the same record instead of executing again.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from sc_plan_provider.core.value import Value
@@ -81,6 +82,13 @@ def carried_product_id(event: dict[str, Any]) -> str:
     continuation answers with it, so the stack holds the product and its rollback removes it."""
     value = continuation(event).get("ProvisionedProductId")
     return value if isinstance(value, str) else ""
+
+
+def event_digest(event: dict[str, Any]) -> str:
+    """A fingerprint of the event CloudFormation sent (what a continuation adds left out): every
+    delivery of one request has it, another event reusing the request's id has another."""
+    sent = {key: value for key, value in event.items() if key != CONTINUATION_KEY}
+    return hashlib.sha256(json.dumps(sent, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def continuation(event: dict[str, Any]) -> dict[str, Any]:

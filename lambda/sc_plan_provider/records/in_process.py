@@ -105,10 +105,12 @@ class InProcessLedger:
         self._answers: dict[str, tuple[str, str]] = {}  # request key -> (state, holder)
         self._latest: dict[str, tuple[str, float]] = {}  # resource key -> (request key, first seen)
         self._cleanups: dict[str, str] = {}
+        self._digests: dict[str, str] = {}
 
-    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None) -> Arrival:
+    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None, digest: str = "") -> Arrival:
         with self._lock:
             key = request_key(request)
+            self._digests.setdefault(key, digest)
             now = time.time()
             first = min(self._first_seen.setdefault(key, now), now if first_seen is None else first_seen)
             latest = self._latest.get(latest_request_key(request))
@@ -118,6 +120,10 @@ class InProcessLedger:
             state = self._answers.get(key)
             answered = state is not None and (state[0] == SENT or state[1] != holder)
             return Arrival(first, answered, superseded)
+
+    def event_digest(self, request: PlanRequest) -> str | None:
+        with self._lock:
+            return self._digests.get(request_key(request)) or None
 
     def claim_answer(self, request: PlanRequest, holder: str) -> str:
         with self._lock:

@@ -53,6 +53,7 @@ def request_key(request: PlanRequest) -> str:
 
 KEY = "RequestKey"
 FIRST_SEEN = "FirstSeen"
+EVENT_DIGEST = "EventDigest"  # the confirmed event's fingerprint: its re-deliveries need no confirmation
 ANSWER = "Answer"
 HOLDER = "AnsweredBy"  # the Lambda request id of the invocation that claimed the answer
 CLEANUP_OF = "CleanupOf"  # a product this request is removing instead of reporting it
@@ -81,16 +82,19 @@ class DynamoDBLedger:
         self._client = client
         self._table = table_name
 
-    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None) -> Arrival:
+    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None, digest: str = "") -> Arrival:
         now = time.time()
         anchor = now if first_seen is None else min(now, first_seen)
         expires = _number(int(now) + RETENTION_SECONDS)
         item = self._client.update_item(
             TableName=self._table,
             Key={KEY: {"S": request_key(request)}},
-            UpdateExpression="SET #first = if_not_exists(#first, :first), #expires = if_not_exists(#expires, :expires)",
-            ExpressionAttributeNames={"#first": FIRST_SEEN, "#expires": EXPIRES_AT},
-            ExpressionAttributeValues={":first": _number(anchor), ":expires": expires},
+            UpdateExpression=(
+                "SET #first = if_not_exists(#first, :first), #expires = if_not_exists(#expires, :expires), "
+                "#digest = if_not_exists(#digest, :digest)"
+            ),
+            ExpressionAttributeNames={"#first": FIRST_SEEN, "#expires": EXPIRES_AT, "#digest": EVENT_DIGEST},
+            ExpressionAttributeValues={":first": _number(anchor), ":expires": expires, ":digest": {"S": digest}},
             ReturnValues="ALL_NEW",
         )["Attributes"]
         # The carried anchor wins when the ledger's first write failed and a continuation made the item.
@@ -118,6 +122,10 @@ class DynamoDBLedger:
                 raise
             return False
         return True
+
+    def event_digest(self, request: PlanRequest) -> str | None:
+        value = self._get(request_key(request)).get(EVENT_DIGEST, {}).get("S")
+        return str(value) if value else None
 
     def claim_answer(self, request: PlanRequest, holder: str) -> str:
         try:

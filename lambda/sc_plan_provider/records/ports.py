@@ -57,8 +57,14 @@ class OwnerRegistry(Protocol):
 class Ledger(Protocol):
     durable: bool
 
-    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None) -> Arrival:
-        """Record the request's arrival; `first_seen` is what a continuation carries (the anchor)."""
+    def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None, digest: str = "") -> Arrival:
+        """Record the request's arrival (only once CloudFormation confirmed it); `first_seen` is the
+        anchor a continuation carries or CloudFormation's signing time; `digest` the event's
+        fingerprint, kept from the first arrival."""
+        ...
+
+    def event_digest(self, request: PlanRequest) -> str | None:
+        """The fingerprint of the event this request first arrived with; None before it arrived."""
         ...
 
     def claim_answer(self, request: PlanRequest, holder: str) -> str: ...

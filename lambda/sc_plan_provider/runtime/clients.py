@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from botocore.config import Config
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_servicecatalog import ServiceCatalogClient
 
-SERVICES = ("servicecatalog", "dynamodb", "lambda")
+SERVICES = ("servicecatalog", "dynamodb", "lambda", "cloudformation")
 
 
 # One attempt of any call ends within CONNECT + READ seconds (11 s), which is less than the answer
@@ -47,6 +48,11 @@ def service_catalog_client() -> ServiceCatalogClient:
 
 def dynamodb_client() -> DynamoDBClient:
     return _client("dynamodb")  # type: ignore[no-any-return]
+
+
+def cloudformation_client() -> CloudFormationClient:
+    """To confirm that CloudFormation waits for a request (confirmation.py): two read actions."""
+    return _client("cloudformation")  # type: ignore[no-any-return]
 
 
 @cache

@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from crhelper import CfnResource
 
@@ -33,10 +34,17 @@ from sc_plan_provider.core.request import (
     ResourceFailure,
     carried_first_seen,
     carried_product_id,
+    event_digest,
 )
-from sc_plan_provider.core.telemetry import logger
+from sc_plan_provider.core.telemetry import logger, metrics
 from sc_plan_provider.records.ledger import AnswerClaim, Arrival
+from sc_plan_provider.runtime.confirmation import (
+    response_url_is_cloudformations,
+    service_timeout_seconds,
+    signed_at,
+)
 from sc_plan_provider.runtime.delivery import DeliveryError, encode, fit_response, put_response
+from sc_plan_provider.steps.deputy import require_same_home
 from sc_plan_provider.waiting.waiter import ContinuationNeeded, Sleep, real_sleep
 
 if TYPE_CHECKING:
@@ -57,6 +65,10 @@ RECORD_RETRY_SECONDS = 0.5
 WATCHDOG_MARGIN_SECONDS = 8.0
 WATCHDOG_MARGIN_FRACTION = 0.05
 WATCHDOG_MIN_MARGIN_SECONDS = 0.5
+# X-Amz-Date counts whole seconds: within one, arrival order decides.
+SIGNED_SECOND = 0.999
+# A refusal's answer is tried this long at most: CloudFormation may not be waiting for it at all.
+REFUSAL_DELIVERY_SECONDS = 5.0
 # A hand-over that keeps failing stops this long before the Lambda deadline, for the FAILED answer.
 HANDOVER_ANSWER_RESERVE_SECONDS = 3.0
 SUPERSEDED_REASON = (
@@ -75,7 +87,15 @@ class UndeliveredResponseError(Exception):
 
 
 class PlanResource(CfnResource):
-    def __init__(self, ledger: Callable[[], Ledger], *, sleep: Sleep = real_sleep) -> None:
+    def __init__(
+        self,
+        ledger: Callable[[], Ledger],
+        *,
+        confirm: Callable[[dict[str, Any]], str | None],
+        sleep: Sleep = real_sleep,
+    ) -> None:
+        """`confirm(event)` asks CloudFormation whether it shows the request in progress: None when it
+        does, else what it shows (confirmation.py)."""
         # CfnResource.__init__ is deliberately not called: it creates lambda/events/logs clients for
         # polling we do not use and reconfigures the root logger. These are the attributes its
         # request path reads.
@@ -106,12 +126,13 @@ class PlanResource(CfnResource):
         self._delivery_error: DeliveryError | None = None
         self._product_id = ""
         self._ledger = ledger
+        self._confirm = confirm
         self._sleep = sleep
         self._request: PlanRequest | None = None
         self._continuing = False
         self._handed_over = False
         self._superseded = False
-        self._unregistered: tuple[PlanRequest, str, float | None] | None = None
+        self._unregistered: tuple[PlanRequest, str, float | None, str] | None = None
         self._holder = ""
         self.first_seen = 0.0
 
@@ -129,19 +150,39 @@ class PlanResource(CfnResource):
         if missing:
             # Without these there is nobody to answer: fail the invocation loudly instead.
             raise ValueError(f"Not a CloudFormation custom resource request: missing {', '.join(missing)}")
+        response_url = str(event["ResponseURL"])
+        if not response_url_is_cloudformations(response_url, str(getattr(context, "invoked_function_arn", ""))):
+            # Not CloudFormation waiting: no answer goes out (the URL may be anyone's), nothing is done.
+            logger.warning(
+                "Request refused: its ResponseURL is not CloudFormation's response bucket; not answered",
+                extra={"response_host": (urlsplit(response_url).hostname or "")[:100]},
+            )
+            metrics.add_metric(name="RefusedRequests", unit="Count", value=1)
+            return
         arrived_at = time.time()
         request = PlanRequest.from_event(event)
+        signed = signed_at(response_url)
+        refusal = self._refusal(event, request, signed, str(getattr(context, "invoked_function_arn", "")))
+        if refusal is not None:
+            logger.warning("Request refused: CloudFormation does not wait for it", extra={"reason": refusal})
+            metrics.add_metric(name="RefusedRequests", unit="Count", value=1)
+            self._answer_refused(event, context, refusal)
+            return
         holder = str(getattr(context, "aws_request_id", "") or "")
-        carried = carried_first_seen(event)
-        unregistered: tuple[PlanRequest, str, float | None] | None = None
+        # The request's time: when CloudFormation signed its ResponseURL (to the second; the provider's
+        # own clock orders two requests signed within one second), or what a continuation carries.
+        sent = None if signed is None else signed + min(max(arrived_at - signed, 0.0), SIGNED_SECOND)
+        anchors = [moment for moment in (carried_first_seen(event), sent) if moment is not None]
+        carried = min(anchors) if anchors else None
+        unregistered: tuple[PlanRequest, str, float | None, str] | None = None
         try:
-            arrival = self._ledger().arrive(request, holder, carried)
+            arrival = self._ledger().arrive(request, holder, carried, event_digest(event))
         except Exception:
             # Better a possible second answer than none: go on as a first arrival (the anchor a
             # continuation carries keeps the deadline where it was), and register before acting.
             logger.exception("Request ledger unavailable; continuing without it")
             arrival = Arrival(arrived_at if carried is None else min(carried, arrived_at), answered=False)
-            unregistered = (request, holder, carried)
+            unregistered = (request, holder, carried, event_digest(event))  # registered before it acts
         if arrival.answered:
             logger.info("Request already answered: this delivery is a duplicate, nothing to do")
             return
@@ -162,6 +203,71 @@ class PlanResource(CfnResource):
             self._hand_over(event, context)
         if self._delivery_error is not None:
             raise UndeliveredResponseError(str(self._delivery_error))
+
+    def _refusal(
+        self, event: dict[str, Any], request: PlanRequest, signed: float | None, function_arn: str
+    ) -> str | None:
+        """Why CloudFormation does not wait for this request (None: it does): a stack of another
+        account or Region (whose CloudFormation this function cannot ask), too old, an event that
+        reuses a confirmed request's id with other contents, or not shown in progress. A re-delivery
+        of a request this provider confirmed before (a duplicate, Lambda's retry, a continuation) is
+        known to the ledger by its digest and is not asked about again."""
+        try:
+            require_same_home(request, function_arn, None)
+        except ResourceFailure as failure:
+            return failure.reason.rstrip(".")
+        timeout = service_timeout_seconds(event)
+        if signed is not None and time.time() - signed > timeout:
+            sent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(signed))
+            return (
+                f"CloudFormation sent this request at {sent}, more than its ServiceTimeout ({timeout:g} s) ago, "
+                "and no longer waits for its answer"
+            )
+        try:
+            known = self._ledger().event_digest(request)
+        except Exception:
+            logger.exception("Request ledger unavailable; asking CloudFormation")
+            known = None
+        if known == event_digest(event):
+            return None
+        if known is not None:
+            return "another event already came with this request's id and other contents"
+        shown = self._confirm(event)
+        if shown is None:
+            return None
+        return f"CloudFormation does not show this {request.request_type} in progress: {shown}"
+
+    def _answer_refused(self, event: dict[str, Any], context: Any, why: str) -> None:
+        """FAILED, without touching the provider's records: if CloudFormation does wait after all (a
+        read that lagged), the stack fails with the reason instead of waiting an hour."""
+        request = PlanRequest.from_event(event)
+        reason = (
+            f"Refused, nothing was changed: {why}. A request CloudFormation no longer waits for changes "
+            "nothing; if the stack is deploying now, deploy it again."
+        )
+        body, _left_out = fit_response(
+            {
+                "Status": FAILED,
+                "Reason": reason,
+                "PhysicalResourceId": request.physical_resource_id or request.not_provisioned_id(),
+                "StackId": request.stack_id,
+                "RequestId": request.request_id,
+                "LogicalResourceId": request.logical_resource_id,
+                "NoEcho": False,
+                "Data": {},
+            }
+        )
+        window = min(REFUSAL_DELIVERY_SECONDS, self._remaining(context) - DELIVERY_DEADLINE_MARGIN_SECONDS)
+        try:
+            put_response(
+                str(event["ResponseURL"]), encode(body), give_up_at=time.monotonic() + window, sleep=self._sleep
+            )
+        except DeliveryError as error:  # CloudFormation ignores an answer it does not wait for
+            logger.warning("Refusal not delivered", extra={"error": str(error)})
+
+    @staticmethod
+    def _remaining(context: Any) -> float:
+        return float(context.get_remaining_time_in_millis()) / 1000
 
     def _hand_over(self, event: dict[str, Any], context: Any) -> None:
         """Continue the request in a new invocation, once per invocation (handler or watchdog)."""
