@@ -45,6 +45,7 @@ from sc_plan_provider.properties.resource import (
     DEADLINE_SECONDS,
     MAX_SERVICE_TIMEOUT_SECONDS,
     NO_ECHO,
+    OUTPUTS_LEFT_OUT,
     PLAN_ID,
     POLLING_BACKOFF_RATE,
     POLLING_INTERVAL_SECONDS,
@@ -302,6 +303,13 @@ class ProvisionedProductPlanExecution(Construct):
         """How many resources the plan replaces or may replace (`GetAtt Changes.Replace`: `Replacement`
         TRUE or CONDITIONAL)."""
         return self.resource.get_att_string(CHANGES_REPLACE)
+
+    @property
+    def outputs_left_out(self) -> str:
+        """The attribute names of the outputs left out of the answer to fit CloudFormation's 4096
+        bytes, comma-separated, "" when every output fit (`GetAtt OutputsLeftOut`): a `get_output`
+        of one of them fails in the stack, and this says why there."""
+        return self.resource.get_att_string(OUTPUTS_LEFT_OUT)
 
     def get_output(self, output_key: str) -> str:
         """One output of the provisioned product (`GetAtt Outputs.<key>`)."""

@@ -25,7 +25,7 @@ from sc_plan_provider.runtime.clients import (
     history_client,
     service_catalog_client,
 )
-from sc_plan_provider.runtime.confirmation import unconfirmed_reason
+from sc_plan_provider.runtime.confirmation import still_waits, unconfirmed_reason
 from sc_plan_provider.runtime.protocol import PlanResource
 from sc_plan_provider.servicecatalog.calls import ServiceCatalog
 from sc_plan_provider.steps.context import Environment
@@ -71,12 +71,17 @@ def default_ledger() -> Ledger:
     return DynamoDBLedger(dynamodb_client(), table)
 
 
-def _confirm(event: dict[str, Any]) -> str | None:
+def _confirm(event: dict[str, Any], stale: str | None) -> str | None:
     """What CloudFormation shows of the request instead of its being in progress; None when it is."""
-    return unconfirmed_reason(event, cloudformation_client(), sleep=real_sleep)
+    return unconfirmed_reason(event, cloudformation_client(), sleep=real_sleep, stale=stale)
 
 
-helper = PlanResource(ledger=default_ledger, confirm=_confirm)
+def _still_waits(event: dict[str, Any]) -> bool:
+    """Whether CloudFormation may still wait for an answer this request claimed before."""
+    return still_waits(event, cloudformation_client())
+
+
+helper = PlanResource(ledger=default_ledger, confirm=_confirm, still_waits=_still_waits)
 route_library_logs("crhelper")
 
 

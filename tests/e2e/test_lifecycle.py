@@ -31,6 +31,8 @@ def test_create_update_same_product_and_delete(cloud: LocalCloud) -> None:
         "Changes.Modify": "0",
         "Changes.Remove": "0",
         "Changes.Replace": "0",
+        # Every output fit in the answer, so none is named as left out.
+        "OutputsLeftOut": "",
         "Outputs.BucketName": "bucket-v1",
         "Outputs.Arn": "arn:aws:s3:::bucket-v1",
     }

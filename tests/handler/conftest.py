@@ -25,12 +25,13 @@ from support.cfn_requests import SECRET, Answers
 @pytest.fixture(autouse=True)
 def confirmed(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
     """CloudFormation shows every request in progress (tests/handler/test_confirmation.py asks it
-    otherwise); the events the provider asked about."""
+    otherwise), and a request older than its ServiceTimeout is refused; the events the provider
+    asked about."""
     asked: list[dict[str, object]] = []
 
-    def confirm(event: dict[str, object]) -> str | None:
+    def confirm(event: dict[str, object], stale: str | None) -> str | None:
         asked.append(event)
-        return None
+        return stale
 
     monkeypatch.setattr(handler.helper, "_confirm", confirm)
     return asked

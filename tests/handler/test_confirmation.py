@@ -113,6 +113,8 @@ def stacks(status: str) -> Any:
             [detail("UPDATE_COMPLETE", physical="pp-new"), stacks("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")],
             True,
         ),
+        # ...and once the stack settled (a cleanup Delete Lambda's queue held): nothing is orphaned.
+        ("Delete", "pp-old", [detail("UPDATE_COMPLETE", physical="pp-new"), stacks("UPDATE_COMPLETE")], True),
     ],
 )
 def test_what_cloudformation_shows_while_it_waits_confirms_the_request(
@@ -129,11 +131,13 @@ def test_what_cloudformation_shows_while_it_waits_confirms_the_request(
         ("Update", "pp-1", [detail("UPDATE_COMPLETE", physical="pp-1")], "is UPDATE_COMPLETE"),
         # A Delete naming another stack's (or this stack's, not deleting) resource.
         ("Delete", "pp-1", [detail("CREATE_COMPLETE", physical="pp-1")], "is CREATE_COMPLETE"),
+        # The Delete of an id the resource no longer has while the stack still changes (a rollback
+        # may bring that id back): not confirmed.
         (
             "Delete",
             "pp-other",
-            [detail("UPDATE_COMPLETE", physical="pp-1"), stacks("UPDATE_COMPLETE")],
-            "not cleaning up",
+            [detail("UPDATE_COMPLETE", physical="pp-1"), stacks("UPDATE_IN_PROGRESS")],
+            "still changing",
         ),
         ("Create", None, [detail("CREATE_IN_PROGRESS", resource_type="AWS::S3::Bucket")], "not a Custom::"),
         ("Create", None, [("describe_stack_resource", {"Error": "ValidationError"})], "no resource Bucket"),
@@ -162,7 +166,9 @@ def test_a_read_that_lags_is_read_again_and_then_confirms() -> None:
 def test_a_request_cloudformation_does_not_show_is_answered_failed_and_changes_nothing(
     stub: Any, answers: Answers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(handler.helper, "_confirm", lambda event: "resource Bucket (Custom::X) is CREATE_COMPLETE")
+    monkeypatch.setattr(
+        handler.helper, "_confirm", lambda event, stale: "resource Bucket (Custom::X) is CREATE_COMPLETE"
+    )
     event = make_event("Delete", {"PlanId": sc.PLAN_ID}, physical_id=sc.PRODUCT_ID)
     invoke(event)  # the stub has no Service Catalog answer queued: any call would fail the test
     body = answers.only
@@ -186,7 +192,25 @@ def test_a_request_older_than_its_service_timeout_is_refused(answers: Answers, c
     invoke(event)
     body = answers.only
     assert body["Status"] == "FAILED" and "more than its ServiceTimeout (600 s) ago" in body["Reason"]
-    assert confirmed == []
+
+
+@pytest.mark.parametrize(
+    ("request_type", "physical", "shown", "confirmed"),
+    [
+        ("Create", None, [detail("CREATE_IN_PROGRESS")], False),  # in progress, yet too old: refused
+        ("Delete", "pp-1", [detail("DELETE_IN_PROGRESS", physical="pp-1")], False),
+        # A replaced product's cleanup Delete that Lambda's queue held: the stack settled without it.
+        ("Delete", "pp-old", [detail("UPDATE_COMPLETE", physical="pp-new"), stacks("UPDATE_COMPLETE")], True),
+    ],
+)
+def test_an_old_request_is_confirmed_only_as_the_delete_of_a_product_no_longer_held(
+    request_type: str, physical: str | None, shown: list[Any], confirmed: bool
+) -> None:
+    event = make_event(request_type, {"PlanId": "p"}, physical_id=physical)
+    slept: list[float] = []
+    reason = unconfirmed_reason(event, cloudformation(shown), sleep=slept.append, stale="too old")
+    assert (reason is None) == confirmed
+    assert slept == []  # no later read makes it younger
 
 
 def test_a_redelivery_of_a_confirmed_request_is_not_asked_about_again(

@@ -85,10 +85,13 @@ class BrokenLedger(InProcessLedger):
 
     durable = True
 
-    def arrive(self, request: Any, holder: str, first_seen: float | None = None) -> Any:
+    def arrive(self, request: Any, holder: str, first_seen: float | None = None, digest: str = "") -> Any:
         raise RuntimeError("ProvisionedThroughputExceededException")
 
-    def claim_answer(self, request: Any, holder: str) -> Any:
+    def event_digest(self, request: Any) -> Any:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    def claim_answer(self, request: Any, holder: str, body: str) -> Any:
         raise RuntimeError("ProvisionedThroughputExceededException")
 
     def answered(self, request: Any) -> None:

@@ -53,6 +53,12 @@ def test_oversized_outputs_are_cut_to_4096_bytes_keeping_the_ids(
     logged = [record for record in caplog.records if hasattr(record, "left_out")]
     assert len(logged) == 1
     assert set(logged[0].left_out) == {f"Outputs.{k}" for k in outputs} - {f"Outputs.{k}" for k in kept}
+    # The stack can show which: a GetAtt of a left-out output would fail there with no other clue.
+    # Too many to list within 1000 characters: the first ones, then how many in all.
+    left_out = [f"Outputs.{k}" for k in outputs if k not in kept]
+    *named, rest = body["Data"]["OutputsLeftOut"].split(",")
+    assert named == left_out[: len(named)]
+    assert rest == f"... ({len(left_out)} in all)"
 
 
 def test_a_long_failure_reason_still_fits(stub: Stubber, answers: Answers) -> None:

@@ -13,7 +13,7 @@ from local_cloud.dynamodb import LocalDynamoDB
 from sc_plan_provider.core.request import PlanRequest
 from sc_plan_provider.records.in_process import InProcessLedger
 from sc_plan_provider.records.ledger import AnswerClaim as Claim
-from sc_plan_provider.records.ledger import DynamoDBLedger
+from sc_plan_provider.records.ledger import ClaimedAnswer, DynamoDBLedger
 from sc_plan_provider.records.ports import Ledger
 from support.cfn_requests import make_event
 
@@ -63,29 +63,37 @@ def test_the_anchor_a_continuation_carries_wins_over_a_later_first_write(ledger:
     assert ledger.arrive(req, "invocation-1", carried).first_seen == carried
 
 
-def test_one_invocation_holds_the_answer_until_answered_or_released(ledger: DynamoDBLedger) -> None:
+@pytest.mark.parametrize("durable", [True, False], ids=["dynamodb", "in-process"])
+def test_one_invocation_holds_the_answer_with_its_body_until_answered(ledger: DynamoDBLedger, durable: bool) -> None:
+    book: Ledger = ledger if durable else InProcessLedger()
     req = request()
-    ledger.arrive(req, "invocation-1")
-    assert ledger.claim_answer(req, "invocation-1") is Claim.GRANTED
-    assert ledger.claim_answer(req, "invocation-2") is Claim.BUSY  # a duplicate never answers too
-    assert ledger.claim_answer(req, "invocation-1") is Claim.GRANTED  # Lambda's retry of the holder may
-    assert ledger.arrive(req, "invocation-2").answered  # being answered: a later delivery does nothing
-    assert not ledger.arrive(req, "invocation-1").answered
-    ledger.release(req)  # delivery failed: Lambda's retry must be able to answer
-    assert ledger.claim_answer(req, "invocation-3") is Claim.GRANTED
-    ledger.answered(req)
-    assert ledger.claim_answer(req, "invocation-3") is Claim.ANSWERED
-    assert ledger.arrive(req, "invocation-3").answered
+    book.arrive(req, "invocation-1")
+    assert book.claim_answer(req, "invocation-1", '{"Status":"SUCCESS"}') == ClaimedAnswer(
+        Claim.GRANTED, '{"Status":"SUCCESS"}'
+    )
+    assert book.claim_answer(req, "invocation-2", '{"Status":"FAILED"}').outcome == Claim.BUSY  # never a second
+    # Lambda's retry of the holder (or its delivery handed on) gets the body recorded first, not a new one.
+    assert book.claim_answer(req, "invocation-1", '{"Status":"FAILED"}') == ClaimedAnswer(
+        Claim.GRANTED, '{"Status":"SUCCESS"}'
+    )
+    assert book.arrive(req, "invocation-2").answered  # being answered: a later delivery does nothing
+    retry = book.arrive(req, "invocation-1")
+    assert not retry.answered
+    assert retry.claimed_body == '{"Status":"SUCCESS"}'  # the holder re-sends it without redoing the request
+    book.answered(req)
+    assert book.claim_answer(req, "invocation-3", "{}").outcome == Claim.ANSWERED
+    assert book.arrive(req, "invocation-1").answered
+    assert not hasattr(book, "release")  # a claim is never given back: its holder delivers it
 
 
 def test_racing_invocations_get_exactly_one_grant(dynamodb: LocalDynamoDB, ledger: DynamoDBLedger) -> None:
     req = request()
-    results: list[Claim] = []
+    results: list[str] = []
     barrier = threading.Barrier(10)
 
     def claim(holder: str) -> None:
         barrier.wait()
-        results.append(ledger.claim_answer(req, holder))
+        results.append(ledger.claim_answer(req, holder, f'{{"by":"{holder}"}}').outcome)
 
     threads = [threading.Thread(target=claim, args=(f"invocation-{n}",)) for n in range(10)]
     for thread in threads:
@@ -116,7 +124,7 @@ def test_an_answered_request_is_never_superseded(ledger: DynamoDBLedger, durable
     create = request()
     book.arrive(create, "invocation-1")
     book.arrive(create, "invocation-2")  # the duplicate, 0.3 s later, before any answer
-    assert book.claim_answer(create, "invocation-1") is Claim.GRANTED
+    assert book.claim_answer(create, "invocation-1", "{}").outcome == Claim.GRANTED
     book.answered(create)
     time.sleep(0.01)
     update = PlanRequest.from_event(make_event("Update", {"PlanId": "p2"}, physical_id="pp-1"))
@@ -136,13 +144,13 @@ def test_an_unanswered_request_a_later_one_overtook_is_superseded() -> None:
 
 
 @pytest.mark.parametrize("durable", [True, False], ids=["dynamodb", "in-process"])
-def test_the_retry_of_an_invocation_killed_answering_redoes_its_work(ledger: DynamoDBLedger, durable: bool) -> None:
-    """Killed after its PUT but before recording it: Lambda's retry (same invocation id) may act and
-    answer again (the same answer, as its work is idempotent); a duplicate delivery may not."""
+def test_the_retry_of_an_invocation_killed_answering_may_act(ledger: DynamoDBLedger, durable: bool) -> None:
+    """Killed after claiming but before recording the delivery: Lambda's retry (same invocation id)
+    may act (it re-sends the recorded answer); a duplicate delivery may not."""
     book: Ledger = ledger if durable else InProcessLedger()
     req = request()
     book.arrive(req, "invocation-1")
-    assert book.claim_answer(req, "invocation-1") is Claim.GRANTED
+    assert book.claim_answer(req, "invocation-1", "{}").outcome == Claim.GRANTED
     assert book.may_act(req, "invocation-1")
     assert not book.may_act(req, "invocation-2")
     assert not book.may_act(req)
@@ -153,7 +161,7 @@ def test_the_retry_of_an_invocation_killed_answering_redoes_its_work(ledger: Dyn
 def test_an_answered_request_may_no_longer_act(ledger: DynamoDBLedger) -> None:
     req = request()
     ledger.arrive(req, "invocation-1")
-    assert ledger.claim_answer(req, "invocation-1") is Claim.GRANTED
+    assert ledger.claim_answer(req, "invocation-1", "{}").outcome == Claim.GRANTED
     assert not ledger.may_act(req)
 
 

@@ -36,6 +36,7 @@ def test_same_plan_executes_nothing_and_reports_current_ids_and_outputs(stub: St
         "Changes.Modify": "0",
         "Changes.Remove": "0",
         "Changes.Replace": "0",
+        "OutputsLeftOut": "",
         "Outputs.Name": "bucket-1",
     }
 

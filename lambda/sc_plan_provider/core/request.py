@@ -84,6 +84,13 @@ def carried_product_id(event: dict[str, Any]) -> str:
     return value if isinstance(value, str) else ""
 
 
+def carried_holder(event: dict[str, Any]) -> str:
+    """The invocation that claimed the answer, when its delivery failed and was handed on ("" if
+    not): the new invocation answers as that holder, re-sending the recorded body."""
+    value = continuation(event).get("AnsweredBy")
+    return value if isinstance(value, str) else ""
+
+
 def event_digest(event: dict[str, Any]) -> str:
     """A fingerprint of the event CloudFormation sent (what a continuation adds left out): every
     delivery of one request has it, another event reusing the request's id has another."""

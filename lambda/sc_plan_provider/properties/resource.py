@@ -80,8 +80,12 @@ CHANGES_MODIFY = "Changes.Modify"
 CHANGES_REMOVE = "Changes.Remove"
 CHANGES_REPLACE = "Changes.Replace"
 SUMMARY_KEYS = (CHANGES_ADD, CHANGES_MODIFY, CHANGES_REMOVE, CHANGES_REPLACE)
-# The ids and the change summary always stay in the answer (they are small); outputs fill the rest.
-REQUIRED_DATA_KEYS = (PROVISIONED_PRODUCT_ID, RECORD_ID, *CATALOG_IDS, *SUMMARY_KEYS)
+# The attribute names of the outputs that did not fit the 4096-byte answer, comma-separated ("" when
+# all fit): a GetAtt of a left-out output fails in the stack, and this says why, there.
+OUTPUTS_LEFT_OUT = "OutputsLeftOut"
+# The ids, the change summary and the left-out outputs always stay in the answer (they are small);
+# outputs fill the rest.
+REQUIRED_DATA_KEYS = (PROVISIONED_PRODUCT_ID, RECORD_ID, *CATALOG_IDS, *SUMMARY_KEYS, OUTPUTS_LEFT_OUT)
 
 BOOLEANS = {"true": True, "false": False}
 # Stands in for a plan id a Delete does not need (lenient_properties).

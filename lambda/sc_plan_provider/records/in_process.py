@@ -13,7 +13,15 @@ import time
 from typing import TYPE_CHECKING
 
 from sc_plan_provider.core.value import replace
-from sc_plan_provider.records.ledger import SENDING, SENT, AnswerClaim, Arrival, latest_request_key, request_key
+from sc_plan_provider.records.ledger import (
+    SENDING,
+    SENT,
+    AnswerClaim,
+    Arrival,
+    ClaimedAnswer,
+    latest_request_key,
+    request_key,
+)
 from sc_plan_provider.records.owners import AppliedPlan, Owner, OwnerClaim
 
 if TYPE_CHECKING:
@@ -102,7 +110,7 @@ class InProcessLedger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._first_seen: dict[str, float] = {}
-        self._answers: dict[str, tuple[str, str]] = {}  # request key -> (state, holder)
+        self._answers: dict[str, tuple[str, str, str]] = {}  # request key -> (state, holder, body)
         self._latest: dict[str, tuple[str, float]] = {}  # resource key -> (request key, first seen)
         self._cleanups: dict[str, str] = {}
         self._digests: dict[str, str] = {}
@@ -119,37 +127,36 @@ class InProcessLedger:
                 self._latest[latest_request_key(request)] = (key, first)
             state = self._answers.get(key)
             answered = state is not None and (state[0] == SENT or state[1] != holder)
-            return Arrival(first, answered, superseded)
+            claimed = state[2] if state is not None and state[:2] == (SENDING, holder) else ""
+            return Arrival(first, answered, superseded and not claimed, claimed)
 
     def event_digest(self, request: PlanRequest) -> str | None:
         with self._lock:
             return self._digests.get(request_key(request)) or None
 
-    def claim_answer(self, request: PlanRequest, holder: str) -> str:
+    def claim_answer(self, request: PlanRequest, holder: str, body: str) -> ClaimedAnswer:
         with self._lock:
             key = request_key(request)
             state = self._answers.get(key)
             if state is not None and state[0] == SENT:
-                return AnswerClaim.ANSWERED
+                return ClaimedAnswer(AnswerClaim.ANSWERED)
             if state is not None and state[1] != holder:
-                return AnswerClaim.BUSY
-            self._answers[key] = (SENDING, holder)
-            return AnswerClaim.GRANTED
+                return ClaimedAnswer(AnswerClaim.BUSY)
+            recorded = state[2] if state is not None and state[2] else body
+            self._answers[key] = (SENDING, holder, recorded)
+            return ClaimedAnswer(AnswerClaim.GRANTED, recorded)
 
     def answered(self, request: PlanRequest) -> None:
         with self._lock:
             key = request_key(request)
-            self._answers[key] = (SENT, self._answers.get(key, ("", ""))[1])
-
-    def release(self, request: PlanRequest) -> None:
-        with self._lock:
-            self._answers.pop(request_key(request), None)
+            _state, holder, body = self._answers.get(key, ("", "", ""))
+            self._answers[key] = (SENT, holder, body)
 
     def may_act(self, request: PlanRequest, holder: str = "") -> bool:
         with self._lock:
             state = self._answers.get(request_key(request))
         if state is not None:
-            return bool(holder) and state == (SENDING, holder)
+            return bool(holder) and state[:2] == (SENDING, holder)
         return not self.superseded(request)
 
     def superseded(self, request: PlanRequest) -> bool:

@@ -5,9 +5,10 @@ an execution environment can be killed mid-poll. Work is idempotent (Service Cat
 several invocations may work on one request; the ledger makes sure that
 
 - only one invocation answers, and only once: the answer is claimed by one Lambda invocation (its
-  request id, which Lambda keeps for the retries of that invocation), so a retry of a killed
-  holder can still answer, while any other delivery finds it answered (or being answered) and
-  stops, even when recording the delivered answer failed;
+  request id, which Lambda keeps for the retries of that invocation) together with the answer's
+  body, so a retry of a killed holder, or the invocation its failed delivery was handed on to,
+  re-sends exactly those bytes without redoing the request, while any other delivery finds it
+  answered (or being answered) and stops, even when recording the delivered answer failed;
 - the request's overall deadline is anchored to its first arrival, whichever invocation runs now;
 - a request that CloudFormation has given up on never changes anything: each request registers
   as the latest of its resource, and a request that a later one superseded (CloudFormation moved
@@ -36,6 +37,12 @@ class Arrival(Value):
     first_seen: float  # epoch seconds of the request's first arrival
     answered: bool  # answered, or being answered by another invocation: nothing to do
     superseded: bool = False  # a later request of the same resource arrived first
+    claimed_body: str = ""  # the answer this holder claimed and may not have delivered: re-send it
+
+
+class ClaimedAnswer(Value):
+    outcome: str  # an AnswerClaim
+    body: str = ""  # with GRANTED: the body to send (the one recorded by the holder's first claim)
 
 
 class AnswerClaim:
@@ -56,6 +63,7 @@ FIRST_SEEN = "FirstSeen"
 EVENT_DIGEST = "EventDigest"  # the confirmed event's fingerprint: its re-deliveries need no confirmation
 ANSWER = "Answer"
 HOLDER = "AnsweredBy"  # the Lambda request id of the invocation that claimed the answer
+BODY = "AnswerBody"  # the answer's JSON, recorded with the claim: every re-send is these bytes
 CLEANUP_OF = "CleanupOf"  # a product this request is removing instead of reporting it
 EXPIRES_AT = "ExpiresAt"  # the table's TTL attribute
 LATEST = "LatestRequest"  # on a resource's item: the key of its latest request
@@ -100,7 +108,9 @@ class DynamoDBLedger:
         # The carried anchor wins when the ledger's first write failed and a continuation made the item.
         first = min(float(item[FIRST_SEEN]["N"]), anchor)
         answered = _answered_by_another(item, holder)
-        return Arrival(first, answered, superseded=not self._register_latest(request, first, expires))
+        claimed = _text(item, BODY) if _being_answered_by(item, holder) else ""
+        superseded = not claimed and not self._register_latest(request, first, expires)
+        return Arrival(first, answered, superseded=superseded, claimed_body=claimed)
 
     def _register_latest(self, request: PlanRequest, first_seen: float, expires: dict[str, str]) -> bool:
         """Make the request its resource's latest unless a later one is; False when superseded."""
@@ -127,22 +137,23 @@ class DynamoDBLedger:
         value = self._get(request_key(request)).get(EVENT_DIGEST, {}).get("S")
         return str(value) if value else None
 
-    def claim_answer(self, request: PlanRequest, holder: str) -> str:
+    def claim_answer(self, request: PlanRequest, holder: str, body: str) -> ClaimedAnswer:
         try:
-            self._client.update_item(
+            item = self._client.update_item(
                 TableName=self._table,
                 Key={KEY: {"S": request_key(request)}},
-                UpdateExpression="SET #answer = :sending, #holder = :holder",
+                UpdateExpression="SET #answer = :sending, #holder = :holder, #body = if_not_exists(#body, :body)",
                 ConditionExpression="attribute_not_exists(#answer) OR (#answer = :sending AND #holder = :holder)",
-                ExpressionAttributeNames={"#answer": ANSWER, "#holder": HOLDER},
-                ExpressionAttributeValues={":sending": {"S": SENDING}, ":holder": {"S": holder}},
-            )
+                ExpressionAttributeNames={"#answer": ANSWER, "#holder": HOLDER, "#body": BODY},
+                ExpressionAttributeValues={":sending": {"S": SENDING}, ":holder": {"S": holder}, ":body": {"S": body}},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
                 raise
             item = self._get(request_key(request))
-            return AnswerClaim.ANSWERED if item.get(ANSWER, {}).get("S") == SENT else AnswerClaim.BUSY
-        return AnswerClaim.GRANTED
+            return ClaimedAnswer(AnswerClaim.ANSWERED if _text(item, ANSWER) == SENT else AnswerClaim.BUSY)
+        return ClaimedAnswer(AnswerClaim.GRANTED, _text(item, BODY) or body)
 
     def answered(self, request: PlanRequest) -> None:
         self._client.update_item(
@@ -151,15 +162,6 @@ class DynamoDBLedger:
             UpdateExpression="SET #answer = :sent",
             ExpressionAttributeNames={"#answer": ANSWER},
             ExpressionAttributeValues={":sent": {"S": SENT}},
-        )
-
-    def release(self, request: PlanRequest) -> None:
-        """Give the claim back (delivery failed) so the retry of this invocation can answer."""
-        self._client.update_item(
-            TableName=self._table,
-            Key={KEY: {"S": request_key(request)}},
-            UpdateExpression="REMOVE #answer, #holder",
-            ExpressionAttributeNames={"#answer": ANSWER, "#holder": HOLDER},
         )
 
     def may_act(self, request: PlanRequest, holder: str = "") -> bool:
@@ -205,6 +207,10 @@ def _answered_by_another(item: dict[str, Any], holder: str) -> bool:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _text(item: dict[str, Any], name: str) -> str:
+    return str(item.get(name, {}).get("S", ""))
 
 
 def _number(value: float) -> dict[str, str]:

@@ -32,7 +32,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sc_plan_provider.core.value import Value
 from sc_plan_provider.servicecatalog.shapes import ChangeSummary, ProductVersion, ProvisioningParameter
@@ -147,7 +147,7 @@ class DynamoDBOwnerRegistry:
                 },
                 ReturnValues="UPDATED_OLD",
             )
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             if _code(error) != "ConditionalCheckFailedException":
                 raise OwnershipUnavailableError(str(error)) from error
             recorded = self.owner(provisioned_product_id)
@@ -210,7 +210,7 @@ class DynamoDBOwnerRegistry:
                     ":request": {"S": applied.executing_request},
                 },
             )
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             if _code(error) != "ConditionalCheckFailedException":
                 raise OwnershipUnavailableError(str(error)) from error
             recorded = self.applied_plan(applied.plan_id)
@@ -251,7 +251,7 @@ class DynamoDBOwnerRegistry:
             item: dict[str, Any] = self._client.get_item(
                 TableName=self._table, Key={KEY: {"S": key}}, ConsistentRead=True
             ).get("Item", {})
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise OwnershipUnavailableError(str(error)) from error
         return item
 
@@ -278,13 +278,17 @@ class DynamoDBOwnerRegistry:
             request["ConditionExpression"] = condition
         try:
             self._client.update_item(**request)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             if missing_ok and _code(error) == "ConditionalCheckFailedException":
                 return
             raise OwnershipUnavailableError(str(error)) from error
 
 
-def _code(error: ClientError) -> str:
+def _code(error: ClientError | BotoCoreError) -> str:
+    """AWS's error code; "" for a call that got no answer (a connection error past botocore's
+    retries), which is unavailability like any other."""
+    if isinstance(error, BotoCoreError):
+        return ""
     return str(error.response.get("Error", {}).get("Code", ""))
 
 

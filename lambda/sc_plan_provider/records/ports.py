@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from sc_plan_provider.core.request import PlanRequest
-    from sc_plan_provider.records.ledger import Arrival
+    from sc_plan_provider.records.ledger import Arrival, ClaimedAnswer
     from sc_plan_provider.records.owners import AppliedPlan, Owner, OwnerClaim
 
 
@@ -67,11 +67,12 @@ class Ledger(Protocol):
         """The fingerprint of the event this request first arrived with; None before it arrived."""
         ...
 
-    def claim_answer(self, request: PlanRequest, holder: str) -> str: ...
+    def claim_answer(self, request: PlanRequest, holder: str, body: str) -> ClaimedAnswer:
+        """Claim the answer with its body. A claim is never given back: a failed delivery is handed
+        on (or retried by Lambda) under the same holder, which re-sends the recorded body."""
+        ...
 
     def answered(self, request: PlanRequest) -> None: ...
-
-    def release(self, request: PlanRequest) -> None: ...
 
     def may_act(self, request: PlanRequest, holder: str = "") -> bool:
         """Not answered (nor being answered, unless by `holder` itself: Lambda's retry of the

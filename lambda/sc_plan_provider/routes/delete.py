@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from sc_plan_provider.servicecatalog.calls import ServiceCatalog
+    from sc_plan_provider.servicecatalog.shapes import Plan
     from sc_plan_provider.steps.context import Environment
 
 
@@ -48,15 +49,17 @@ def delete(request: PlanRequest, env: Environment) -> Answer:
     """Delete: terminate the product the resource names (or, for a Create CloudFormation gave up on,
     the product it made), with the patience of CloudFormation itself."""
     physical_id = request.physical_resource_id
+    require_same_home(request, env.function_arn, physical_id)
+    properties = lenient_properties(request.properties)
+    service_catalog = env.service_catalog(properties.accept_language)
+    # Even when the physical id was never a product: what the resource's earlier requests made and
+    # could not remove (a superseded Create's product, say) must not outlive the stack.
+    remove_abandoned(request, service_catalog, properties, env)
     if physical_id.startswith(NOT_PROVISIONED_PREFIX):
         # This provider's own marker: its Create answered FAILED before any product existed, and an
         # answered request never acts again.
         logger.info("Physical id was never a provisioned product: nothing to delete")
         return Answer(physical_id)
-    require_same_home(request, env.function_arn, physical_id)
-    properties = lenient_properties(request.properties)
-    service_catalog = env.service_catalog(properties.accept_language)
-    remove_abandoned(request, service_catalog, properties, env)
     product_id = (
         physical_id if is_product_id(physical_id) else _created_unanswered(request, properties, service_catalog, env)
     )
@@ -123,8 +126,14 @@ def _executed_plans_product(plan_id: str, me: Owner, service_catalog: ServiceCat
     applied = env.owners.applied_plan(plan_id)
     if applied is not None and applied.owner == me and applied.record_id:
         return applied.provisioned_product_id
-    plan = service_catalog.describe_plan(plan_id)
-    return plan.provisioned_product_id if plan.status in PLAN_EXECUTED_STATUSES else None
+    if applied is not None and applied.owner == me:
+        # The Create recorded its intent and may be executing right now: its plan shows it soon.
+        from sc_plan_provider.steps.recovery import executed_plan  # noqa: PLC0415 - a Create given up on only
+
+        plan: Plan | None = executed_plan(service_catalog, plan_id, sleep=env.sleep)
+    else:
+        plan = service_catalog.describe_plan(plan_id)
+    return plan.provisioned_product_id if plan is not None and plan.status in PLAN_EXECUTED_STATUSES else None
 
 
 def lenient_properties(raw: Mapping[str, Any]) -> PlanProperties:

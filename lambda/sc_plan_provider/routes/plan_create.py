@@ -39,7 +39,6 @@ def create(request: PlanRequest, properties: PlanProperties, plan_id: str, env: 
         ) from error
     except ResourceFailure as failure:
         raise ResourceFailure(failure.reason, failure.physical_resource_id or failed_id) from failure
-    env.on_product(execution.provisioned_product_id)
     return finish_or_remove(
         request,
         execution,

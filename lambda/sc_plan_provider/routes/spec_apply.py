@@ -208,7 +208,6 @@ class _Planning:
         except ResourceFailure as failure:
             self._discard(created, new_product=new_product)
             raise ResourceFailure(failure.reason, failure.physical_resource_id or self.failed_id) from failure
-        env.on_product(execution.provisioned_product_id)
         try:
             answer = finish_or_remove(
                 request,

@@ -63,9 +63,12 @@ IN_PROGRESS = {
     "Delete": ("DELETE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"),
 }
 CLEANUP_SUFFIX = "_CLEANUP_IN_PROGRESS"
+SETTLED_SUFFIX = "_COMPLETE"
 # A read that does not show the request in progress yet is read again after these waits (3.5 s).
 CONFIRMATION_WAITS = (0.5, 1.0, 2.0)
 DEFAULT_SERVICE_TIMEOUT_SECONDS = 3600.0
+# How a read that got no answer is told (throttled, denied, no connection): CloudFormation may wait.
+UNASKED = "it could not be asked"
 
 
 def response_url_is_cloudformations(response_url: str, function_arn: str) -> bool:
@@ -117,22 +120,35 @@ def service_timeout_seconds(event: dict[str, Any]) -> float:
     return value if 0 < value <= DEFAULT_SERVICE_TIMEOUT_SECONDS else DEFAULT_SERVICE_TIMEOUT_SECONDS
 
 
-def unconfirmed_reason(event: dict[str, Any], client: CloudFormationClient, *, sleep: Sleep) -> str | None:
-    """None when CloudFormation shows the request in progress; otherwise what it shows instead."""
+def unconfirmed_reason(
+    event: dict[str, Any], client: CloudFormationClient, *, sleep: Sleep, stale: str | None = None
+) -> str | None:
+    """None when CloudFormation shows the request in progress; otherwise what it shows instead. A
+    request older than its ServiceTimeout (`stale` says why it is refused) is confirmed only as the
+    Delete of a product the stack no longer holds."""
     shown = ""
     for wait in (*CONFIRMATION_WAITS, None):
-        shown = _shown(event, client)
+        shown = _shown(event, client, stale)
         if not shown:
             return None
-        if wait is None:
+        if wait is None or shown == stale:  # no later read makes an old request younger
             break
         logger.info("CloudFormation does not show the request in progress yet; reading again", extra={"wait": wait})
         sleep(wait)
     return shown
 
 
-def _shown(event: dict[str, Any], client: CloudFormationClient) -> str:
-    """ "" when CloudFormation shows the request in progress, else what it shows."""
+def still_waits(event: dict[str, Any], client: CloudFormationClient) -> bool:
+    """Whether CloudFormation may still wait for the request's answer (one read): it shows the
+    request in progress, or cannot be asked. False once the resource moved on: the answer arrived
+    (or CloudFormation gave up), and sending it again would be a second answer."""
+    shown = _shown(event, client, None)
+    return not shown or shown.startswith(UNASKED)
+
+
+def _shown(event: dict[str, Any], client: CloudFormationClient, stale: str | None) -> str:
+    """ "" when CloudFormation shows the request in progress, else what it shows (`stale` for a
+    request older than its ServiceTimeout that is not the Delete of a product no longer held)."""
     stack_id = str(event.get("StackId") or "")
     logical_id = str(event.get("LogicalResourceId") or "")
     request_type = str(event.get("RequestType") or "")
@@ -142,9 +158,9 @@ def _shown(event: dict[str, Any], client: CloudFormationClient) -> str:
         code = error.response.get("Error", {}).get("Code", "")
         if code == "ValidationError":  # no such stack, or no such resource in it
             return f"no resource {logical_id} in stack {stack_id[:200]}"
-        return f"it could not be asked ({code}: {error.response.get('Error', {}).get('Message', '')[:200]})"
+        return f"{UNASKED} ({code}: {error.response.get('Error', {}).get('Message', '')[:200]})"
     except BotoCoreError as error:
-        return f"it could not be asked ({type(error).__name__})"
+        return f"{UNASKED} ({type(error).__name__})"
     status, resource_type = detail.get("ResourceStatus", ""), detail.get("ResourceType", "")
     where = f"resource {logical_id} ({resource_type}) is {status}"
     if resource_type != event.get("ResourceType") or request_type not in IN_PROGRESS:
@@ -152,14 +168,24 @@ def _shown(event: dict[str, Any], client: CloudFormationClient) -> str:
     physical_id = str(event.get("PhysicalResourceId") or "")
     current = detail.get("PhysicalResourceId") or ""
     if request_type == "Delete" and physical_id and current and physical_id != current:
-        try:
-            stacks = client.describe_stacks(StackName=stack_id)["Stacks"]
-        except (ClientError, BotoCoreError) as error:
-            return f"{where} with physical id {current}, and its stack could not be read ({type(error).__name__})"
-        stack_status = stacks[0].get("StackStatus", "") if stacks else ""
-        if stack_status.endswith(CLEANUP_SUFFIX):
-            return ""
-        return f"{where} with physical id {current}, and its stack is {stack_status}, not cleaning up"
+        return _no_longer_held(stack_id, where, current, client)
+    if stale is not None:
+        return stale
     if status in IN_PROGRESS[request_type]:
         return ""
     return where
+
+
+def _no_longer_held(stack_id: str, where: str, current: str, client: CloudFormationClient) -> str:
+    """The Delete of a physical id that is not the resource's: confirmed while the stack cleans up
+    (a replaced or rolled-back product's Delete) or once it has settled (`*_COMPLETE`: no rollback
+    can bring that id back), late or not, for nothing may be orphaned; the owner records then keep
+    it to a product of this very resource."""
+    try:
+        stacks = client.describe_stacks(StackName=stack_id)["Stacks"]
+    except (ClientError, BotoCoreError) as error:
+        return f"{where} with physical id {current}, and its stack could not be read ({type(error).__name__})"
+    stack_status = stacks[0].get("StackStatus", "") if stacks else ""
+    if stack_status.endswith((CLEANUP_SUFFIX, SETTLED_SUFFIX)):
+        return ""
+    return f"{where} with physical id {current}, and its stack is {stack_status}, still changing"

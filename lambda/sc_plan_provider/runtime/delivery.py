@@ -2,10 +2,11 @@
 the pre-signed ResponseURL, reliably.
 
 The ids and the change summary always stay in the body; outputs are added in the record's order
-while they fit, and any left out are named in the log (their values are not: outputs may be
-sensitive). crhelper's sender counts any HTTP status as delivered and retries forever on exceptions
-(docs/facts.md#crhelpers-defects); here only a 2xx counts, failures are retried with exponential
-backoff until a deadline, and neither the URL nor the body is ever logged: the URL is a credential.
+while they fit, and any left out are named in the answer's `OutputsLeftOut` attribute and in the
+log (their values are not: outputs may be sensitive). crhelper's sender counts any HTTP status as
+delivered and retries forever on exceptions (docs/facts.md#crhelpers-defects); here only a 2xx
+counts, failures are retried with exponential backoff until a deadline, and neither the URL nor
+the body is ever logged: the URL is a credential.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.properties.resource import REQUIRED_DATA_KEYS
+from sc_plan_provider.properties.resource import OUTPUTS_LEFT_OUT, REQUIRED_DATA_KEYS
 from sc_plan_provider.steps.context import MAX_REASON_CHARS
 from sc_plan_provider.waiting.waiter import Sleep, real_sleep
 
@@ -76,6 +77,7 @@ def _put(response_url: str, body: bytes, *, timeout: float) -> int:
 
 MAX_RESPONSE_BYTES = 4096
 TRUNCATED = " ...(truncated)"
+MAX_LEFT_OUT_CHARS = 1000
 
 
 def encode(body: dict[str, Any]) -> bytes:
@@ -85,27 +87,45 @@ def encode(body: dict[str, Any]) -> bytes:
 
 
 def fit_response(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Return a body that encodes to at most 4096 bytes and the Data keys left out."""
+    """Return a body that encodes to at most 4096 bytes and the Data keys left out, which the body
+    names in `OutputsLeftOut` (when the answer has that attribute: a successful one)."""
     reason = str(body.get("Reason", ""))
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[: MAX_REASON_CHARS - len(TRUNCATED)] + TRUNCATED
     data: dict[str, Any] = body.get("Data") or {}
-    fitted = {**body, "Reason": reason, "Data": {k: data[k] for k in REQUIRED_DATA_KEYS if k in data}}
+    outputs = [(key, value) for key, value in data.items() if key not in REQUIRED_DATA_KEYS]
     left_out: list[str] = []
-    size = len(encode(fitted))
-    for key, value in data.items():
-        if key in REQUIRED_DATA_KEYS:
-            continue
-        # Adding one entry adds its encoded key/value plus a comma.
-        entry = len(encode({key: value})) - 2 + 1
-        if size + entry <= MAX_RESPONSE_BYTES:
-            fitted["Data"][key] = value
-            size += entry
-        else:
-            left_out.append(key)
+    while True:  # naming what is left out takes room: until no further output has to go
+        fitted = {**body, "Reason": reason, "Data": {k: data[k] for k in REQUIRED_DATA_KEYS if k in data}}
+        if left_out:
+            fitted["Data"][OUTPUTS_LEFT_OUT] = _names(left_out)
+        size = len(encode(fitted))
+        more: list[str] = []
+        for key, value in outputs:
+            if key in left_out:
+                continue
+            # Adding one entry adds its encoded key/value plus a comma.
+            entry = len(encode({key: value})) - 2 + 1
+            if size + entry <= MAX_RESPONSE_BYTES:
+                fitted["Data"][key] = value
+                size += entry
+            else:
+                more.append(key)
+        if not more:
+            break
+        left_out = [key for key, _value in outputs if key in left_out or key in more]
     if size > MAX_RESPONSE_BYTES:  # only a huge reason (or id) gets here: cut it to fit, by bytes
         fitted["Reason"] = _cut(reason, len(encode({**fitted, "Reason": ""})))
     return fitted, left_out
+
+
+def _names(keys: list[str]) -> str:
+    """The left-out attribute names, comma-separated, at most MAX_LEFT_OUT_CHARS (then how many)."""
+    names = ",".join(keys)
+    if len(names) <= MAX_LEFT_OUT_CHARS:
+        return names
+    shown = names[: MAX_LEFT_OUT_CHARS - 40].rsplit(",", 1)[0]
+    return f"{shown},... ({len(keys)} in all)"
 
 
 def _cut(reason: str, rest_bytes: int) -> str:

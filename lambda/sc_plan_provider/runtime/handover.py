@@ -55,17 +55,21 @@ def continue_in_new_invocation(
     first_seen: float,
     *,
     product_id: str = "",
+    answered_by: str = "",
     give_up_at: float = 0.0,
     sleep: Sleep = real_sleep,
 ) -> None:
     """Invoke this function asynchronously with the same request plus its continuation: the hop, the
-    first arrival, the product made so far (the new invocation reads them: core/request.py)."""
+    first arrival, the product made so far, and for an answer whose delivery failed the invocation
+    that claimed it (the new invocation reads them: core/request.py)."""
     next_hop = hop(event) + 1
     if next_hop > MAX_HOPS:
         raise RuntimeError(f"gave up after {MAX_HOPS} continuations")
     carried: dict[str, Any] = {"Hop": next_hop, "FirstSeen": first_seen}
     if product_id:
         carried["ProvisionedProductId"] = product_id
+    if answered_by:
+        carried["AnsweredBy"] = answered_by
     payload = json.dumps({**event, CONTINUATION_KEY: carried}).encode()
     invoke_continuation(function_arn, payload, hop=next_hop, give_up_at=give_up_at, sleep=sleep)
 

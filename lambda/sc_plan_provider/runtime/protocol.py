@@ -13,8 +13,11 @@ the watchdog timer). What changes, and why (docs/facts.md#crhelpers-defects):
   also by the watchdog when the handler is stuck in a slow call near the end: a healthy request
   is never failed for want of time while it can continue; the first arrival travels with it;
 - a request that a later request of the same resource superseded answers FAILED untouched;
-- the answer fits CloudFormation's 4096 bytes and is delivered by `delivery.put_response`
-  (2xx only, retried with backoff); a failed delivery fails the invocation so Lambda retries it;
+- the answer fits CloudFormation's 4096 bytes (outputs left out are named in the answer) and is
+  recorded with its claim, then delivered by `delivery.put_response` (2xx only, retried with
+  backoff); a delivery that keeps failing is handed on to a new invocation, which re-sends the
+  recorded bytes, until CloudFormation's ServiceTimeout;
+- the handler does not return while the watchdog it started is still handing over or answering;
 - a failure keeps the product id it found, so a rollback Delete can clean up.
 """
 
@@ -33,6 +36,7 @@ from sc_plan_provider.core.request import (
     PlanRequest,
     ResourceFailure,
     carried_first_seen,
+    carried_holder,
     carried_product_id,
     event_digest,
 )
@@ -91,11 +95,15 @@ class PlanResource(CfnResource):
         self,
         ledger: Callable[[], Ledger],
         *,
-        confirm: Callable[[dict[str, Any]], str | None],
+        confirm: Callable[[dict[str, Any], str | None], str | None],
+        still_waits: Callable[[dict[str, Any]], bool] = lambda _event: True,
         sleep: Sleep = real_sleep,
     ) -> None:
-        """`confirm(event)` asks CloudFormation whether it shows the request in progress: None when it
-        does, else what it shows (confirmation.py)."""
+        """`confirm(event, stale)` asks CloudFormation whether it shows the request in progress: None
+        when it does, else what it shows (`stale`, the reason a request older than its ServiceTimeout
+        is refused, unless it is the Delete of a product the stack no longer holds);
+        `still_waits(event)` whether it may still wait for an answer that was claimed before
+        (confirmation.py)."""
         # CfnResource.__init__ is deliberately not called: it creates lambda/events/logs clients for
         # polling we do not use and reconfigures the root logger. These are the attributes its
         # request path reads.
@@ -127,6 +135,7 @@ class PlanResource(CfnResource):
         self._product_id = ""
         self._ledger = ledger
         self._confirm = confirm
+        self._still_waits = still_waits
         self._sleep = sleep
         self._request: PlanRequest | None = None
         self._continuing = False
@@ -168,7 +177,8 @@ class PlanResource(CfnResource):
             metrics.add_metric(name="RefusedRequests", unit="Count", value=1)
             self._answer_refused(event, context, refusal)
             return
-        holder = str(getattr(context, "aws_request_id", "") or "")
+        # A delivery handed on answers as the invocation that claimed the answer (its recorded body).
+        holder = carried_holder(event) or str(getattr(context, "aws_request_id", "") or "")
         # The request's time: when CloudFormation signed its ResponseURL (to the second; the provider's
         # own clock orders two requests signed within one second), or what a continuation carries.
         sent = None if signed is None else signed + min(max(arrived_at - signed, 0.0), SIGNED_SECOND)
@@ -198,9 +208,16 @@ class PlanResource(CfnResource):
             self._holder = holder
             self.NoEcho = False  # set by the answer (property NoEcho); a warm environment keeps attributes
             self.first_seen = arrival.first_seen
-        super().__call__(event, context)
-        if self._continuing:
-            self._hand_over(event, context)
+        if arrival.claimed_body:
+            self._resend(event, context, arrival.claimed_body)
+        else:
+            super().__call__(event, context)
+            if self._timer is not None:
+                # A watchdog that fired is handing over or answering: returning now would freeze it
+                # mid-call until this environment's next invocation.
+                self._timer.join(max(0.0, self._remaining_seconds()))
+            if self._continuing:
+                self._hand_over(event, context)
         if self._delivery_error is not None:
             raise UndeliveredResponseError(str(self._delivery_error))
 
@@ -208,18 +225,20 @@ class PlanResource(CfnResource):
         self, event: dict[str, Any], request: PlanRequest, signed: float | None, function_arn: str
     ) -> str | None:
         """Why CloudFormation does not wait for this request (None: it does): a stack of another
-        account or Region (whose CloudFormation this function cannot ask), too old, an event that
-        reuses a confirmed request's id with other contents, or not shown in progress. A re-delivery
-        of a request this provider confirmed before (a duplicate, Lambda's retry, a continuation) is
+        account or Region (whose CloudFormation this function cannot ask), too old (but the Delete
+        of a product the stack no longer holds: nothing may be orphaned), an event that reuses a
+        confirmed request's id with other contents, or not shown in progress. A re-delivery of a
+        request this provider confirmed before (a duplicate, Lambda's retry, a continuation) is
         known to the ledger by its digest and is not asked about again."""
         try:
             require_same_home(request, function_arn, None)
         except ResourceFailure as failure:
             return failure.reason.rstrip(".")
         timeout = service_timeout_seconds(event)
+        stale = None
         if signed is not None and time.time() - signed > timeout:
             sent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(signed))
-            return (
+            stale = (
                 f"CloudFormation sent this request at {sent}, more than its ServiceTimeout ({timeout:g} s) ago, "
                 "and no longer waits for its answer"
             )
@@ -228,13 +247,15 @@ class PlanResource(CfnResource):
         except Exception:
             logger.exception("Request ledger unavailable; asking CloudFormation")
             known = None
-        if known == event_digest(event):
+        if known == event_digest(event) and stale is None:
             return None
-        if known is not None:
+        if known is not None and known != event_digest(event):
             return "another event already came with this request's id and other contents"
-        shown = self._confirm(event)
+        shown = self._confirm(event, stale)
         if shown is None:
             return None
+        if shown == stale:
+            return stale
         return f"CloudFormation does not show this {request.request_type} in progress: {shown}"
 
     def _answer_refused(self, event: dict[str, Any], context: Any, why: str) -> None:
@@ -328,7 +349,8 @@ class PlanResource(CfnResource):
         except ContinuationNeeded as pending:
             logger.info("This invocation's time is nearly up; continuing in a new one", extra={"pending": str(pending)})
             self._continuing = True
-            self.PhysicalResourceId = self._product_id  # for an answer the hand-over may still need
+            # For an answer the hand-over may still need.
+            self.PhysicalResourceId = self._held_id(str(self._event.get("PhysicalResourceId") or ""))
         except ResourceFailure as failure:
             logger.warning("Request failed", extra={"reason": failure.reason})
             self.Status, self.Reason = FAILED, failure.reason
@@ -339,7 +361,7 @@ class PlanResource(CfnResource):
                 FAILED,
                 f"Internal error in the provider function: {type(error).__name__}: {error}",
             )
-            self.PhysicalResourceId = self._product_id or ""
+            self.PhysicalResourceId = self._held_id(str(self._event.get("PhysicalResourceId") or ""))
 
     def _held_id(self, failed_id: str | None) -> str:
         """A product this request made (noted here, or carried by the continuation) is the answer's
@@ -382,7 +404,9 @@ class PlanResource(CfnResource):
         )
 
     def _send(self, status: str | None = None, reason: str = "", send_response: object = None) -> None:
-        """The single exit for every answer: the first caller sends, later callers do nothing."""
+        """The single exit for every answer: the first caller sends, later callers do nothing. The
+        body is built before the answer is claimed and recorded with the claim, so nothing after
+        the claim can leave it unanswered, and every re-send is the same bytes."""
         with self._answer_lock:
             if self._answered or (self._continuing and status is None):
                 if self._answered:
@@ -390,22 +414,86 @@ class PlanResource(CfnResource):
                 return
             self._answered = True
         assert self._request is not None  # set by __call__ before any answer can be sent
-        if not self._claim_answer(self._request):
-            return
-        body, left_out = fit_response(self._body(status, reason))
-        if left_out:
-            logger.warning("Outputs left out of the response to fit 4096 bytes", extra={"left_out": left_out})
+        body = self._answer_body(status, reason)
+        claimed = self._claim_answer(self._request, body)
+        if claimed is not None:
+            self._deliver(claimed)
+
+    def _answer_body(self, status: str | None, reason: str) -> str:
+        """The answer as sent (UTF-8 JSON within 4096 bytes); FAILED, saying so, when it cannot be
+        encoded (an output value JSON cannot carry, say)."""
+        try:
+            body, left_out = fit_response(self._body(status, reason))
+            if left_out:
+                logger.warning("Outputs left out of the response to fit 4096 bytes", extra={"left_out": left_out})
+            return encode(body).decode()
+        except Exception as error:
+            logger.exception("The answer could not be encoded; answering FAILED instead")
+            failed = {
+                **self._body(
+                    FAILED,
+                    f"The provider could not encode its answer ({type(error).__name__}): "
+                    "retry the deployment; if it fails again, report it with the function's log.",
+                ),
+                "NoEcho": False,
+            }
+            return encode(fit_response(failed)[0]).decode()
+
+    def _deliver(self, body: str) -> None:
+        """PUT the claimed answer; a delivery that fails is handed on, not dropped."""
+        assert self._request is not None
         window = min(DELIVERY_WINDOW_SECONDS, self._remaining_seconds() - DELIVERY_DEADLINE_MARGIN_SECONDS)
         try:
-            put_response(self._response_url, encode(body), give_up_at=time.monotonic() + window, sleep=self._sleep)
+            put_response(self._response_url, body.encode(), give_up_at=time.monotonic() + window, sleep=self._sleep)
         except DeliveryError as error:
+            self._hand_on(error)
+            return
+        self._record(self._ledger().answered, self._request)
+
+    def _hand_on(self, error: DeliveryError) -> None:
+        """The answer is claimed and recorded, but not delivered: a new invocation re-sends it (as this
+        holder) until CloudFormation's ServiceTimeout, however many invocations that takes; where
+        that is impossible, the invocation fails and Lambda's retry (the same holder) re-sends it."""
+        if time.time() >= self.first_seen + service_timeout_seconds(self._event):
+            logger.error("Response not delivered within CloudFormation's ServiceTimeout", extra={"error": str(error)})
+            return
+        if not self.continuable:
             logger.error(
                 "Response not delivered; failing the invocation so Lambda retries it", extra={"error": str(error)}
             )
-            self._record(self._ledger().release, self._request)
             self._delivery_error = error
             return
-        self._record(self._ledger().answered, self._request)
+        logger.warning("Response not delivered yet; handing the delivery on", extra={"error": str(error)})
+        try:
+            from sc_plan_provider.runtime.handover import continue_in_new_invocation  # noqa: PLC0415 - a failed delivery only
+
+            continue_in_new_invocation(
+                self._event,
+                self._context.invoked_function_arn,
+                self.first_seen,
+                product_id=self._product_id,
+                answered_by=self._holder,
+                give_up_at=time.monotonic() + self._remaining_seconds() - DELIVERY_DEADLINE_MARGIN_SECONDS,
+                sleep=self._sleep,
+            )
+        except Exception:
+            logger.exception("Could not hand the delivery on; failing the invocation so Lambda retries it")
+            self._delivery_error = error
+
+    def _resend(self, event: dict[str, Any], context: Any, body: str) -> None:
+        """This holder claimed the answer and may not have delivered it (Lambda retries its invocation,
+        or its failed delivery was handed on): the recorded bytes go again, unless CloudFormation
+        shows it got them (or gave up), and the request is not redone."""
+        with self._answer_lock:
+            self._answered = True
+        self._event, self._context, self._response_url = event, context, str(event["ResponseURL"])
+        assert self._request is not None
+        if not self._still_waits(event):
+            logger.info("CloudFormation no longer waits for this request: its answer arrived")
+            self._record(self._ledger().answered, self._request)
+            return
+        logger.info("Sending the answer this request recorded again")
+        self._deliver(body)
 
     def _record(self, update: Callable[[PlanRequest], None], request: PlanRequest) -> None:
         """Ledger bookkeeping after the fact must never turn a delivered answer into a failure; it is
@@ -420,18 +508,19 @@ class PlanResource(CfnResource):
                     return
                 self._sleep(RECORD_RETRY_SECONDS * attempt)
 
-    def _claim_answer(self, request: PlanRequest) -> bool:
-        """Win the right to answer; give way to another invocation that answered or is answering."""
+    def _claim_answer(self, request: PlanRequest, body: str) -> str | None:
+        """Win the right to answer, recording the body; the body to send (the one recorded first, if
+        this holder claimed before), or None: another invocation answered or is answering."""
         try:
-            claim = self._ledger().claim_answer(request, self._holder)
+            claim = self._ledger().claim_answer(request, self._holder, body)
         except Exception:
             logger.exception("Request ledger unavailable; answering without a claim")
-            return True
-        if claim == AnswerClaim.GRANTED:
-            return True
-        # Busy: another invocation answers (or Lambda's retry of it does).
-        logger.info("Another invocation answers this request", extra={"claim": claim})
-        return False
+            return body
+        if claim.outcome == AnswerClaim.GRANTED:
+            return claim.body or body
+        # Busy: another invocation answers (or Lambda's retry of it, or its hand-on, will).
+        logger.info("Another invocation answers this request", extra={"claim": claim.outcome})
+        return None
 
     def _remaining_seconds(self) -> float:
         return float(self._context.get_remaining_time_in_millis()) / 1000

@@ -198,13 +198,23 @@ def execute(
         ) from error
     if on_file.executing_request != key:
         raise ExecutedElsewhereError(plan, on_file)
+    # Known to the answer before the call: an execution that takes effect but fails to report back
+    # (no connection) must still answer with the product, so that the stack holds it.
+    env.on_product(product_id)
     executed_at = time.time()
     try:
         record_id = service_catalog.execute_plan(plan.plan_id, request.token(EXECUTE, plan.plan_id))
     except ServiceCatalogError as error:
-        from sc_plan_provider.steps.recovery import own_record_after_refusal  # noqa: PLC0415 - a refused execute only
+        from sc_plan_provider.steps.recovery import (  # noqa: PLC0415 - a refused execute only
+            PlanNotExecutedError,
+            own_record_after_refusal,
+        )
 
-        record_id = own_record_after_refusal(service_catalog, plan, env, key, error=error)
+        try:
+            record_id = own_record_after_refusal(service_catalog, plan, env, key, error=error)
+        except PlanNotExecutedError:
+            env.on_product("")  # nothing was provisioned: the answer holds no product of this plan
+            raise
     logger.info("Plan executed", extra={"plan_id": plan.plan_id, "record_id": record_id})
     try:
         env.owners.executed(plan.plan_id, key, record_id, executed_at)

@@ -24,6 +24,7 @@ from sc_plan_provider.properties.resource import (
     CHANGES_REMOVE,
     CHANGES_REPLACE,
     OUTPUT_PREFIX,
+    OUTPUTS_LEFT_OUT,
     PLAN_ID,
     PROVISIONED_PRODUCT_ID,
     RECORD_ID,
@@ -66,7 +67,12 @@ def answer_data(
     product_id: str, record: Record, outputs: list[tuple[str, str]], summary: ChangeSummary
 ) -> dict[str, str]:
     """Every attribute of a product after `record`: ids, the change summary, then every output."""
-    data = {PROVISIONED_PRODUCT_ID: product_id, RECORD_ID: record.record_id, **summary_data(summary)}
+    data = {
+        PROVISIONED_PRODUCT_ID: product_id,
+        RECORD_ID: record.record_id,
+        **summary_data(summary),
+        OUTPUTS_LEFT_OUT: "",
+    }
     ids = (record.product_id, record.provisioning_artifact_id, record.path_id)
     data.update((key, value) for key, value in zip(CATALOG_IDS, ids, strict=True) if value)
     data.update((f"{OUTPUT_PREFIX}{key}", value) for key, value in outputs)

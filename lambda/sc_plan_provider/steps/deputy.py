@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sc_plan_provider.core.request import PlanRequest, ResourceFailure
-from sc_plan_provider.core.value import Value, replace
+from sc_plan_provider.core.value import Value
 from sc_plan_provider.records.ledger import request_key
 from sc_plan_provider.records.owners import Owner, OwnerClaim, OwnershipUnavailableError
 from sc_plan_provider.waiting.waiter import Sleep, call_until_answered
@@ -83,11 +83,11 @@ def require_owner(
         if patience is None:
             claim = claim_product()
         else:
-            # Within this invocation: the check does not continue in a new one.
+            # Past this invocation's time the Delete continues in a new one (nothing was changed yet).
             claim = call_until_answered(
                 claim_product,
                 what=f"the owner of provisioned product {provisioned_product_id}",
-                deadline=replace(patience, continuable=False),
+                deadline=patience,
                 sleep=sleep,
                 retry_on=OwnershipUnavailableError,
             )

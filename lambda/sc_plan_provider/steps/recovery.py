@@ -32,14 +32,18 @@ RECORD_ID_WAIT_SECONDS = 5.0
 RECORD_ID_READS = PollingPolicy(interval_seconds=0.5, backoff_rate=1.0, max_interval_seconds=0.5)
 
 
+class PlanNotExecutedError(ResourceFailure):
+    """Execute was refused and the plan is not executed: no product of this execution exists."""
+
+
 def own_record_after_refusal(
     service_catalog: ServiceCatalog, plan: Plan, env: Environment, request_key: str, *, error: ServiceCatalogError
 ) -> str:
     """Execute was refused: executed meanwhile by this request (its records say so) is its own
     record, decided from the plan's status, never from the refusal's error code; else a failure."""
-    now = _executed_plan(service_catalog, plan.plan_id, sleep=env.sleep)
+    now = executed_plan(service_catalog, plan.plan_id, sleep=env.sleep)
     if now is None or now.status not in PLAN_EXECUTED_STATUSES:
-        raise ResourceFailure(
+        raise PlanNotExecutedError(
             f"{PLAN_ID} {plan.plan_id} cannot be executed (status {now.status if now else 'not found'}): {error}"
         ) from error
     return own_record(service_catalog, now, env, request_key)
@@ -76,9 +80,10 @@ def own_record(service_catalog: ServiceCatalog, plan: Plan, env: Environment, re
     return product.last_provisioning_record_id
 
 
-def _executed_plan(service_catalog: ServiceCatalog, plan_id: str, *, sleep: Sleep) -> Plan | None:
-    """The plan after a refused execute: read again while it still shows CREATE_SUCCESS
-    (STATUS_AFTER_EXECUTE), since a read right after an execution may show the plan from before it.
+def executed_plan(service_catalog: ServiceCatalog, plan_id: str, *, sleep: Sleep) -> Plan | None:
+    """The plan after an execute (refused, or another invocation's, in flight): read again while it
+    still shows CREATE_SUCCESS (STATUS_AFTER_EXECUTE), since a read right after an execution may
+    show the plan from before it.
     None when not found; the last read when it never shows an executed status."""
 
     def read() -> Plan | None:
