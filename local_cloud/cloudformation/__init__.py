@@ -5,7 +5,13 @@ CloudFormation does and sequences create/update/delete with their rollbacks and 
 """
 
 from local_cloud.cloudformation.api_server import CloudFormationApiServer
-from local_cloud.cloudformation.driver import CloudFormationDriver, Invoke, ProgressHook, invent_physical_id
+from local_cloud.cloudformation.driver import (
+    CloudFormationDriver,
+    Interceptor,
+    Invoke,
+    ProgressHook,
+    invent_physical_id,
+)
 from local_cloud.cloudformation.events import build_request_event, make_stack_id, stringify_properties
 from local_cloud.cloudformation.outcome import Delivery, Outcome, ProgressEvent
 from local_cloud.cloudformation.response_server import ReceivedPut, ResponseServer
@@ -26,6 +32,7 @@ __all__ = [
     "CustomResource",
     "Delivery",
     "HistoryRow",
+    "Interceptor",
     "Invoke",
     "Outcome",
     "ProgressEvent",

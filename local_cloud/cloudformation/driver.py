@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from local_cloud.cloudformation.events import (
     RequestType,
@@ -29,7 +29,7 @@ from local_cloud.cloudformation.states import StackStates
 from local_cloud.gate import RequestGate
 from local_cloud.tls import TlsMaterial, create_tls_material
 
-__all__ = ["CloudFormationDriver", "Invoke", "ProgressHook", "invent_physical_id", "timeout_reason"]
+__all__ = ["CloudFormationDriver", "Interceptor", "Invoke", "ProgressHook", "invent_physical_id", "timeout_reason"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -53,6 +53,17 @@ def timeout_reason(request_id: str, service_timeout: int) -> str:
         f"for requestId [{request_id}]. No response was received within the specified timeout "
         f"of {service_timeout} seconds."
     )
+
+
+class Interceptor(Protocol):
+    """Stands between CloudFormation and Lambda's queue for the sweep's delivery faults: a request
+    held past its ServiceTimeout, delivered again out of order, or a hand-made event beside it."""
+
+    def before_sent(self, event: dict[str, Any]) -> None:
+        """Called before CloudFormation marks the resource in progress for ``event``."""
+
+    def deliver(self, event: dict[str, Any], invoke: Invoke) -> None:
+        """Deliver ``event`` (or not) with ``invoke``, as Lambda's asynchronous queue would."""
 
 
 class CloudFormationDriver:
@@ -93,6 +104,7 @@ class CloudFormationDriver:
         self.tls = tls if tls is not None else create_tls_material(tls_dir)
         self.server = ResponseServer(self.tls, gate=gate)
         self.states = states if states is not None else StackStates()
+        self.interceptor: Interceptor | None = None
         self._timers: list[threading.Timer] = []
         self._lock = threading.Lock()
 
@@ -169,6 +181,9 @@ class CloudFormationDriver:
                 message=f"{phase}: {request_type} {logical_resource_id} ({physical_resource_id or '-'})",
             )
         )
+        interceptor = self.interceptor
+        if interceptor is not None:
+            interceptor.before_sent(copy.deepcopy(event))
         self.states.request_sent(
             stack_id,
             logical_resource_id,
@@ -181,7 +196,10 @@ class CloudFormationDriver:
         started = time.monotonic()
         invoke_error: str | None = None
         try:
-            self._invoke(copy.deepcopy(event))
+            if interceptor is not None:
+                interceptor.deliver(copy.deepcopy(event), self._invoke)
+            else:
+                self._invoke(copy.deepcopy(event))
         except Exception as exc:  # CloudFormation reports a failed invoke as a failed resource
             invoke_error = f"Failed to invoke the custom resource function: {type(exc).__name__}"
             _LOG.warning("invoke failed for request %s: %s", request_id, type(exc).__name__)

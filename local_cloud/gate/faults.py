@@ -16,6 +16,9 @@ What each kind looks like on the wire, per service (the error codes botocore par
   ServiceException; ResponseURL 500 InternalError.
 - ``slow``: the call is carried out; its answer is held ``seconds``, then sent (or the connection dropped).
 - ``kill``: the call is carried out; the calling execution environment is SIGKILLed before the answer.
+- ``disconnect``: the call is not carried out; the connection is closed without an answer (a reset,
+  a dropped network path): botocore sees a connection error, which its standard mode retries, and
+  past the retries raises ``ConnectionClosedError``, a ``BotoCoreError`` rather than a ``ClientError``.
 
 Sources: the operations' error shapes in botocore's models (``servicecatalog``, ``dynamodb``,
 ``lambda`` ``service-2.json``: ResourceNotFoundException, ProvisionedThroughputExceededException,
@@ -47,8 +50,8 @@ __all__ = [
     "supports",
 ]
 
-FaultKind = Literal["throttle", "not_found", "server_error", "slow", "kill"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("throttle", "not_found", "server_error", "slow", "kill")
+FaultKind = Literal["throttle", "not_found", "server_error", "slow", "kill", "disconnect"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("throttle", "not_found", "server_error", "slow", "kill", "disconnect")
 _DYNAMODB = "com.amazonaws.dynamodb.v20120810#"
 
 
@@ -75,6 +78,7 @@ class Fault:
     seconds: float = 0.0
     then: Literal["answer", "drop"] = "answer"
     code: str | None = None
+    release: threading.Event | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -100,9 +104,17 @@ class Fault:
         return cls("server_error")
 
     @classmethod
-    def slow(cls, seconds: float, then: Literal["answer", "drop"] = "answer") -> Fault:
-        """The call takes effect; its answer comes ``seconds`` late, or never (``then="drop"``)."""
-        return cls("slow", seconds=seconds, then=then)
+    def slow(
+        cls, seconds: float, then: Literal["answer", "drop"] = "answer", *, release: threading.Event | None = None
+    ) -> Fault:
+        """The call takes effect; its answer comes ``seconds`` late, or never (``then="drop"``); with
+        ``release``, as soon as the test sets it (``seconds`` then bounds the hold)."""
+        return cls("slow", seconds=seconds, then=then, release=release)
+
+    @classmethod
+    def disconnect(cls) -> Fault:
+        """The call is not carried out and its connection is closed without an answer."""
+        return cls("disconnect")
 
     @classmethod
     def kill(cls) -> Fault:
@@ -112,7 +124,7 @@ class Fault:
     @property
     def refuses(self) -> bool:
         """Whether the service answers an error instead of carrying the call out."""
-        return self.kind in ("throttle", "not_found", "server_error")
+        return self.kind in ("throttle", "not_found", "server_error", "disconnect")
 
 
 def supports(service: str, kind: FaultKind) -> bool:
@@ -125,6 +137,8 @@ def fault_answer(fault: Fault, request: ServiceRequest) -> ErrorAnswer | None:
     if not fault.refuses:
         return None
     service, kind = request.service, fault.kind
+    if kind == "disconnect":  # not carried out; `Admission.deliver` drops the connection instead
+        return ErrorAnswer(503, "ConnectionReset", "The connection was closed without an answer.")
     if service == "servicecatalog":
         return {
             "throttle": ErrorAnswer(400, "ThrottlingException", "Rate exceeded"),

@@ -119,12 +119,18 @@ class Admission:
         self._index = index
 
     def deliver(self, status: int, error_code: str | None = None) -> bool:
-        """The service's answer is ready: apply ``slow``/``kill``, record; False means drop the connection."""
+        """The service's answer is ready: apply ``slow``/``kill``/``disconnect``, record; False means
+        drop the connection."""
         send = True
         fault = self.fault
         if fault is not None and fault.kind == "slow":
-            time.sleep(fault.seconds)
+            if fault.release is not None:
+                fault.release.wait(fault.seconds)
+            else:
+                time.sleep(fault.seconds)
             send = fault.then == "answer"
+        elif fault is not None and fault.kind == "disconnect":
+            send = False  # the service never carried it out (its refusal was not sent either)
         elif fault is not None and fault.kind == "kill":
             killed = self._gate.kill_caller(self.request.client_port) if self._gate.kill_caller else None
             if killed is None:

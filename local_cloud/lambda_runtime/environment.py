@@ -2,6 +2,11 @@
 
 The environment enforces the invocation deadline itself (kill the whole process group at the
 deadline, as Lambda does) and turns a process exit during an invocation into ``Runtime.ExitError``.
+Between invocations it is frozen (SIGSTOP, SIGCONT when the next one is assigned), as Lambda
+freezes an execution environment once its handler returned: a thread the handler left running
+(a watchdog mid-call) stops where it is until the environment's next invocation, if any (Lambda
+developer guide, "Lambda execution environment lifecycle": "Lambda freezes the execution
+environment" after the invocation's response).
 """
 
 from __future__ import annotations
@@ -115,6 +120,7 @@ class ExecutionEnvironment:
         self._process: subprocess.Popen[bytes] | None = None
         self._threads: list[threading.Thread] = []
         self._server = RuntimeApiServer(self)
+        self._frozen = False
         self.invocations_served = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -192,6 +198,7 @@ class ExecutionEnvironment:
             if not self._alive:
                 invocation.complete("crash", error=self._exit_error(invocation.request_id))
                 return
+            self._signal(signal.SIGCONT, frozen=False)
             self._current = invocation
             self._cond.notify_all()
             init_end = time.monotonic() + init_timeout
@@ -220,8 +227,18 @@ class ExecutionEnvironment:
                 self._exit_description = "timeout"
             self._current = None
             self.invocations_served += 1
+            if timed_out is None and self._alive:
+                self._signal(signal.SIGSTOP, frozen=True)  # the handler returned: Lambda freezes it
         if timed_out is not None:
             self.kill("timeout")
+
+    def _signal(self, signum: signal.Signals, *, frozen: bool) -> None:
+        """Freeze or thaw the whole process group (called with the lock held)."""
+        if self._process is None or self._frozen == frozen:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signum)
+        self._frozen = frozen
 
     def _exit_error(self, request_id: str) -> dict[str, Any]:
         if self._init_error is not None:

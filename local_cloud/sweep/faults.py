@@ -7,7 +7,23 @@
 - ``not_found`` is one transient ResourceNotFoundException (botocore does not retry it);
 - ``slow`` holds the answer one second past the calling client's read timeout, after the call took
   effect, then drops the connection: the client retries a call that already happened;
-- ``kill`` lets the call take effect, then SIGKILLs the execution environment that made it.
+- ``kill`` lets the call take effect, then SIGKILLs the execution environment that made it;
+- ``disconnect`` closes the connection without carrying the call out, for as many attempts as the
+  client makes: the handler sees botocore's connection error (a ``BotoCoreError``, not a
+  ``ClientError``) once; on the ResponseURL, for a whole delivery window.
+
+Beside the calls, each request's delivery is a site of its own (``event.Delivery``), with the faults
+of Lambda's asynchronous queue and of whoever may invoke the function:
+
+- ``late``: the queue holds the event past its ServiceTimeout (its ResponseURL signed that long
+  ago): CloudFormation gives up and moves on (a rollback), and the event arrives after it all;
+- ``reordered``: the event is delivered again after CloudFormation sent its next request (after the
+  sequence, for the last one);
+- ``forged-create``, ``forged-update``, ``forged-delete``: a hand-made event of that request type
+  naming the step's resource, with a ResponseURL of CloudFormation's, sent by a caller allowed to
+  invoke the function: beside the step while it is out (a type other than the step's), or just
+  before CloudFormation marks the resource in progress (the step's own type: while the step is
+  out, CloudFormation's read API cannot tell such an event from its own, docs/shared-provider.md).
 
 The sizes come from the handler's own settings (`sc_plan_provider.runtime.clients`, `.delivery`,
 `.protocol`), so a change there moves the sweep with it.
@@ -16,31 +32,58 @@ The sizes come from the handler's own settings (`sc_plan_provider.runtime.client
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from local_cloud.gate import FAULT_KINDS, Fault, FaultKind
 from local_cloud.gate.faults import supports
 from local_cloud.sweep.trace import Site
 
-__all__ = ["KIND_LABELS", "SweepFault", "faults_for"]
+__all__ = [
+    "EVENT_KINDS",
+    "EVENT_OPERATION",
+    "EVENT_SERVICE",
+    "KIND_LABELS",
+    "SWEEP_KINDS",
+    "EventKind",
+    "SweepFault",
+    "SweepKind",
+    "event_site",
+    "faults_for",
+]
+
+EventKind = Literal["late", "reordered", "forged-create", "forged-update", "forged-delete"]
+EVENT_KINDS: tuple[EventKind, ...] = ("late", "reordered", "forged-create", "forged-update", "forged-delete")
+SweepKind = FaultKind | EventKind
+SWEEP_KINDS: tuple[SweepKind, ...] = (*FAULT_KINDS, *EVENT_KINDS)
+# The delivery of a request's event: a site of every step, beside the calls the handler makes.
+EVENT_SERVICE = "event"
+EVENT_OPERATION = "Delivery"
 
 # On the ResponseURL a refusing fault is the answer's PUT failing (503 SlowDown, 500) for a whole
 # delivery window.
-KIND_LABELS: dict[FaultKind, str] = {
+KIND_LABELS: dict[SweepKind, str] = {
     "throttle": "throttled past retries",
     "not_found": "transient not found",
     "server_error": "5xx past retries",
     "slow": "answer past the client timeout",
     "kill": "environment killed mid-call",
+    "disconnect": "connection lost past retries",
+    "late": "delivered after ServiceTimeout",
+    "reordered": "delivered again, out of order",
+    "forged-create": "a forged Create",
+    "forged-update": "a forged Update",
+    "forged-delete": "a forged Delete",
 }
 _BOUNDED_OPERATIONS = {("servicecatalog", "ListRecordHistory"), ("lambda", "Invoke")}
 
 
 @dataclass(frozen=True)
 class SweepFault:
-    """One fault for one site: the gate's fault and how many matching calls in a row get it."""
+    """One fault for one site: the gate's fault and how many matching calls in a row get it (none
+    for a delivery fault, which the run plays on the event itself)."""
 
-    kind: FaultKind
-    fault: Fault
+    kind: SweepKind
+    fault: Fault | None
     times: int
 
     @property
@@ -50,12 +93,19 @@ class SweepFault:
 
 def faults_for(site: Site) -> list[SweepFault]:
     """Every fault kind the site's service can produce, sized for the client that makes the call."""
+    if site.service == EVENT_SERVICE:
+        return [SweepFault(kind, None, 1) for kind in EVENT_KINDS]
     return [_fault(site, kind) for kind in FAULT_KINDS if supports(site.service, kind)]
 
 
+def event_site(step: int, step_label: str) -> Site:
+    """The delivery of step ``step``'s event."""
+    return Site(step, step_label, EVENT_SERVICE, EVENT_OPERATION, "", 1)
+
+
 def _fault(site: Site, kind: FaultKind) -> SweepFault:
-    if kind in ("throttle", "server_error"):
-        fault = Fault.throttle() if kind == "throttle" else Fault.server_error()
+    if kind in ("throttle", "server_error", "disconnect"):
+        fault = {"throttle": Fault.throttle, "server_error": Fault.server_error, "disconnect": Fault.disconnect}[kind]()
         return SweepFault(kind, fault, _attempts(site))
     if kind == "slow":
         return SweepFault(kind, Fault.slow(_read_timeout(site) + 1.0, then="drop"), 1)

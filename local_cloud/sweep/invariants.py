@@ -18,12 +18,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from local_cloud.cloudformation import HistoryRow, Stack
-from local_cloud.cloudformation.response_server import ReceivedPut
+from local_cloud.cloudformation.response_server import PendingResponse, ReceivedPut
 from local_cloud.sweep.sequences import World
 
 __all__ = [
@@ -81,9 +81,20 @@ def _check(name: str, problems: list[str], notes: Iterable[str] = ()) -> Check:
     return Check(name, not problems, tuple(problems), tuple(notes))
 
 
-def check_answers(stack: Stack, *, lost_put_reply_step: int | None = None) -> Check:
+def check_answers(
+    stack: Stack,
+    *,
+    lost_put_reply_step: int | None = None,
+    late_step: int | None = None,
+    forged: Sequence[tuple[str, PendingResponse]] = (),
+    forged_phase: str = "",
+) -> Check:
     """Invariant 1 over every request of the run; ``lost_put_reply_step`` is the step whose PUT was
-    faulted so that its reply was lost (an identical repeat is then expected)."""
+    faulted so that its reply was lost (an identical repeat is then expected); ``late_step`` the
+    step whose event Lambda's queue held past its ServiceTimeout: CloudFormation gave up on it and
+    ignores whatever answer comes later (what the provider did, the other invariants judge). ``forged`` are the
+    hand-made events sent beside step ``forged_phase``: each gets a refusal, but a Delete naming a
+    physical id the stack no longer holds (see `_judge_forged`)."""
     problems: list[str] = []
     notes: list[str] = []
     for step, row in enumerate(_requests(stack)):
@@ -92,6 +103,9 @@ def check_answers(stack: Stack, *, lost_put_reply_step: int | None = None) -> Ch
         label = f"step {step} ({row.phase} {row.request_type} {row.logical_id})"
         puts = [put for put in outcome.puts if put.method == "PUT"]
         accepted = [put for put in puts if put.accepted]
+        if step == late_step:  # CloudFormation ignores any answer now: what was done, the others judge
+            notes.extend(f"{label}: delivered late, answered {_answer(put)}" for put in puts)
+            continue
         if outcome.timed_out:
             problems.append(f"{label}: no answer within ServiceTimeout ({outcome.service_timeout} s)")
         elif len(accepted) != 1:
@@ -105,7 +119,23 @@ def check_answers(stack: Stack, *, lost_put_reply_step: int | None = None) -> Ch
                 notes.append(f"{what}: the same answer again, after its PUT's reply was lost")
             else:
                 problems.append(what)
+    for request_type, slot in forged:
+        _judge_forged(request_type, slot, forged_phase, problems, notes)
     return _check(CHECKS[0], problems, notes)
+
+
+def _judge_forged(request_type: str, slot: PendingResponse, phase: str, problems: list[str], notes: list[str]) -> None:
+    """A forged event gets a refusal; but a Delete may be confirmed as the Delete of a physical id
+    the stack no longer holds (during a cleanup, or once the stack settled): the owner records then
+    keep it to products of that resource the stack does not hold, and the other invariants judge."""
+    puts = [put for put in slot.puts if put.method == "PUT"]
+    verdicts = ", ".join(_answer(put) for put in puts) or "no answer"
+    if puts and all(_refused(put) for put in puts):
+        notes.append(f"a forged {request_type} was refused")
+    elif request_type == "Delete":
+        notes.append(f"a forged {request_type} beside the {phase} step: {verdicts}")
+    else:
+        problems.append(f"a forged {request_type} beside the {phase} step was answered {verdicts}")
 
 
 def held_products(stack: Stack) -> set[str]:
@@ -210,6 +240,17 @@ def _same_answer(put: ReceivedPut, accepted: ReceivedPut) -> bool:
     except ValueError:
         return False
     return bool(a.get("Status") == b.get("Status") and a.get("PhysicalResourceId") == b.get("PhysicalResourceId"))
+
+
+def _refused(put: ReceivedPut) -> bool:
+    """A FAILED answer saying the request was refused with nothing changed."""
+    try:
+        body = put.json()
+    except ValueError:
+        return False
+    return bool(
+        body.get("Status") == "FAILED" and str(body.get("Reason", "")).startswith("Refused, nothing was changed")
+    )
 
 
 def _answer(put: ReceivedPut) -> str:

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from local_cloud.gate import FAULT_KINDS
-from local_cloud.sweep.faults import KIND_LABELS
+from local_cloud.sweep.faults import KIND_LABELS, SWEEP_KINDS
 from local_cloud.sweep.invariants import CHECKS
 from local_cloud.sweep.runner import CLEAN_END, OUTCOME_KEPT, RunResult
 
@@ -69,7 +68,7 @@ class Matrix:
 
     def render(self, *, wall_seconds: float | None = None) -> str:
         header = ("fault", "call", *COLUMNS)
-        kinds = ["clean", *FAULT_KINDS]
+        kinds = ["clean", *SWEEP_KINDS]
         lines: list[tuple[str, ...]] = [header]
         for key in sorted(self.rows, key=lambda k: (kinds.index(k[0]), k[1])):
             row = self.rows[key]

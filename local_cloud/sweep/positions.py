@@ -23,7 +23,7 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from local_cloud.sweep.faults import faults_for
+from local_cloud.sweep.faults import EVENT_SERVICE, event_site, faults_for
 from local_cloud.sweep.runner import Position
 from local_cloud.sweep.sequences import SEQUENCES, sequence
 from local_cloud.sweep.trace import Site
@@ -45,7 +45,19 @@ DEFAULT_SEED = 16  # the project's issue 16
 SAMPLE_BUDGET_SECONDS = 330.0
 # What each fault kind adds to a clean run (seconds): the slow answer's wait, a killed
 # environment's retry and cold start, the PUT failing for a whole delivery window.
-_EXTRA_SECONDS = {"throttle": 3.0, "server_error": 2.0, "not_found": 0.5, "slow": 10.0, "kill": 4.0}
+_EXTRA_SECONDS = {
+    "throttle": 3.0,
+    "server_error": 2.0,
+    "not_found": 0.5,
+    "slow": 10.0,
+    "kill": 4.0,
+    "disconnect": 3.0,
+    "late": 8.0,
+    "reordered": 1.0,
+    "forged-create": 4.0,
+    "forged-update": 4.0,
+    "forged-delete": 4.0,
+}
 _PUT_WINDOW_SECONDS = 62.0
 # Positions (their `Position.key`) where a whole sweep once found a violation, fixed
 # since: the sample always runs one position of each, so `make test` keeps every fixed class fixed.
@@ -71,6 +83,9 @@ class Planned:
 def _dedupe_key(trace: Trace, site: Site, calls_before: tuple[str, ...]) -> tuple[object, ...]:
     chosen = sequence(trace.sequence)
     phase, request_type = site.step_label.split(" ")[:2]
+    if site.service == EVENT_SERVICE:
+        # A delivery fault is met before any call: what follows depends on the mode and the request.
+        return (chosen.mode, chosen.function_timeout, phase, request_type, site.call)
     if _protocol_layer(site):
         # The request ledger and the answer's PUT (protocol.py, request_ledger.py) work the same
         # whatever the mode and whatever the request did: their ordinal in the step places them.
@@ -90,7 +105,9 @@ def positions(traces: Mapping[str, Trace]) -> list[Planned]:
     for key in order:
         trace = traces[key]
         before: dict[int, list[str]] = {}
-        for site in trace.sites:
+        first = sequence(key).subject_from
+        deliveries = [event_site(step, label) for step, label in enumerate(trace.steps) if step >= first]
+        for site in [*deliveries, *trace.sites]:
             calls = before.setdefault(site.step, [])
             dedupe = _dedupe_key(trace, site, tuple(calls))
             calls.append(f"{site.call}#{site.ordinal}")

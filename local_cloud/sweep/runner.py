@@ -22,9 +22,10 @@ from typing import Any
 
 from local_cloud.cloud import LocalCloud
 from local_cloud.cloudformation import Outcome
-from local_cloud.gate import FaultKind, FaultRule
+from local_cloud.gate import FaultRule
 from local_cloud.servicecatalog import Plan
-from local_cloud.sweep.faults import SweepFault, faults_for
+from local_cloud.sweep.deliveries import Deliveries
+from local_cloud.sweep.faults import EVENT_SERVICE, SweepFault, SweepKind, faults_for
 from local_cloud.sweep.invariants import (
     Check,
     check_answers,
@@ -42,10 +43,12 @@ CLEAN_END = "clean end"
 OUTCOME_KEPT = "outcome kept"
 # Faults the provider rides out: after a kill or a slow answer the call took effect and the provider
 # resumes or retries it (Lambda's retry of the invocation, botocore's of the call); a transient
-# not-found of a Service Catalog read is the eventual consistency the handler waits out. The stack
-# must then end as without the fault. After the others (a failure outlasting every retry) a FAILED
-# answer is honest; the column shows how often the outcome changed.
-RIDDEN_OUT: frozenset[str] = frozenset({"kill", "slow"})
+# not-found of a Service Catalog read is the eventual consistency the handler waits out; a request
+# delivered again out of order, or a forged event beside it, changes nothing. The stack must then
+# end as without the fault (a late delivery makes CloudFormation give up: its outcome differs).
+# After the others (a failure outlasting every retry) a FAILED answer is honest; the column shows
+# how often the outcome changed.
+RIDDEN_OUT: frozenset[str] = frozenset({"kill", "slow", "reordered", "forged-create", "forged-update", "forged-delete"})
 
 
 def rides_out(position: Position) -> bool:
@@ -80,7 +83,7 @@ class Position:
 
     sequence: str
     site: Site
-    kind: FaultKind
+    kind: SweepKind
 
     @property
     def key(self) -> str:
@@ -211,6 +214,7 @@ class _Run:
         self.position = position
         self.options = options
         self.rule: FaultRule | None = None
+        self.deliveries: Deliveries | None = None
         self.world = World(cloud, chosen.mode, cloud.stack(f"sweep-{chosen.name}"), duration=chosen.duration)
         self.recorder = StepRecorder(cloud, settle_before=self._settles_before, on_step=self._plan_fault)
         cloud.cloudformation.progress = self.recorder
@@ -229,6 +233,13 @@ class _Run:
         if self.position is None or step.index != self.position.site.step or self.rule is not None:
             return
         site, fault = self.position.site, self.position.fault
+        if site.service == EVENT_SERVICE:
+            kind = self.position.kind
+            assert kind in ("late", "reordered", "forged-create", "forged-update", "forged-delete")
+            self.deliveries = Deliveries(self.cloud, self.world.stack, self.recorder, kind, step.index)
+            self.cloud.cloudformation.interceptor = self.deliveries
+            return
+        assert fault.fault is not None
         resource = next((arn for arn, role in self._table_arns().items() if role == site.table), None)
         self.rule = self.cloud.faults.add(
             fault.fault,
@@ -246,8 +257,13 @@ class _Run:
             self.sequence.play(self.world)
         except Exception as error:  # a harness or driver failure: reported as a run that did not end
             problems.append(f"the sequence stopped: {type(error).__name__}: {error}")
+        if self.deliveries is not None:
+            self.deliveries.after_sequence()
         settled = self._settle(problems)
         applied = self.rule.applied if self.rule is not None else 0
+        if self.deliveries is not None:
+            applied = self.deliveries.applied
+            self.cloud.cloudformation.interceptor = None
         site = self.position.site if self.position is not None else None
         lost_reply = (
             site.step
@@ -257,8 +273,15 @@ class _Run:
             and self.position.kind in ("kill", "slow")
             else None
         )
+        late = site.step if site is not None and self.position is not None and self.position.kind == "late" else None
         checks = [
-            check_answers(self.world.stack, lost_put_reply_step=lost_reply),
+            check_answers(
+                self.world.stack,
+                lost_put_reply_step=lost_reply,
+                late_step=late,
+                forged=self.deliveries.forged if self.deliveries is not None else (),
+                forged_phase=site.step_label.split(" ")[0] if site is not None else "",
+            ),
             check_orphans(self.world),
             check_versions(self.world),
             check_owners(self.world),

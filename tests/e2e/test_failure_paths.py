@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
-from local_cloud.cloudformation import CustomResource, Delivery
+from local_cloud.cloud import LocalCloud
+from local_cloud.cloudformation import Delivery
 from local_cloud.gate import Fault
 from local_cloud.servicecatalog import ProvisioningScript, RecordError, ServiceCatalogEmulator
 from local_cloud.servicecatalog.errors import AccessDeniedException
 from sc_plan_provider.core.request import PlanRequest
 from sc_plan_provider.records.ledger import request_key
-from support.scenarios import FAST_POLLING, plan, product, resource
+from support.scenarios import plan, product, resource, spec_resource
 
 SHORT_FUNCTION_TIMEOUT = 4.0
 _OWNERS_PREFIX = "ServiceCatalogPlanExecutionProviderOwners"
@@ -221,17 +221,7 @@ def test_one_answer_even_when_recording_it_fails(cloud: LocalCloud) -> None:
     a later duplicate delivery neither answers again nor plans the spec again."""
     sc = cloud.servicecatalog
     seeded = sc.add_product("bucket", ProvisioningScript(duration=0.5, outputs={"BucketName": "b"}))
-    definition = CustomResource(
-        "Bucket",
-        {
-            **FAST_POLLING,
-            "ProductId": seeded.id,
-            "ProvisioningArtifactId": seeded.artifact_id("v1"),
-            "ProvisionedProductName": "recorded-pp",
-        },
-        resource_type=RESOURCE_TYPE,
-    )
-    result = cloud.stack("recorded").create(definition)
+    result = cloud.stack("recorded").create(spec_resource(seeded, "recorded-pp"))
     assert result.status == "CREATE_COMPLETE", result
     (create,) = result.outcomes
     # What a failed recording leaves: the answer claimed (SENDING, by the invocation that sent it), never SENT.

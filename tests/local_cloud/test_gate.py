@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
 
 from local_cloud.cloudformation.response_server import ResponseServer
 from local_cloud.dynamodb import LocalDynamoDB
@@ -248,18 +248,18 @@ def test_lambda_denies_a_qualified_arn_the_role_names_unqualified(services: Serv
 # -- faults, kind by kind, service by service ----------------------------------------------------
 
 
-def sc_call(services: Services) -> Callable[[], Any]:
-    client = services.client("servicecatalog")
+def sc_call(services: Services, config: Config = NO_RETRIES) -> Callable[[], Any]:
+    client = services.client("servicecatalog", config=config)
     return lambda: client.describe_record(Id="rec-missing")
 
 
-def ddb_call(services: Services) -> Callable[[], Any]:
-    client = services.client("dynamodb")
+def ddb_call(services: Services, config: Config = NO_RETRIES) -> Callable[[], Any]:
+    client = services.client("dynamodb", config=config)
     return lambda: update_item(client)
 
 
-def lambda_call(services: Services) -> Callable[[], Any]:
-    client = services.client("lambda")
+def lambda_call(services: Services, config: Config = NO_RETRIES) -> Callable[[], Any]:
+    client = services.client("lambda", config=config)
     return lambda: client.invoke(FunctionName=FUNCTION_ARN, InvocationType="DryRun")
 
 
@@ -315,12 +315,7 @@ def test_refusing_faults_on_the_response_url_answer_as_s3(services: Services) ->
 @pytest.mark.parametrize("service", ["servicecatalog", "dynamodb", "lambda"])
 def test_a_slow_answer_times_the_client_out_after_the_call_took_effect(services: Services, service: str) -> None:
     impatient = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=0.5)
-    client = services.client(service, config=impatient)
-    call = {
-        "servicecatalog": lambda: client.describe_record(Id="rec-missing"),
-        "dynamodb": lambda: update_item(client),
-        "lambda": lambda: client.invoke(FunctionName=FUNCTION_ARN, InvocationType="DryRun"),
-    }[service]
+    call = CALLS[service](services, impatient)
     services.gate.faults.add(Fault.slow(1.5), service=service)
     with pytest.raises(ReadTimeoutError):
         call()
@@ -508,3 +503,19 @@ def test_a_rule_can_narrow_to_one_resource_and_count_runs_of_calls() -> None:
         plan.add(Fault.throttle(), resource=owners)
     with pytest.raises(ValueError, match="counting must be"):
         plan.add(Fault.throttle(), counting="polls")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("service", ["servicecatalog", "dynamodb", "lambda"])
+def test_a_lost_connection_past_the_clients_attempts_is_a_botocore_error_and_nothing_happened(
+    services: Services, service: str
+) -> None:
+    """What a reset or a dropped network path looks like to the caller: no ClientError to catch, but
+    botocore's ConnectionClosedError (a BotoCoreError) once its retries are spent."""
+    call = CALLS[service](services, Config(retries={"mode": "standard", "total_max_attempts": 2}))
+    services.gate.faults.add(Fault.disconnect(), service=service, times=2)
+    with pytest.raises(BotoCoreError) as raised:
+        call()
+    assert not isinstance(raised.value, ClientError)
+    assert [(c.fault, c.outcome) for c in services.gate.calls()] == [("disconnect", "dropped")] * 2
+    if service == "dynamodb":
+        assert seen(services) == 0  # never carried out

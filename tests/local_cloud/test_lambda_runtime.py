@@ -138,6 +138,19 @@ def test_deadline_kills_the_environment_and_reports_a_timeout(make_runtime: Make
     assert runtime.environments_started == 2
 
 
+def test_an_environment_is_frozen_between_invocations(make_runtime: MakeRuntime, tmp_path: Path) -> None:
+    """Lambda freezes the environment once the handler returned: a thread it left running makes no
+    progress until the next invocation thaws it."""
+    runtime = make_runtime("app.ticker")
+    ticks = tmp_path / "ticks"
+    assert runtime.invoke({"path": str(ticks), "start": True}).payload["ticks"] > 0
+    frozen_at = len(ticks.read_text())
+    time.sleep(0.6)
+    assert len(ticks.read_text()) == frozen_at  # not one tick while frozen
+    during = runtime.invoke({"path": str(ticks), "hold": 0.6}).payload["ticks"]  # thawed: it goes on
+    assert during > frozen_at + 3
+
+
 def test_handler_exception_is_lambdas_error_object_and_environment_stays_warm(
     make_runtime: MakeRuntime,
 ) -> None:

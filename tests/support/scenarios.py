@@ -45,3 +45,15 @@ def resource(plan_id: str | None, logical_id: str = "Bucket", **properties: Any)
     if plan_id is not None:
         props["PlanId"] = plan_id
     return CustomResource(logical_id, props, resource_type=RESOURCE_TYPE)
+
+
+def spec_resource(seeded: SeededProduct, name: str, logical_id: str = "Bucket", **properties: Any) -> CustomResource:
+    """A spec-mode resource: the product's version v1 under provisioned product `name`."""
+    props: dict[str, Any] = {
+        **FAST_POLLING,
+        "ProductId": seeded.id,
+        "ProvisioningArtifactId": seeded.artifact_id("v1"),
+        "ProvisionedProductName": name,
+        **properties,
+    }
+    return CustomResource(logical_id, props, resource_type=RESOURCE_TYPE)
