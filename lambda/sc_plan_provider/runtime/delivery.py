@@ -1,9 +1,8 @@
 """The one response to CloudFormation: its body kept within the 4096-byte limit, and its delivery to
 the pre-signed ResponseURL, reliably.
 
-The ids and the change summary always stay in the body; outputs are added in the record's order
-while they fit, and any left out are named in the answer's `OutputsLeftOut` attribute and in the
-log (their values are not: outputs may be sensitive). crhelper's sender counts any HTTP status as
+A body over the limit is fitted by fitting.py (outputs left out are named in the answer's
+`OutputsLeftOut` attribute). crhelper's sender counts any HTTP status as
 delivered and retries forever on exceptions (docs/facts.md#crhelpers-defects); here only a 2xx
 counts, failures are retried with exponential backoff until a deadline, and neither the URL nor
 the body is ever logged: the URL is a credential.
@@ -19,7 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.properties.resource import OUTPUTS_LEFT_OUT, REQUIRED_DATA_KEYS
 from sc_plan_provider.steps.context import MAX_REASON_CHARS
 from sc_plan_provider.waiting.waiter import Sleep, real_sleep
 
@@ -76,8 +74,6 @@ def _put(response_url: str, body: bytes, *, timeout: float) -> int:
 
 
 MAX_RESPONSE_BYTES = 4096
-TRUNCATED = " ...(truncated)"
-MAX_LEFT_OUT_CHARS = 1000
 
 
 def encode(body: dict[str, Any]) -> bytes:
@@ -86,56 +82,10 @@ def encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def fit_response(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Return a body that encodes to at most 4096 bytes and the Data keys left out, which the body
-    names in `OutputsLeftOut` (when the answer has that attribute: a successful one)."""
-    reason = str(body.get("Reason", ""))
-    if len(reason) > MAX_REASON_CHARS:
-        reason = reason[: MAX_REASON_CHARS - len(TRUNCATED)] + TRUNCATED
-    data: dict[str, Any] = body.get("Data") or {}
-    outputs = [(key, value) for key, value in data.items() if key not in REQUIRED_DATA_KEYS]
-    left_out: list[str] = []
-    while True:  # naming what is left out takes room: until no further output has to go
-        fitted = {**body, "Reason": reason, "Data": {k: data[k] for k in REQUIRED_DATA_KEYS if k in data}}
-        if left_out:
-            fitted["Data"][OUTPUTS_LEFT_OUT] = _names(left_out)
-        size = len(encode(fitted))
-        more: list[str] = []
-        for key, value in outputs:
-            if key in left_out:
-                continue
-            # Adding one entry adds its encoded key/value plus a comma.
-            entry = len(encode({key: value})) - 2 + 1
-            if size + entry <= MAX_RESPONSE_BYTES:
-                fitted["Data"][key] = value
-                size += entry
-            else:
-                more.append(key)
-        if not more:
-            break
-        left_out = [key for key, _value in outputs if key in left_out or key in more]
-    if size > MAX_RESPONSE_BYTES:  # only a huge reason (or id) gets here: cut it to fit, by bytes
-        fitted["Reason"] = _cut(reason, len(encode({**fitted, "Reason": ""})))
-    return fitted, left_out
-
-
-def _names(keys: list[str]) -> str:
-    """The left-out attribute names, comma-separated, at most MAX_LEFT_OUT_CHARS (then how many)."""
-    names = ",".join(keys)
-    if len(names) <= MAX_LEFT_OUT_CHARS:
-        return names
-    shown = names[: MAX_LEFT_OUT_CHARS - 40].rsplit(",", 1)[0]
-    return f"{shown},... ({len(keys)} in all)"
-
-
-def _cut(reason: str, rest_bytes: int) -> str:
-    """The longest start of the reason (whole characters) that, with the marker, fits beside the rest."""
-    budget = MAX_RESPONSE_BYTES - rest_bytes - len(encode({"": TRUNCATED})) + len(encode({"": ""}))
-    low, high = 0, len(reason)
-    while low < high:  # the longest prefix whose escaped JSON text fits the budget
-        middle = (low + high + 1) // 2
-        if len(encode({"": reason[:middle]})) - len(encode({"": ""})) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    return reason[:low] + TRUNCATED
+def encoded_as_is(body: dict[str, Any]) -> bytes | None:
+    """The body encoded, when it needs no fitting (nearly every answer); None when its reason is over
+    MAX_REASON_CHARS or it is over 4096 bytes: fitting.py then fits it."""
+    if len(str(body.get("Reason", ""))) > MAX_REASON_CHARS:
+        return None
+    encoded = encode(body)
+    return encoded if len(encoded) <= MAX_RESPONSE_BYTES else None

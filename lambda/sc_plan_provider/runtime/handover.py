@@ -5,8 +5,9 @@ most. Rather than rules created at run time (crhelper) or a state machine, the f
 itself asynchronously with the same event plus a continuation (core/request.py reads it: the hop, the first
 arrival, the product made so far): every step is idempotent (Service Catalog tokens) and the
 request ledger keeps the first-arrival time and the single answer, so the new invocation simply
-resumes. The only permission needed is lambda:InvokeFunction on itself, granted at synth. Loaded
-only when a request is handed over.
+resumes. The only permission needed is lambda:InvokeFunction on itself, granted at synth. An
+answer whose delivery keeps failing is handed on the same way. Loaded only when a request or a
+delivery is handed over.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 from sc_plan_provider.core.request import CONTINUATION_KEY, continuation
 from sc_plan_provider.core.telemetry import logger, metrics
 from sc_plan_provider.runtime.clients import bounded_config, client_config
+from sc_plan_provider.runtime.confirmation import service_timeout_seconds
 from sc_plan_provider.waiting.waiter import real_sleep
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
+    from sc_plan_provider.runtime.delivery import DeliveryError
     from sc_plan_provider.waiting.waiter import Sleep
 
 # A runaway guard: an hour of 15-minute invocations needs 5 hops; short test timeouts need more.
@@ -72,6 +75,45 @@ def continue_in_new_invocation(
         carried["AnsweredBy"] = answered_by
     payload = json.dumps({**event, CONTINUATION_KEY: carried}).encode()
     invoke_continuation(function_arn, payload, hop=next_hop, give_up_at=give_up_at, sleep=sleep)
+
+
+def hand_on_delivery(
+    error: DeliveryError,
+    event: dict[str, Any],
+    function_arn: str,
+    first_seen: float,
+    *,
+    product_id: str,
+    answered_by: str,
+    continuable: bool,
+    give_up_at: float,
+    sleep: Sleep = real_sleep,
+) -> DeliveryError | None:
+    """An answer claimed and recorded but not delivered: a new invocation re-sends it (as the holder
+    `answered_by`) until CloudFormation's ServiceTimeout, however many invocations that takes.
+    Returns the error the invocation must fail with where that is impossible (no durable ledger
+    to resume from, or the Invoke failed): Lambda's retry, the same holder, re-sends it."""
+    if time.time() >= first_seen + service_timeout_seconds(event):
+        logger.error("Response not delivered within CloudFormation's ServiceTimeout", extra={"error": str(error)})
+        return None
+    if not continuable:
+        logger.error("Response not delivered; failing the invocation so Lambda retries it", extra={"error": str(error)})
+        return error
+    logger.warning("Response not delivered yet; handing the delivery on", extra={"error": str(error)})
+    try:
+        continue_in_new_invocation(
+            event,
+            function_arn,
+            first_seen,
+            product_id=product_id,
+            answered_by=answered_by,
+            give_up_at=give_up_at,
+            sleep=sleep,
+        )
+    except Exception:
+        logger.exception("Could not hand the delivery on; failing the invocation so Lambda retries it")
+        return error
+    return None
 
 
 def hop(event: dict[str, Any]) -> int:

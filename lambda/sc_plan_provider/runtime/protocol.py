@@ -47,7 +47,7 @@ from sc_plan_provider.runtime.confirmation import (
     service_timeout_seconds,
     signed_at,
 )
-from sc_plan_provider.runtime.delivery import DeliveryError, encode, fit_response, put_response
+from sc_plan_provider.runtime.delivery import DeliveryError, encode, encoded_as_is, put_response
 from sc_plan_provider.steps.deputy import require_same_home
 from sc_plan_provider.waiting.waiter import ContinuationNeeded, Sleep, real_sleep
 
@@ -259,32 +259,11 @@ class PlanResource(CfnResource):
         return f"CloudFormation does not show this {request.request_type} in progress: {shown}"
 
     def _answer_refused(self, event: dict[str, Any], context: Any, why: str) -> None:
-        """FAILED, without touching the provider's records: if CloudFormation does wait after all (a
-        read that lagged), the stack fails with the reason instead of waiting an hour."""
-        request = PlanRequest.from_event(event)
-        reason = (
-            f"Refused, nothing was changed: {why}. A request CloudFormation no longer waits for changes "
-            "nothing; if the stack is deploying now, deploy it again."
-        )
-        body, _left_out = fit_response(
-            {
-                "Status": FAILED,
-                "Reason": reason,
-                "PhysicalResourceId": request.physical_resource_id or request.not_provisioned_id(),
-                "StackId": request.stack_id,
-                "RequestId": request.request_id,
-                "LogicalResourceId": request.logical_resource_id,
-                "NoEcho": False,
-                "Data": {},
-            }
-        )
+        """FAILED, without touching the provider's records (refusal.py)."""
+        from sc_plan_provider.runtime.refusal import answer_refused  # noqa: PLC0415 - refused requests only
+
         window = min(REFUSAL_DELIVERY_SECONDS, self._remaining(context) - DELIVERY_DEADLINE_MARGIN_SECONDS)
-        try:
-            put_response(
-                str(event["ResponseURL"]), encode(body), give_up_at=time.monotonic() + window, sleep=self._sleep
-            )
-        except DeliveryError as error:  # CloudFormation ignores an answer it does not wait for
-            logger.warning("Refusal not delivered", extra={"error": str(error)})
+        answer_refused(event, why, window=window, sleep=self._sleep, put=put_response)
 
     @staticmethod
     def _remaining(context: Any) -> float:
@@ -423,10 +402,7 @@ class PlanResource(CfnResource):
         """The answer as sent (UTF-8 JSON within 4096 bytes); FAILED, saying so, when it cannot be
         encoded (an output value JSON cannot carry, say)."""
         try:
-            body, left_out = fit_response(self._body(status, reason))
-            if left_out:
-                logger.warning("Outputs left out of the response to fit 4096 bytes", extra={"left_out": left_out})
-            return encode(body).decode()
+            return _within_limit(self._body(status, reason))
         except Exception as error:
             logger.exception("The answer could not be encoded; answering FAILED instead")
             failed = {
@@ -437,7 +413,7 @@ class PlanResource(CfnResource):
                 ),
                 "NoEcho": False,
             }
-            return encode(fit_response(failed)[0]).decode()
+            return _within_limit(failed)
 
     def _deliver(self, body: str) -> None:
         """PUT the claimed answer; a delivery that fails is handed on, not dropped."""
@@ -451,34 +427,21 @@ class PlanResource(CfnResource):
         self._record(self._ledger().answered, self._request)
 
     def _hand_on(self, error: DeliveryError) -> None:
-        """The answer is claimed and recorded, but not delivered: a new invocation re-sends it (as this
-        holder) until CloudFormation's ServiceTimeout, however many invocations that takes; where
-        that is impossible, the invocation fails and Lambda's retry (the same holder) re-sends it."""
-        if time.time() >= self.first_seen + service_timeout_seconds(self._event):
-            logger.error("Response not delivered within CloudFormation's ServiceTimeout", extra={"error": str(error)})
-            return
-        if not self.continuable:
-            logger.error(
-                "Response not delivered; failing the invocation so Lambda retries it", extra={"error": str(error)}
-            )
-            self._delivery_error = error
-            return
-        logger.warning("Response not delivered yet; handing the delivery on", extra={"error": str(error)})
-        try:
-            from sc_plan_provider.runtime.handover import continue_in_new_invocation  # noqa: PLC0415 - a failed delivery only
+        """Not delivered: the claimed answer goes on to a new invocation (handover.py), or the
+        invocation fails so that Lambda's retry re-sends it."""
+        from sc_plan_provider.runtime.handover import hand_on_delivery  # noqa: PLC0415 - a failed delivery only
 
-            continue_in_new_invocation(
-                self._event,
-                self._context.invoked_function_arn,
-                self.first_seen,
-                product_id=self._product_id,
-                answered_by=self._holder,
-                give_up_at=time.monotonic() + self._remaining_seconds() - DELIVERY_DEADLINE_MARGIN_SECONDS,
-                sleep=self._sleep,
-            )
-        except Exception:
-            logger.exception("Could not hand the delivery on; failing the invocation so Lambda retries it")
-            self._delivery_error = error
+        self._delivery_error = hand_on_delivery(
+            error,
+            self._event,
+            self._context.invoked_function_arn,
+            self.first_seen,
+            product_id=self._product_id,
+            answered_by=self._holder,
+            continuable=self.continuable,
+            give_up_at=time.monotonic() + self._remaining_seconds() - DELIVERY_DEADLINE_MARGIN_SECONDS,
+            sleep=self._sleep,
+        )
 
     def _resend(self, event: dict[str, Any], context: Any, body: str) -> None:
         """This holder claimed the answer and may not have delivered it (Lambda retries its invocation,
@@ -542,3 +505,16 @@ class PlanResource(CfnResource):
             "NoEcho": self.NoEcho,
             "Data": self.Data if (status or self.Status) == SUCCESS else {},
         }
+
+
+def _within_limit(body: dict[str, Any]) -> str:
+    """The body as sent: as it is, or fitted to 4096 bytes (fitting.py) when it does not fit."""
+    encoded = encoded_as_is(body)
+    if encoded is None:
+        from sc_plan_provider.runtime.fitting import fit_response  # noqa: PLC0415 - an answer over 4096 bytes only
+
+        fitted, left_out = fit_response(body)
+        if left_out:
+            logger.warning("Outputs left out of the response to fit 4096 bytes", extra={"left_out": left_out})
+        encoded = encode(fitted)
+    return encoded.decode()
