@@ -3,6 +3,7 @@ environment, each ending in exactly one correct answer."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 
 from local_cloud.cloud import LocalCloud
 from local_cloud.cloudformation import Delivery
+from local_cloud.gate import Fault
 from support.scenarios import executions, plan, product, resource
 
 SHORT_FUNCTION_TIMEOUT = 4.0
@@ -55,6 +57,29 @@ def test_provisioning_longer_than_the_deadline_fails_clearly_and_in_time(short_l
     assert failed.answers == 1
     assert handovers(short_lived) >= 1
     assert elapsed < 60
+
+
+def test_a_timed_out_hop_retried_by_lambda_ends_without_forking_the_chain(short_lived: LocalCloud) -> None:
+    """A hung DescribeRecord: the watchdog hands the request over, the invocation then times out
+    and Lambda retries it. The retry finds the request handed over to a later hop and ends; before,
+    it went on and handed over again, a second chain (and on a loaded machine, where every hop
+    timed out, chains multiplied until the hop limit)."""
+    sc = short_lived.servicecatalog
+    short_lived.faults.add(Fault.slow(6.0), service="servicecatalog", operation="DescribeRecord", at=2)
+    result = short_lived.stack("retried-hop").create(resource(plan(sc, product(sc, duration=12.0))))
+    assert result.status == "CREATE_COMPLETE", result
+    (outcome,) = result.outcomes
+    assert outcome.answers == 1
+    short_lived.function.wait_for_async(timeout=30)
+    timed_out = [a for a in short_lived.function.attempts if a.outcome != "success"]
+    assert timed_out, "the hung call did not outlast the invocation"
+    assert "Request already handed over to a later invocation: nothing to do" in short_lived.function.log_text()
+    hops = [
+        json.loads(line)["hop"]
+        for line in short_lived.function.log_text().splitlines()
+        if '"Request handed over to a new invocation"' in line
+    ]
+    assert len(hops) == len(set(hops)), f"a hop was handed over twice: {hops}"
 
 
 def test_killed_environment_mid_poll_resumes_the_same_work(cloud: LocalCloud) -> None:

@@ -99,7 +99,8 @@ def test_the_deadline_keeps_its_anchor_when_the_ledgers_first_write_fails(short_
     sc = short_lived.servicecatalog
     # DynamoDB's ResourceNotFoundException is not retried: the very first ledger write fails at once.
     short_lived.faults.add(Fault.not_found(), service="dynamodb", operation="UpdateItem", at=1)
-    result = short_lived.stack("anchor").create(resource(plan(sc, product(sc, duration=40.0)), DeadlineSeconds=9))
+    # The product outlasts the deadline; its rollback then waits only for the rest of its run.
+    result = short_lived.stack("anchor").create(resource(plan(sc, product(sc, duration=14.0)), DeadlineSeconds=9))
     (create,) = result.by_phase("create")
     assert create.status == "FAILED" and "DeadlineSeconds (9 s) ran out" in create.reason
     assert not create.timed_out

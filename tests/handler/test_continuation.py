@@ -10,10 +10,9 @@ import pytest
 from botocore.stub import Stubber
 
 from sc_plan_provider import handler
-from sc_plan_provider.core.request import CONTINUATION_KEY
+from sc_plan_provider.core.request import CONTINUATION_KEY, carried_hop
 from sc_plan_provider.records.in_process import InProcessLedger
 from sc_plan_provider.runtime import handover
-from sc_plan_provider.runtime.handover import hop
 from support import sc_stubs as sc
 from support.cfn_requests import Answers, FakeContext, invoke, make_event
 
@@ -76,8 +75,8 @@ def test_a_failed_hand_over_is_a_clear_failure_not_silence(
 
 
 def test_hops_are_counted_in_the_event() -> None:
-    assert hop({}) == 0
-    assert hop({CONTINUATION_KEY: {"Hop": 3}}) == 3
+    assert carried_hop({}) == 0
+    assert carried_hop({CONTINUATION_KEY: {"Hop": 3}}) == 3
 
 
 class BrokenLedger(InProcessLedger):

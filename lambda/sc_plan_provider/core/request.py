@@ -84,6 +84,12 @@ def carried_product_id(event: dict[str, Any]) -> str:
     return value if isinstance(value, str) else ""
 
 
+def carried_hop(event: dict[str, Any]) -> int:
+    """0 for CloudFormation's own delivery, n for the n-th continuation."""
+    value = continuation(event).get("Hop", 0)
+    return value if isinstance(value, int) else 0
+
+
 def carried_holder(event: dict[str, Any]) -> str:
     """The invocation that claimed the answer, when its delivery failed and was handed on ("" if
     not): the new invocation answers as that holder, re-sending the recorded body."""

@@ -130,6 +130,9 @@ class InProcessLedger:
             claimed = state[2] if state is not None and state[:2] == (SENDING, holder) else ""
             return Arrival(first, answered, superseded and not claimed, claimed)
 
+    def handed_over(self, request: PlanRequest, hop: int) -> None:
+        """Nothing to record: without the table a request is never handed over."""
+
     def event_digest(self, request: PlanRequest) -> str | None:
         with self._lock:
             return self._digests.get(request_key(request)) or None

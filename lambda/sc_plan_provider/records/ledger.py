@@ -38,6 +38,7 @@ class Arrival(Value):
     answered: bool  # answered, or being answered by another invocation: nothing to do
     superseded: bool = False  # a later request of the same resource arrived first
     claimed_body: str = ""  # the answer this holder claimed and may not have delivered: re-send it
+    handed_on: int = 0  # the latest hop the request was handed over to (0: never handed over)
 
 
 class ClaimedAnswer(Value):
@@ -64,6 +65,7 @@ EVENT_DIGEST = "EventDigest"  # the confirmed event's fingerprint: its re-delive
 ANSWER = "Answer"
 HOLDER = "AnsweredBy"  # the Lambda request id of the invocation that claimed the answer
 BODY = "AnswerBody"  # the answer's JSON, recorded with the claim: every re-send is these bytes
+HANDED_ON = "HandedOnHop"  # the latest continuation hop the request was handed over to
 CLEANUP_OF = "CleanupOf"  # a product this request is removing instead of reporting it
 EXPIRES_AT = "ExpiresAt"  # the table's TTL attribute
 LATEST = "LatestRequest"  # on a resource's item: the key of its latest request
@@ -110,7 +112,8 @@ class DynamoDBLedger:
         answered = _answered_by_another(item, holder)
         claimed = _text(item, BODY) if _being_answered_by(item, holder) else ""
         superseded = not claimed and not self._register_latest(request, first, expires)
-        return Arrival(first, answered, superseded=superseded, claimed_body=claimed)
+        handed_on = int(item.get(HANDED_ON, {}).get("N", "0"))
+        return Arrival(first, answered, superseded=superseded, claimed_body=claimed, handed_on=handed_on)
 
     def _register_latest(self, request: PlanRequest, first_seen: float, expires: dict[str, str]) -> bool:
         """Make the request its resource's latest unless a later one is; False when superseded."""
@@ -175,6 +178,20 @@ class DynamoDBLedger:
             return False  # answered (by a duplicate delivery, say): the answer holds the resource
         latest = self._get(latest_request_key(request)).get(LATEST, {}).get("S")
         return latest not in (None, request_key(request))
+
+    def handed_over(self, request: PlanRequest, hop: int) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY: {"S": request_key(request)}},
+                UpdateExpression="SET #hop = :hop",
+                ConditionExpression="attribute_not_exists(#hop) OR #hop < :hop",
+                ExpressionAttributeNames={"#hop": HANDED_ON},
+                ExpressionAttributeValues={":hop": _number(hop)},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
 
     def start_cleanup(self, request: PlanRequest, provisioned_product_id: str) -> None:
         self._client.update_item(

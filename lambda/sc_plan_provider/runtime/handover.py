@@ -17,13 +17,15 @@ import time
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sc_plan_provider.core.request import CONTINUATION_KEY, continuation
+from sc_plan_provider.core.request import CONTINUATION_KEY, carried_hop
 from sc_plan_provider.core.telemetry import logger, metrics
 from sc_plan_provider.runtime.clients import bounded_config, client_config
 from sc_plan_provider.runtime.confirmation import service_timeout_seconds
 from sc_plan_provider.waiting.waiter import real_sleep
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_lambda import LambdaClient
 
     from sc_plan_provider.runtime.delivery import DeliveryError
@@ -60,12 +62,15 @@ def continue_in_new_invocation(
     product_id: str = "",
     answered_by: str = "",
     give_up_at: float = 0.0,
+    handed_over: Callable[[int], None] = lambda hop: None,
     sleep: Sleep = real_sleep,
 ) -> None:
     """Invoke this function asynchronously with the same request plus its continuation: the hop, the
     first arrival, the product made so far, and for an answer whose delivery failed the invocation
-    that claimed it (the new invocation reads them: core/request.py)."""
-    next_hop = hop(event) + 1
+    that claimed it (the new invocation reads them: core/request.py). `handed_over` records the new
+    hop once the Invoke was accepted: a retry of this hop (Lambda retries an invocation that timed
+    out after its watchdog handed over) then ends at once instead of forking a second chain."""
+    next_hop = carried_hop(event) + 1
     if next_hop > MAX_HOPS:
         raise RuntimeError(f"gave up after {MAX_HOPS} continuations")
     carried: dict[str, Any] = {"Hop": next_hop, "FirstSeen": first_seen}
@@ -75,6 +80,7 @@ def continue_in_new_invocation(
         carried["AnsweredBy"] = answered_by
     payload = json.dumps({**event, CONTINUATION_KEY: carried}).encode()
     invoke_continuation(function_arn, payload, hop=next_hop, give_up_at=give_up_at, sleep=sleep)
+    handed_over(next_hop)
 
 
 def hand_on_delivery(
@@ -87,6 +93,7 @@ def hand_on_delivery(
     answered_by: str,
     continuable: bool,
     give_up_at: float,
+    handed_over: Callable[[int], None],
     sleep: Sleep = real_sleep,
 ) -> DeliveryError | None:
     """An answer claimed and recorded but not delivered: a new invocation re-sends it (as the holder
@@ -108,17 +115,13 @@ def hand_on_delivery(
             product_id=product_id,
             answered_by=answered_by,
             give_up_at=give_up_at,
+            handed_over=handed_over,
             sleep=sleep,
         )
     except Exception:
         logger.exception("Could not hand the delivery on; failing the invocation so Lambda retries it")
         return error
     return None
-
-
-def hop(event: dict[str, Any]) -> int:
-    """0 for CloudFormation's own delivery, n for the n-th continuation."""
-    return int(continuation(event).get("Hop", 0))
 
 
 def invoke_continuation(

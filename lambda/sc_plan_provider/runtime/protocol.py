@@ -37,6 +37,7 @@ from sc_plan_provider.core.request import (
     ResourceFailure,
     carried_first_seen,
     carried_holder,
+    carried_hop,
     carried_product_id,
     event_digest,
 )
@@ -193,8 +194,8 @@ class PlanResource(CfnResource):
             logger.exception("Request ledger unavailable; continuing without it")
             arrival = Arrival(arrived_at if carried is None else min(carried, arrived_at), answered=False)
             unregistered = (request, holder, carried, event_digest(event))  # registered before it acts
-        if arrival.answered:
-            logger.info("Request already answered: this delivery is a duplicate, nothing to do")
+        if idle := _nothing_to_do(event, arrival):
+            logger.info(idle)
             return
         with self._answer_lock:
             self._answered = False
@@ -285,6 +286,7 @@ class PlanResource(CfnResource):
                 self.first_seen,
                 product_id=self._product_id or carried_product_id(event),
                 give_up_at=give_up_at,
+                handed_over=self._handed_over_to,
                 sleep=self._sleep,
             )
         except Exception as error:
@@ -440,8 +442,13 @@ class PlanResource(CfnResource):
             answered_by=self._holder,
             continuable=self.continuable,
             give_up_at=time.monotonic() + self._remaining_seconds() - DELIVERY_DEADLINE_MARGIN_SECONDS,
+            handed_over=self._handed_over_to,
             sleep=self._sleep,
         )
+
+    def _handed_over_to(self, hop: int) -> None:
+        assert self._request is not None
+        self._record(lambda request: self._ledger().handed_over(request, hop), self._request)
 
     def _resend(self, event: dict[str, Any], context: Any, body: str) -> None:
         """This holder claimed the answer and may not have delivered it (Lambda retries its invocation,
@@ -467,7 +474,7 @@ class PlanResource(CfnResource):
                 return
             except Exception:
                 if attempt == RECORD_ATTEMPTS:
-                    logger.exception("Could not record the answer in the request ledger")
+                    logger.exception("Could not record in the request ledger")
                     return
                 self._sleep(RECORD_RETRY_SECONDS * attempt)
 
@@ -505,6 +512,17 @@ class PlanResource(CfnResource):
             "NoEcho": self.NoEcho,
             "Data": self.Data if (status or self.Status) == SUCCESS else {},
         }
+
+
+def _nothing_to_do(event: dict[str, Any], arrival: Arrival) -> str:
+    """Why this delivery ends at once ("" if it goes on)."""
+    if arrival.answered:
+        return "Request already answered: this delivery is a duplicate, nothing to do"
+    if carried_hop(event) < arrival.handed_on:
+        # Lambda's retry of an invocation that timed out after its watchdog handed the request over:
+        # the later hop carries on, and a second chain would double with every further timeout.
+        return "Request already handed over to a later invocation: nothing to do"
+    return ""
 
 
 def _within_limit(body: dict[str, Any]) -> str:
