@@ -66,7 +66,7 @@ scan: synth package $(CHECKOV_STAMP)
 # The fault sweep's sample runs on its own, SWEEP_WORKERS side by side (its runs mostly wait), so
 # `make test` stays well inside CI's 20 minutes.
 test: scan lint
-	pytest -n 2 --ignore=tests/sweep
+	pytest -n 2 --dist loadgroup --ignore=tests/sweep
 	pytest -n $(SWEEP_WORKERS) tests/sweep
 
 # The fault sweep (tests/sweep, local_cloud/sweep): every fault kind at every position of every

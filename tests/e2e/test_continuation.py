@@ -45,7 +45,7 @@ def test_provisioning_longer_than_the_deadline_fails_clearly_and_in_time(short_l
     sc = short_lived.servicecatalog
     started = time.monotonic()
     result = short_lived.stack("too-long").create(
-        resource(plan(sc, product(sc, duration=30.0)), DeadlineSeconds=9), delivery=Delivery()
+        resource(plan(sc, product(sc, duration=16.0)), DeadlineSeconds=9), delivery=Delivery()
     )
     elapsed = time.monotonic() - started
     (failed,) = result.by_phase("create")

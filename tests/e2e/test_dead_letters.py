@@ -15,9 +15,9 @@ from typing import Any
 from local_cloud.cloud import LocalCloud, provider_spec
 from support.scenarios import plan, product, resource
 
-# Long enough for three failed inits and two retry delays on a loaded machine; CloudFormation
-# would wait the whole ServiceTimeout (up to an hour) instead.
-WAIT = 25.0
+# How long CloudFormation waits for each request here (it would wait the whole ServiceTimeout, up
+# to an hour); Lambda's retries go on after it gave up, and the test waits for them to end.
+WAIT = 10.0
 
 
 # A release whose handler imports a module it renamed without shipping it under the old name: it

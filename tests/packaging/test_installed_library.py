@@ -21,8 +21,9 @@ from sc_plan_provider import __version__
 from support.scenarios import FAST_POLLING, product
 
 REPO = Path(__file__).resolve().parents[2]
-# Building a wheel, a fresh virtualenv with aws-cdk-lib and a synth take minutes on a busy 2-core machine.
-pytestmark = pytest.mark.timeout(900)
+# Building a wheel, a fresh virtualenv with aws-cdk-lib and a synth take minutes on a busy 2-core
+# machine: one xdist worker builds them once for every test here (`make test` runs --dist loadgroup).
+pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("installed-library")]
 
 CONSUMER_APP = """
 import json
@@ -65,8 +66,9 @@ def consumer(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     # The same CDK versions the repository pins, so the test does not depend on the newest release.
+    # No bytecode: compiling aws-cdk-lib's thousands of modules is most of an install's time here.
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel), "-c", str(REPO / "constraints.txt")],
+        [str(python), "-m", "pip", "install", "--quiet", "--no-compile", str(wheel), "-c", str(REPO / "constraints.txt")],
         check=True,
     )
     app_dir = home / "app"

@@ -113,6 +113,7 @@ class InProcessLedger:
         self._answers: dict[str, tuple[str, str, str]] = {}  # request key -> (state, holder, body)
         self._latest: dict[str, tuple[str, float]] = {}  # resource key -> (request key, first seen)
         self._cleanups: dict[str, str] = {}
+        self._terminating: dict[str, tuple[str, str]] = {}  # request key -> (product, terminate record)
         self._digests: dict[str, str] = {}
 
     def arrive(self, request: PlanRequest, holder: str, first_seen: float | None = None, digest: str = "") -> Arrival:
@@ -176,3 +177,12 @@ class InProcessLedger:
     def cleanup_of(self, request: PlanRequest) -> str | None:
         with self._lock:
             return self._cleanups.get(request_key(request))
+
+    def terminating(self, request: PlanRequest, provisioned_product_id: str, record_id: str) -> None:
+        with self._lock:
+            self._terminating[request_key(request)] = (provisioned_product_id, record_id)
+
+    def terminate_record(self, request: PlanRequest, provisioned_product_id: str) -> str | None:
+        with self._lock:
+            product, record = self._terminating.get(request_key(request), ("", ""))
+            return record if product == provisioned_product_id and record else None

@@ -66,6 +66,7 @@ ANSWER = "Answer"
 HOLDER = "AnsweredBy"  # the Lambda request id of the invocation that claimed the answer
 BODY = "AnswerBody"  # the answer's JSON, recorded with the claim: every re-send is these bytes
 HANDED_ON = "HandedOnHop"  # the latest continuation hop the request was handed over to
+TERMINATING = "Terminating"  # "<product>|<record>": the terminate record this request started last
 CLEANUP_OF = "CleanupOf"  # a product this request is removing instead of reporting it
 EXPIRES_AT = "ExpiresAt"  # the table's TTL attribute
 LATEST = "LatestRequest"  # on a resource's item: the key of its latest request
@@ -205,6 +206,19 @@ class DynamoDBLedger:
     def cleanup_of(self, request: PlanRequest) -> str | None:
         value = self._get(request_key(request)).get(CLEANUP_OF, {}).get("S")
         return str(value) if value else None
+
+    def terminating(self, request: PlanRequest, provisioned_product_id: str, record_id: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={KEY: {"S": request_key(request)}},
+            UpdateExpression="SET #terminating = :record",
+            ExpressionAttributeNames={"#terminating": TERMINATING},
+            ExpressionAttributeValues={":record": {"S": f"{provisioned_product_id}|{record_id}"}},
+        )
+
+    def terminate_record(self, request: PlanRequest, provisioned_product_id: str) -> str | None:
+        product, _, record = _text(self._get(request_key(request)), TERMINATING).partition("|")
+        return record if product == provisioned_product_id and record else None
 
     def _get(self, key: str) -> dict[str, Any]:
         item: dict[str, Any] = self._client.get_item(

@@ -93,6 +93,15 @@ class Ledger(Protocol):
 
     def cleanup_of(self, request: PlanRequest) -> str | None: ...
 
+    def terminating(self, request: PlanRequest, provisioned_product_id: str, record_id: str) -> None:
+        """Record the terminate record this request started: a later hop that finds the product gone
+        believes that record's success instead of reads seconds apart (which may not fit one hop)."""
+        ...
+
+    def terminate_record(self, request: PlanRequest, provisioned_product_id: str) -> str | None:
+        """The terminate record this request started for the product, if recorded."""
+        ...
+
 
 class Leftovers(Protocol):
     """What failed requests give back and leave to remove (leftovers.py; the in-process registry)."""

@@ -31,7 +31,12 @@ from sc_plan_provider.records.leftovers import leftovers_of
 from sc_plan_provider.records.owners import Owner, OwnershipUnavailableError
 from sc_plan_provider.servicecatalog.calls import InvalidStateError, NotFoundError
 from sc_plan_provider.servicecatalog.planning import PlanningCatalog
-from sc_plan_provider.servicecatalog.shapes import PRODUCT_UNDER_CHANGE, RECORD_FAILED, describe_errors
+from sc_plan_provider.servicecatalog.shapes import (
+    PRODUCT_UNDER_CHANGE,
+    RECORD_FAILED,
+    RECORD_SUCCEEDED,
+    describe_errors,
+)
 from sc_plan_provider.servicecatalog.wait import (
     BUSY_PRODUCT_PAUSE_SECONDS,
     PRODUCT_GONE,
@@ -177,7 +182,9 @@ def terminate(
             sleep=env.sleep,
         )
         if product is None:
-            if _product_gone(service_catalog, product_id, sleep=env.sleep):
+            if _terminated_earlier(request, product_id, service_catalog, env) or _product_gone(
+                service_catalog, product_id, sleep=env.sleep
+            ):
                 gone()
                 return
             continue  # a later read found it: it was only not visible for a moment
@@ -212,6 +219,7 @@ def terminate(
             logger.info("Terminate refused for now; waiting", extra={"error": str(error)})
             wait_for_another_record()
             continue
+        _note_terminating(request, product_id, record_id, env)
         record = _wait(service_catalog, record_id, properties, deadline, env)
         if record.status == RECORD_FAILED:
             hint = (
@@ -230,6 +238,25 @@ def terminate(
             logger.info("Provisioned product terminated; its resources were retained", extra={"product": product_id})
         product_terminated(env.owners, product_id, request)
         return
+
+
+def _note_terminating(request: PlanRequest, product_id: str, record_id: str, env: Environment) -> None:
+    try:
+        env.ledger.terminating(request, product_id, record_id)
+    except Exception as error:  # only a shortcut for a later hop: it proves absence by reads instead
+        logger.warning("Could not record the terminate record", extra={"error": type(error).__name__})
+
+
+def _terminated_earlier(
+    request: PlanRequest, product_id: str, service_catalog: ServiceCatalog, env: Environment
+) -> bool:
+    """A product not found after this request's own terminate record succeeded (an earlier hop
+    started it) is gone: no need for reads seconds apart, which a short invocation cannot fit."""
+    try:
+        record_id = env.ledger.terminate_record(request, product_id)
+        return record_id is not None and service_catalog.describe_record(record_id).status == RECORD_SUCCEEDED
+    except Exception:  # no proof either way: the reads decide
+        return False
 
 
 def _wait(
