@@ -82,6 +82,23 @@ def test_a_timed_out_hop_retried_by_lambda_ends_without_forking_the_chain(short_
     assert len(hops) == len(set(hops)), f"a hop was handed over twice: {hops}"
 
 
+def test_a_delete_continued_after_its_product_is_gone_believes_its_terminate_record(short_lived: LocalCloud) -> None:
+    """The terminate record's first read hangs past the invocation, and the product is gone by the
+    time the next hop looks. Proving absence by reads takes 4 s, more than a 4-s function's hop
+    has: before, every hop started the reads again and handed over (a Delete that never answered,
+    the CI hang of 2026-12-07); now the hop believes the terminate record the request started."""
+    sc = short_lived.servicecatalog
+    stack = short_lived.stack("gone-between-hops")
+    assert stack.create(resource(plan(sc, product(sc, terminate_duration=1.0)))).status == "CREATE_COMPLETE"
+    short_lived.faults.add(Fault.slow(6.0), service="servicecatalog", operation="DescribeRecord")
+    deleted = stack.delete(delivery=Delivery(service_timeout_override=90))
+    assert deleted.status == "DELETE_COMPLETE", deleted
+    (outcome,) = deleted.outcomes
+    assert outcome.status == "SUCCESS" and outcome.answers == 1 and not outcome.timed_out
+    assert sc.provisioned_products() == []
+    assert handovers(short_lived) >= 1
+
+
 def test_killed_environment_mid_poll_resumes_the_same_work(cloud: LocalCloud) -> None:
     sc = cloud.servicecatalog
     stack = cloud.stack("killed")

@@ -68,7 +68,17 @@ def consumer(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     # The same CDK versions the repository pins, so the test does not depend on the newest release.
     # No bytecode: compiling aws-cdk-lib's thousands of modules is most of an install's time here.
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-compile", str(wheel), "-c", str(REPO / "constraints.txt")],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            str(wheel),
+            "-c",
+            str(REPO / "constraints.txt"),
+        ],
         check=True,
     )
     app_dir = home / "app"
