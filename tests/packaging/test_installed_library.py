@@ -22,7 +22,9 @@ from support.scenarios import FAST_POLLING, product
 
 REPO = Path(__file__).resolve().parents[2]
 # Building a wheel, a fresh virtualenv with aws-cdk-lib and a synth take minutes on a busy 2-core
-# machine: one xdist worker builds them once for every test here (`make test` runs --dist loadgroup).
+# machine: one xdist worker builds them once for every test here (`make test` runs --dist loadgroup;
+# session scope, as a module fixture is built again when the worker's tests of this module are not
+# contiguous, and a second in-tree build of the wheel fails on the first one's build/ folder).
 pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("installed-library")]
 
 CONSUMER_APP = """
@@ -47,7 +49,7 @@ print(json.dumps({"construct": sc_plan_execution.__file__, "version": sc_plan_ex
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
@@ -58,7 +60,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def consumer(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
     """A fresh virtualenv and a CDK app outside the repository; returns its cdk.out and what it saw."""
     home = tmp_path_factory.mktemp("consumer")
