@@ -25,7 +25,7 @@ from sc_plan_provider.runtime.clients import (
     history_client,
     service_catalog_client,
 )
-from sc_plan_provider.runtime.confirmation import still_waits, unconfirmed_reason
+from sc_plan_provider.runtime.confirmation import stack_rolling_back, still_waits, unconfirmed_reason
 from sc_plan_provider.runtime.protocol import PlanResource
 from sc_plan_provider.servicecatalog.calls import ServiceCatalog
 from sc_plan_provider.steps.context import Environment
@@ -81,6 +81,11 @@ def _still_waits(event: dict[str, Any]) -> bool:
     return still_waits(event, cloudformation_client())
 
 
+def _rolling_back(request: PlanRequest) -> bool:
+    """Whether the request's stack is rolling back (an Update then carries the stack's old properties)."""
+    return stack_rolling_back(request.stack_id, cloudformation_client())
+
+
 helper = PlanResource(ledger=default_ledger, confirm=_confirm, still_waits=_still_waits)
 route_library_logs("crhelper")
 
@@ -105,6 +110,7 @@ def _environment(context: Any) -> Environment:
         first_seen=helper.first_seen,
         on_product=helper.note_product,
         may_act=helper.may_act,
+        rolling_back=_rolling_back,
     )
 
 

@@ -66,9 +66,29 @@ def test_bad_input_fails_at_once_naming_the_property_without_any_call(
     assert time.monotonic() - started < 2
 
 
-def test_unknown_properties_are_ignored(stub: Stubber, answers: Answers) -> None:
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [("PolingIntervalSeconds", "PollingIntervalSeconds"), ("PlanID", "PlanId"), ("Colour", None)],
+)
+def test_an_unknown_property_fails_naming_it_and_the_closest_one_without_any_call(
+    stub: Stubber, answers: Answers, typo: str, meant: str | None
+) -> None:
+    properties = {"PlanId": sc.PLAN_ID, typo: "2"}
+    if typo == "PlanID":
+        properties = {"PlanID": sc.PLAN_ID}
+    invoke(make_event("Create", properties))
+    body = answers.only
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith(f"Unknown property {typo}")
+    assert (f"did you mean {meant}?" in body["Reason"]) == (meant is not None)
+    assert 'IgnoreUnknownProperties: "true"' in body["Reason"]
+    assert body["PhysicalResourceId"].startswith("not-provisioned-")
+    stub.assert_no_pending_responses()  # no Service Catalog call was made
+
+
+def test_unknown_properties_are_ignored_when_the_template_says_so(stub: Stubber, answers: Answers) -> None:
     sc.describe_plan(stub, "CREATE_FAILED", message="x")
-    invoke(make_event("Create", {"PlanId": sc.PLAN_ID, "Colour": "blue"}))
+    invoke(make_event("Create", {"PlanId": sc.PLAN_ID, "Colour": "blue", "IgnoreUnknownProperties": "true"}))
     assert "CREATE_FAILED" in answers.only["Reason"]
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import boto3
+import pytest
 from botocore.stub import Stubber
 
+from sc_plan_provider import handler
 from support import sc_stubs as sc
 from support.cfn_requests import Answers, invoke, make_event
 
@@ -167,3 +170,50 @@ def test_new_plan_that_removes_a_resource_is_refused_before_executing(stub: Stub
     assert body["PhysicalResourceId"] == sc.PRODUCT_ID
     assert "Queue (AWS::S3::Bucket) would be removed" in body["Reason"]
     assert 'set AllowRemoval: "true"' in body["Reason"]
+
+
+@pytest.mark.parametrize("stack_status", ["UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"])
+def test_an_unknown_property_fails_a_forward_update_but_not_its_rollback(
+    stub: Stubber, answers: Answers, monkeypatch: pytest.MonkeyPatch, stack_status: str
+) -> None:
+    """A rollback carries back the properties the stack had (one deployed before unknown properties
+    were refused may carry a typo): refusing them would leave the stack UPDATE_ROLLBACK_FAILED."""
+    cloudformation = boto3.client(
+        "cloudformation", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    stacks = Stubber(cloudformation)
+    event = make_event(
+        "Update",
+        {"PlanId": sc.PLAN_ID, "PolingIntervalSeconds": "2"},
+        old_properties={"PlanId": sc.PLAN_ID},
+        physical_id=sc.PRODUCT_ID,
+    )
+    stacks.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "s",
+                    "StackId": event["StackId"],
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "StackStatus": stack_status,
+                }
+            ]
+        },
+        {"StackName": event["StackId"]},
+    )
+    monkeypatch.setattr(handler, "cloudformation_client", lambda: cloudformation)
+    if stack_status == "UPDATE_ROLLBACK_IN_PROGRESS":
+        sc.describe_plan(stub, "EXECUTE_SUCCESS", changes=[sc.change("Bucket", "ADD")])
+        sc.describe_product(stub, "AVAILABLE", last_successful="rec-current000001")
+        sc.describe_record(stub, "SUCCEEDED", record_id="rec-current000001", outputs={"Name": "bucket-1"})
+    with stacks:
+        invoke(event)
+    stacks.assert_no_pending_responses()
+    body = answers.only
+    if stack_status == "UPDATE_ROLLBACK_IN_PROGRESS":
+        assert body["Status"] == "SUCCESS", body["Reason"]
+    else:
+        assert body["Status"] == "FAILED"
+        assert "Unknown property PolingIntervalSeconds (did you mean PollingIntervalSeconds?)" in body["Reason"]
+    assert body["PhysicalResourceId"] == sc.PRODUCT_ID

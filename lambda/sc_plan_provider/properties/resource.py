@@ -42,13 +42,15 @@ NO_ECHO = "NoEcho"
 ADOPT_EXISTING = "AdoptExisting"
 RETAIN_PHYSICAL_RESOURCES = "RetainPhysicalResources"
 TERMINATE_IGNORE_ERRORS = "TerminateIgnoreErrors"
+# The opt-out for templates that carry properties the provider does not read (properties/unknown.py).
+IGNORE_UNKNOWN_PROPERTIES = "IgnoreUnknownProperties"
 # The change gate's two allow flags (steps/gate.py).
 ALLOW_REPLACEMENT = "AllowReplacement"
 ALLOW_REMOVAL = "AllowRemoval"
 
 # Every property the provider reads (ServiceToken is CloudFormation's own). The README's property
-# table is tested against this list, and a request's other properties are logged as ignored, so
-# a typo shows up in the logs rather than silently falling back to a default.
+# table is tested against this list, and a request with any other property fails naming it (a typo
+# must not fall back to a default silently; properties/unknown.py).
 SERVICE_TOKEN = "ServiceToken"  # noqa: S105 - a property name, not a secret
 KNOWN_PROPERTIES: tuple[str, ...] = (
     PLAN_ID,
@@ -66,6 +68,7 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
     ADOPT_EXISTING,
     RETAIN_PHYSICAL_RESOURCES,
     TERMINATE_IGNORE_ERRORS,
+    IGNORE_UNKNOWN_PROPERTIES,
 )
 
 # The attributes a successful answer gives (Fn::GetAtt), strings like every custom resource attribute.
@@ -117,6 +120,7 @@ class PlanProperties(Value):
     adopt_existing: bool = False  # spec mode may plan a provisioned product of that name that no stack owns
     retain_physical_resources: bool = False  # Delete: Service Catalog forgets the product, keeps its resources
     terminate_ignore_errors: bool = False  # Delete: Service Catalog forgets the product even if deleting fails
+    ignore_unknown_properties: bool = False  # properties the provider does not read are logged, not refused
 
     def deadline_reason(self) -> str:
         """What the FAILED reason says ran out when DeadlineSeconds did."""
@@ -129,7 +133,7 @@ class PlanProperties(Value):
 
 
 def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
-    """Validate `ResourceProperties`; unknown properties are ignored so templates can carry extras.
+    """Validate `ResourceProperties` (the names it does not read are the caller's: unknown_properties).
 
     Exactly one of `PlanId` or a product spec: both or neither is refused here, naming them.
     """
@@ -174,6 +178,7 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         adopt_existing=_boolean(raw.get(ADOPT_EXISTING), ADOPT_EXISTING),
         retain_physical_resources=_boolean(raw.get(RETAIN_PHYSICAL_RESOURCES), RETAIN_PHYSICAL_RESOURCES),
         terminate_ignore_errors=_boolean(raw.get(TERMINATE_IGNORE_ERRORS), TERMINATE_IGNORE_ERRORS),
+        ignore_unknown_properties=_boolean(raw.get(IGNORE_UNKNOWN_PROPERTIES), IGNORE_UNKNOWN_PROPERTIES),
     )
 
 
@@ -200,9 +205,14 @@ def _plan_or_spec(raw: Mapping[str, Any]) -> tuple[str | None, ProductSpec | Non
     return _plan_id(raw.get(PLAN_ID)), None
 
 
-def ignored_properties(raw: Mapping[str, Any]) -> list[str]:
+def unknown_properties(raw: Mapping[str, Any]) -> list[str]:
     """Names in `ResourceProperties` that the provider does not read (typos, template extras)."""
     return sorted(name for name in raw if name not in KNOWN_PROPERTIES and name != SERVICE_TOKEN)
+
+
+def ignores_unknown_properties(raw: Mapping[str, Any]) -> bool:
+    """IgnoreUnknownProperties is "true" (its value is validated with the others, by parse_properties)."""
+    return str(raw.get(IGNORE_UNKNOWN_PROPERTIES, "")).lower() == "true"
 
 
 def default_deadline_seconds(service_timeout_seconds: float) -> float:

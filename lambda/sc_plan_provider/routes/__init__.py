@@ -30,12 +30,12 @@ steps/context.py and steps/deputy.py; each route loads besides:
 steps.refusal, steps.recovery, steps.leftovers and runtime.handover load only when a plan is
 refused, a duplicate finds its own execution, a request fails or is handed over.
 
-Every Create and Update first checks the stack's home and validates the properties (a bad one is a
-FAILED naming it, before any Service Catalog call); an Update first removes what the resource's
-earlier requests left behind (steps/terminate.py). A request that fails gives back the claims it
-made on products the stack does not hold (steps/leftovers.py). Each route returns an `Answer` or
-raises `ResourceFailure`; the runtime turns either into the one response CloudFormation gets. What
-a plan-mode Create, a spec-mode Create and a Delete load is pinned by
+Every Create and Update first checks the stack's home and validates the properties (a bad one, or
+one the provider does not read, is a FAILED naming it, before any Service Catalog call); an Update
+first removes what the resource's earlier requests left behind (steps/terminate.py). A request that
+fails gives back the claims it made on products the stack does not hold (steps/leftovers.py). Each
+route returns an `Answer` or raises `ResourceFailure`; the runtime turns either into the one
+response CloudFormation gets. What a plan-mode Create, a spec-mode Create and a Delete load is pinned by
 tests/architecture/cold_start_modules.json; tests/architecture checks this table against it.
 """
 
@@ -46,7 +46,12 @@ from typing import TYPE_CHECKING
 from sc_plan_provider.core.request import PlanRequest, ResourceFailure, is_product_id
 from sc_plan_provider.core.telemetry import logger
 from sc_plan_provider.core.value import replace
-from sc_plan_provider.properties.resource import PlanProperties, ignored_properties, parse_properties
+from sc_plan_provider.properties.resource import (
+    PlanProperties,
+    ignores_unknown_properties,
+    parse_properties,
+    unknown_properties,
+)
 from sc_plan_provider.properties.values import InvalidPropertyError
 from sc_plan_provider.steps.deputy import check_owner, require_same_home
 
@@ -60,7 +65,7 @@ __all__ = ["on_create", "on_delete", "on_update"]
 
 def on_create(request: PlanRequest, env: Environment) -> Answer:
     require_same_home(request, env.function_arn, request.not_provisioned_id())
-    properties = _validated(request, failed_id=request.not_provisioned_id())
+    properties = _validated(request, env, failed_id=request.not_provisioned_id())
     if properties.spec is not None:
         from sc_plan_provider.routes import spec_apply  # noqa: PLC0415 - each route loads when it runs
 
@@ -76,7 +81,7 @@ def on_create(request: PlanRequest, env: Environment) -> Answer:
 
 def on_update(request: PlanRequest, env: Environment) -> Answer:
     require_same_home(request, env.function_arn, None)
-    properties = _validated(request, failed_id=None)
+    properties = _validated(request, env, failed_id=None)
     if is_product_id(request.physical_resource_id):
         check_owner(env.owners, request.physical_resource_id, request, action="update", failed_id=None)
     from sc_plan_provider.steps.terminate import remove_abandoned  # noqa: PLC0415 - Updates and Deletes only
@@ -114,10 +119,17 @@ def _releasing(request: PlanRequest, env: Environment, operation: Callable[[], A
         raise
 
 
-def _validated(request: PlanRequest, failed_id: str | None) -> PlanProperties:
-    ignored = ignored_properties(request.properties)
-    if ignored:
-        logger.warning("Properties ignored: the provider does not read them", extra={"ignored": ignored})
+def _validated(request: PlanRequest, env: Environment, failed_id: str | None) -> PlanProperties:
+    unknown = unknown_properties(request.properties)
+    # Before the others: `PlanID` for `PlanId` is named as such, not as a missing PlanId. A rollback
+    # carries back the properties the stack had: those are never refused.
+    refused = unknown and not ignores_unknown_properties(request.properties)
+    if refused and not (request.request_type == "Update" and env.rolling_back(request)):
+        from sc_plan_provider.properties.unknown import unknown_properties_reason  # noqa: PLC0415 - a typo only
+
+        raise ResourceFailure(unknown_properties_reason(unknown), failed_id)
+    if unknown:
+        logger.warning("Properties ignored: the provider does not read them", extra={"ignored": unknown})
     try:
         properties = parse_properties(request.properties)
     except InvalidPropertyError as error:

@@ -146,6 +146,17 @@ def still_waits(event: dict[str, Any], client: CloudFormationClient) -> bool:
     return not shown or shown.startswith(UNASKED)
 
 
+def stack_rolling_back(stack_id: str, client: CloudFormationClient) -> bool:
+    """Whether CloudFormation shows the stack rolling back (`*ROLLBACK_IN_PROGRESS`); True when it
+    cannot be read: refusing a rollback's Update would leave the stack UPDATE_ROLLBACK_FAILED."""
+    try:
+        stacks = client.describe_stacks(StackName=stack_id)["Stacks"]
+    except (ClientError, BotoCoreError) as error:
+        logger.warning("Could not read the stack's status; taking it as rolling back", extra={"error": str(error)})
+        return True
+    return bool(stacks) and stacks[0].get("StackStatus", "").endswith("ROLLBACK_IN_PROGRESS")
+
+
 def _shown(event: dict[str, Any], client: CloudFormationClient, stale: str | None) -> str:
     """ "" when CloudFormation shows the request in progress, else what it shows (`stale` for a
     request older than its ServiceTimeout that is not the Delete of a product no longer held)."""

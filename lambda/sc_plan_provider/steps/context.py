@@ -93,6 +93,7 @@ class Environment:
         first_seen: float | None = None,  # epoch seconds of the request's first arrival
         on_product: Callable[[str], None] = lambda _product_id: None,
         may_act: Callable[[PlanRequest], bool] | None = None,
+        rolling_back: Callable[[PlanRequest], bool] = lambda _request: False,
         sleep: Sleep = real_sleep,
     ) -> None:
         self.service_catalog = service_catalog
@@ -103,6 +104,9 @@ class Environment:
         self.first_seen = first_seen if first_seen is not None else time.time()
         self.on_product = on_product
         self._may_act = may_act
+        # Whether the request's stack is rolling back (CloudFormation does not mark a rollback's
+        # Update): asked only about an Update with a property the provider does not read.
+        self.rolling_back = rolling_back
         self.sleep = sleep
         self.new_claims: list[str] = []  # products this request claimed (released if it fails without them)
         self.abandoned: set[str] = set()  # products this request created but could not remove (claims kept)
