@@ -43,11 +43,18 @@ cdk.out/manifest.json: $(SOURCES) $(PY_STAMP) $(NODE_STAMP)
 	time cdk synth --quiet
 	@touch $@
 
-# The provider without CDK (StackSets, `aws cloudformation deploy`): code zip + template in dist/.
+# The provider without CDK (StackSets, `aws cloudformation deploy`): code zip + template in dist/;
+# and the library's wheel (README.md: installing it), named as pip names it, for this version only.
 PACKAGE_TEMPLATE := dist/sc-plan-provider.template.json
-package: setup $(PACKAGE_TEMPLATE)
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' lambda/sc_plan_provider/__init__.py)
+PACKAGE_WHEEL := dist/servicecatalog_plan_execution-$(VERSION)-py3-none-any.whl
+package: setup $(PACKAGE_TEMPLATE) $(PACKAGE_WHEEL)
 $(PACKAGE_TEMPLATE): $(SOURCES) $(PY_STAMP)
 	python -m sc_plan_execution.standalone dist --cdk-json cdk.json
+$(PACKAGE_WHEEL): $(SOURCES) pyproject.toml README.md $(PY_STAMP)
+	rm -f dist/servicecatalog_plan_execution-*.whl
+	python -m pip wheel --no-deps --quiet --disable-pip-version-check --wheel-dir dist .
+	test -f $@
 
 # lint-imports: the function's layers and no import cycles, lazy imports included (pyproject.toml).
 lint: setup

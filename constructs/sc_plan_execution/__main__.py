@@ -4,4 +4,4 @@ import sys
 
 from sc_plan_execution.review import main
 
-sys.exit(main())
+sys.exit(main(prog="python -m sc_plan_execution"))

@@ -1,4 +1,5 @@
-"""`python -m sc_plan_execution review PLAN_ID`: a plan's resource changes and the gate's decision.
+"""`sc-plan-execution review PLAN_ID` (or `python -m sc_plan_execution review PLAN_ID`): a plan's
+resource changes and the gate's decision.
 
 The step a pipeline runs before a manual approval: it prints every resource change of the plan (all
 pages) as a table, what the change gate would decide for the given allow flags, and exits non-zero
@@ -28,18 +29,31 @@ EXIT_REFUSED = 1
 EXIT_ERROR = 2
 INSTALL_HINT = "pip install 'servicecatalog-plan-execution[review]'"
 COLUMNS = ("Action", "LogicalResourceId", "ResourceType", "Replacement", "Gate")
+SCRIPT = "sc-plan-execution"  # the console script (pyproject.toml [project.scripts])
+EXIT_CODES = f"""exit codes:
+  {EXIT_ALLOWED}  the change gate allows the plan: the deployment would execute it
+  {EXIT_REFUSED}  the change gate refuses the plan: the deployment would execute nothing
+  {EXIT_ERROR}  error: bad arguments, plan not found or not reviewable, no access, no Region or credentials"""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = SCRIPT) -> int:
+    """The command line; `prog` is how the user ran it (`python -m sc_plan_execution` passes its own)."""
     parser = argparse.ArgumentParser(
-        prog="python -m sc_plan_execution",
+        prog=prog,
         description="Review a Service Catalog provisioned product plan before deploying it.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True)
     review = commands.add_parser(
-        "review", help="print the plan's resource changes and the change gate's decision (exit 1 if refused)"
+        "review",
+        help="print the plan's resource changes and the change gate's decision (exit 1 if refused)",
+        description="Print the plan's resource changes (every page) and what the change gate would decide\n"
+        "for the given allow flags.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    review.add_argument("plan_id", metavar="PLAN_ID")
+    review.add_argument("plan_id", metavar="PLAN_ID", help="the provisioned product plan to review (plan-...)")
     review.add_argument("--allow-replacement", action="store_true", help=f'as {ALLOW_REPLACEMENT}: "true"')
     review.add_argument("--allow-removal", action="store_true", help=f'as {ALLOW_REMOVAL}: "true"')
     review.add_argument("--region", help="the plan's Region (default: the AWS SDK's)")
@@ -148,4 +162,4 @@ def _verdict(refused: RefusedChange | None) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m sc_plan_execution.review"))

@@ -4,8 +4,10 @@ the local cloud (Create, then Delete)."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -17,6 +19,7 @@ import pytest
 
 from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
 from local_cloud.cloudformation import custom_resources_in_assembly
+from local_cloud.servicecatalog import ProvisioningScript, ServiceCatalogEmulator, ServiceRules
 from sc_plan_provider import __version__
 from support.scenarios import FAST_POLLING, product
 
@@ -95,6 +98,29 @@ def consumer(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     return app_dir / "cdk.out", seen
 
 
+@pytest.fixture(scope="session")
+def review_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the wheel and its `[review]` extra, as a pipeline step installs it;
+    returns its bin/ folder."""
+    venv = tmp_path_factory.mktemp("review") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            f"{wheel}[review]",
+            "-c",
+            str(REPO / "constraints.txt"),
+        ],
+        check=True,
+    )
+    return venv / "bin"
+
+
 def test_wheel_ships_both_typed_packages_with_the_function_pins(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
@@ -113,7 +139,8 @@ def test_wheel_ships_both_typed_packages_with_the_function_pins(wheel: Path) -> 
     review = [r for r in requires if 'extra == "review"' in r]
     assert {r.split(">")[0].split("<")[0].strip() for r in base} == {"aws-cdk-lib", "constructs"}
     # The review command's run-time needs are an extra, not the construct library's dependencies.
-    assert {r.split(">")[0].split("<")[0].strip() for r in review} == {"boto3", "aws-lambda-powertools"}
+    # Powertools' Tracer needs the X-Ray SDK, which Powertools does not install.
+    assert {r.split(">")[0].split("<")[0].strip() for r in review} == {"boto3", "aws-lambda-powertools", "aws-xray-sdk"}
     versions = [r.split(";")[0] for r in requires]  # without the environment marker (extra == ...)
     assert all("==" not in v and ">=" in v for v in versions), requires  # ranges, not pins
     pins = zipfile.ZipFile(wheel).read("sc_plan_provider/requirements.txt").decode()
@@ -150,3 +177,46 @@ def test_installed_construct_runs_create_then_delete_on_the_local_cloud(
         assert deleted.status == "DELETE_COMPLETE", deleted
         assert deleted.outcomes[0].status == "SUCCESS"
         assert sc.provisioned_products() == []
+
+
+def test_review_extra_runs_the_installed_review_command(review_venv: Path, tmp_path: Path) -> None:
+    """`pip install 'servicecatalog-plan-execution[review]'` is all the review command needs: its
+    script runs a review against Service Catalog (the emulator) from outside the repository."""
+    queue = {"LogicalResourceId": "Orders", "ResourceType": "AWS::SQS::Queue", "Scope": [], "Details": []}
+    with ServiceCatalogEmulator(rules=ServiceRules.real()) as sc:
+        seeded = sc.add_product("queue", ProvisioningScript(resource_changes=[{"Action": "ADD", **queue}]))
+        plan_id = sc.create_plan(seeded.id, seeded.artifact_id("v1"), "queue-pp").id
+        with sc.environment():
+            env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
+        result = subprocess.run(
+            [str(review_venv / "sc-plan-execution"), "review", plan_id, "--region", "us-east-1"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith(f"Plan {plan_id} (CREATE_SUCCESS)")
+    assert any(line.split() == ["ADD", "Orders", "AWS::SQS::Queue", "-", "ok"] for line in result.stdout.splitlines())
+    assert "Change gate: ALLOWED" in result.stdout
+
+
+# A file name ending in .whl, as a shell command or prose writes it (a path, a glob, an extra after it).
+WHEEL_FILE = re.compile(r"[^\s`'\"()\[\]]+\.whl\b")
+
+
+def test_readme_installs_the_wheel_by_its_real_name(wheel: Path) -> None:
+    """Every wheel file the README tells a user to install is the one `pip wheel` and `make package`
+    write: {distribution}-{version}-{tags}.whl, the distribution as the wheel spells it (underscores)
+    and this version (or a `*`)."""
+    distribution, version, *_ = wheel.name.split("-")
+    assert version == __version__
+    mentioned = WHEEL_FILE.findall((REPO / "README.md").read_text(encoding="utf-8"))
+    assert mentioned, "README.md names no wheel to install"
+    for name in mentioned:
+        named_distribution, named_version, *_ = Path(name).name.split("-")
+        assert named_distribution == distribution, name
+        assert named_version in (version, "*"), name
+        assert fnmatch.fnmatchcase(wheel.name, Path(name).name), name

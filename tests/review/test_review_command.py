@@ -156,3 +156,42 @@ def test_the_command_starts_without_aws_cdk_and_the_package_still_exports_everyt
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert done.stdout.split() == ["False", "True"]
+
+
+EXIT_CODES = ("0  ", "1  ", "2  ")
+
+
+def exit_codes_listed(help_text: str) -> None:
+    """The help's epilog names each exit code a pipeline step acts on, one a line."""
+    listed = [line.strip() for line in help_text.splitlines() if line.strip()[:3] in EXIT_CODES]
+    assert [line[:1] for line in listed] == ["0", "1", "2"], help_text
+    assert "allow" in listed[0].lower() and "refuse" in listed[1].lower() and "error" in listed[2].lower(), listed
+
+
+def test_review_help_run_with_python_m_names_the_module_and_lists_exit_codes() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sc_plan_execution", "review", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.startswith("usage: python -m sc_plan_execution review "), done.stdout
+    positional = done.stdout.split("positional arguments:")[1].split("options:")[0]
+    assert positional.split()[0] == "PLAN_ID"
+    assert "plan" in " ".join(positional.split()[1:]).lower()  # a help text, not the bare name
+    exit_codes_listed(done.stdout)
+
+
+def test_help_of_the_script_names_the_script(capsys: pytest.CaptureFixture[str]) -> None:
+    """The console script `sc-plan-execution` calls main() with no program name."""
+    from sc_plan_execution.review import main
+
+    for argv in (["review", "--help"], ["--help"]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 0
+        shown = capsys.readouterr().out
+        assert shown.startswith(f"usage: sc-plan-execution {argv[0] if len(argv) == 2 else ''}".rstrip()), shown
+        assert "python -m" not in shown
+        exit_codes_listed(shown)
