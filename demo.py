@@ -85,27 +85,35 @@ def spec_deployment(
         return replace(synthesized, properties={**settings, **spec})
 
     stack = cloud.stack("ServiceCatalogSpecDemo")
+    deleted_before = set(sc.deleted_plans())  # the plan-mode deployment's plans are not this one's
     results = {"create": stack.create(from_spec("small"))}
     results["update"] = stack.update(from_spec("large"))
     product_id = stack.resources[synthesized.logical_id].physical_resource_id
     parameters = sc.current_parameters(product_id) if product_id else {}
-    say(f"Spec deployment: product {product_id} now runs with {parameters}; plans deleted: {len(sc.deleted_plans())}")
+    deleted = [plan_id for plan_id in sc.deleted_plans() if plan_id not in deleted_before]
+    say(
+        f"Spec deployment: product {product_id} now runs with {parameters}; "
+        f"plans deleted: {len(deleted)} ({', '.join(deleted)})"
+    )
     results["delete"] = stack.delete()
     failures = [] if parameters == {"Size": "large"} else [f"spec update left the product with {parameters}"]
     return stack, results, failures
 
 
-def main() -> int:
-    resources = custom_resources_in_assembly(CDK_OUT, RESOURCE_TYPE)
+def main(cdk_out: Path = CDK_OUT) -> int:
+    resources = custom_resources_in_assembly(cdk_out, RESOURCE_TYPE)
     if not resources:
-        raise SystemExit(f"no {RESOURCE_TYPE} in {CDK_OUT}: run `make synth` first")
+        raise SystemExit(f"no {RESOURCE_TYPE} in {cdk_out}: run `make synth` first")
     synthesized = resources[0]
-    say(f"Synthesized custom resource {synthesized.logical_id} ({RESOURCE_TYPE}), properties {synthesized.properties}")
-    with LocalCloud(CDK_OUT, progress=on_progress) as cloud:
+    say(
+        f"Synthesized custom resource {synthesized.logical_id} ({RESOURCE_TYPE}); each deployment sends it "
+        "with the seeded plan's id as its PlanId"
+    )
+    with LocalCloud(cdk_out, progress=on_progress) as cloud:
         sc = cloud.servicecatalog
         say(
             f"Service Catalog emulator on {sc.endpoint_url}; provider function "
-            f"{cloud.spec.function_name} from cdk.out/{cloud.spec.asset_dir.name}"
+            f"{cloud.spec.function_name} from {cdk_out.name}/{cloud.spec.asset_dir.name}"
         )
         product = sc.add_product(
             PRODUCT_NAME,
@@ -116,13 +124,15 @@ def main() -> int:
         first = sc.create_plan(product.id, product.artifact_id("v1"), PROVISIONED_PRODUCT_NAME)
         say(f"Seeded product {product.id} and plan {first.id} ({first.status})")
 
-        def definition(plan_id: str) -> CustomResource:
-            return replace(synthesized, properties={**synthesized.properties, "PlanId": plan_id})
+        def definition(step: str, plan_id: str) -> CustomResource:
+            resource = replace(synthesized, properties={**synthesized.properties, "PlanId": plan_id})
+            say(f"{step} {resource.logical_id} with properties {resource.properties}")
+            return resource
 
         watcher = RecordWatcher(sc)
         watcher.start()
         stack = cloud.stack("ServiceCatalogPlanDemo")
-        results = {"create": stack.create(definition(first.id))}
+        results = {"create": stack.create(definition("Create", first.id))}
         sc.set_script(
             product.artifact_id("v1"),
             ProvisioningScript(duration=3, outputs={"BucketName": "demo-bucket-v2"}, terminate_duration=2),
@@ -131,7 +141,7 @@ def main() -> int:
         sc.client().delete_provisioned_product_plan(PlanId=first.id, IgnoreErrors=True)
         second = sc.create_plan(product.id, product.artifact_id("v1"), PROVISIONED_PRODUCT_NAME)
         say(f"Deleted the executed plan {first.id}; seeded the second plan {second.id} for the same product")
-        results["update"] = stack.update(definition(second.id))
+        results["update"] = stack.update(definition("Update", second.id))
         results["delete"] = stack.delete()
         print()
         print(stack.summary())

@@ -43,6 +43,7 @@ from sc_plan_provider.properties.resource import (
     CHANGES_REMOVE,
     CHANGES_REPLACE,
     DEADLINE_SECONDS,
+    LEARNED_POLLING,
     MAX_SERVICE_TIMEOUT_SECONDS,
     NO_ECHO,
     OUTPUTS_LEFT_OUT,
@@ -61,6 +62,23 @@ from sc_plan_provider.properties.values import InvalidPropertyError
 from sc_plan_provider.waiting.policy import PollingPolicy
 
 RESOURCE_TYPE = "Custom::ServiceCatalogPlanExecution"
+# The construct's prop for each property it renders: a synth-time error names what the user wrote.
+PROPS_BY_PROPERTY = {
+    PLAN_ID: "plan_id",
+    ACCEPT_LANGUAGE: "accept_language",
+    POLLING_INTERVAL_SECONDS: "polling.interval_seconds",
+    POLLING_BACKOFF_RATE: "polling.backoff_rate",
+    POLLING_MAX_INTERVAL_SECONDS: "polling.max_interval_seconds",
+    LEARNED_POLLING: "learned_polling",
+    DEADLINE_SECONDS: "deadline",
+    SERVICE_TIMEOUT: "service_timeout",
+    ALLOW_REPLACEMENT: "allow_replacement",
+    ALLOW_REMOVAL: "allow_removal",
+    NO_ECHO: "no_echo",
+    ADOPT_EXISTING: "adopt_existing",
+    RETAIN_PHYSICAL_RESOURCES: "retain_physical_resources",
+    TERMINATE_IGNORE_ERRORS: "terminate_ignore_errors",
+}
 RECORD_ID_ATTRIBUTE = "RecordId"
 OUTPUTS_ATTRIBUTE_PREFIX = "Outputs."
 
@@ -90,6 +108,53 @@ def _concrete(value: Any, placeholder: str = TOKEN_PLACEHOLDER) -> Any:
     return value
 
 
+def _duration_text(seconds: float) -> str:
+    """A number of seconds as the user would write the Duration."""
+    for unit, size in (("hours", 3600), ("minutes", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"Duration.{unit}({seconds / size:g})"
+    return f"Duration.seconds({seconds:g})"
+
+
+def _check_durations(service_timeout: float | None, deadline: float | None) -> None:
+    """The two Durations in the user's own terms (the handler's messages speak of seconds)."""
+    if service_timeout is not None and not 1 <= service_timeout <= MAX_SERVICE_TIMEOUT_SECONDS:
+        raise InvalidPropertyError(
+            f"service_timeout {_duration_text(service_timeout)} is out of range: use at least Duration.seconds(1) "
+            f"and at most Duration.hours(1) (CloudFormation waits at most an hour for a custom resource; "
+            f"{SERVICE_TIMEOUT} {service_timeout:g} s)."
+        )
+    limit = MAX_SERVICE_TIMEOUT_SECONDS if service_timeout is None else service_timeout
+    if deadline is not None and not 1 <= deadline <= limit:
+        raise InvalidPropertyError(
+            f"deadline {_duration_text(deadline)} is out of range: use at least Duration.seconds(1) and at most "
+            f"the service_timeout, {_duration_text(limit)} (CloudFormation stops waiting then; "
+            f"{DEADLINE_SECONDS} {deadline:g} s)."
+        )
+
+
+def _check_provider_choice(
+    options: ProviderOptions | None,
+    provider: PlanExecutionProvider | None,
+    service_token: str | None,
+    portfolio: servicecatalog.IPortfolio | None,
+) -> None:
+    """One way to name the provider; the options and the portfolio need one this app builds."""
+    given = [name for name, value in (("provider", provider), ("service_token", service_token)) if value is not None]
+    if len(given) == 2:
+        raise ValueError("Give provider (a PlanExecutionProvider of this app) or service_token, not both.")
+    if given and options is not None:
+        raise ValueError(
+            f"provider_options apply to the provider this stack creates; with {given[0]} the resource uses an "
+            "existing provider: set the options where that provider is created."
+        )
+    if service_token is not None and portfolio is not None:
+        raise ValueError(
+            "portfolio needs the provider's role, which a service_token does not give: associate the shared "
+            "provider's role with the portfolio where that provider is deployed, or pass provider= instead."
+        )
+
+
 def _seconds(duration: Duration) -> float | None:
     """Seconds of a concrete Duration; None for an unresolved one (checked at deploy time)."""
     if duration.is_unresolved():
@@ -109,11 +174,17 @@ class ProvisionedProductPlanExecution(Construct):
     provisioned product's tags (resource type `Custom::ServiceCatalogPlanExecution` for
     `include_resource_types`/`exclude_resource_types`; the spec's own tags win on a conflict). In
     plan mode nothing is rendered: a plan carries the tags it was created with.
+
+    What `cdk destroy` leaves: the product is terminated (unless `removal_policy` is RETAIN), but the
+    provider's Owners table and log group are retained on purpose (owner records must outlive the
+    stack; logs say why a deployment failed); delete them by hand once no product of that provider
+    is left (README: What cdk destroy leaves). With `provider=` or `service_token=` the stack has no
+    provider of its own, and leaves nothing.
     """
 
-    provider: PlanExecutionProvider
-    """The stack's shared `PlanExecutionProvider` (function, role, tables, `dead_letter_queue`, `alarms`)
-    that answers this resource."""
+    provider: PlanExecutionProvider | None
+    """The `PlanExecutionProvider` (function, role, tables, `dead_letter_queue`, `alarms`) that answers
+    this resource: the stack's own, or the one passed as `provider`; None with `service_token`."""
 
     resource: CustomResource
     """The underlying `CustomResource` (type `Custom::ServiceCatalogPlanExecution`)."""
@@ -127,6 +198,7 @@ class ProvisionedProductPlanExecution(Construct):
         spec: ProductSpec | None = None,
         accept_language: str | None = None,
         polling: PollingPolicy | None = None,
+        learned_polling: bool | None = None,
         deadline: Duration | None = None,
         service_timeout: Duration | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
@@ -138,6 +210,8 @@ class ProvisionedProductPlanExecution(Construct):
         retain_physical_resources: bool = False,
         terminate_ignore_errors: bool = False,
         provider_options: ProviderOptions | None = None,
+        provider: PlanExecutionProvider | None = None,
+        service_token: str | None = None,
     ) -> None:
         """Create the custom resource (and, once per stack, the provider that answers it).
 
@@ -152,8 +226,13 @@ class ProvisionedProductPlanExecution(Construct):
             Default: one of `plan_id`/`spec`.
         :param accept_language: "en", "jp" or "zh" for Service Catalog's messages (`AcceptLanguage`).
             Default: English.
-        :param polling: how often to ask Service Catalog for the record's status (`Polling*`).
-            Default: 1 s, x1.1, at most 30 s.
+        :param polling: how often to ask Service Catalog for the record's status (`Polling*`). Giving
+            it turns learned polling off (your policy alone is used) unless `learned_polling=True`,
+            and then it is the policy the learned schedule builds on. Default: 1 s, x1.1, at most 30 s,
+            with learned polling.
+        :param learned_polling: shape the polling by how long the product's earlier provisionings took
+            (its record history, `LearnedPolling`). Default: on when `polling` is not given, off when
+            it is.
         :param deadline: when the handler gives up and fails the resource with a clear reason
             (`DeadlineSeconds`); must not exceed `service_timeout`. Default: 30 s before `service_timeout`.
         :param service_timeout: how long CloudFormation waits for an answer (`ServiceTimeout`, 1 s to
@@ -179,6 +258,14 @@ class ProvisionedProductPlanExecution(Construct):
         :param provider_options: what the stack's one provider must have (customer-managed key, VPC,
             reserved concurrency, alarm topic); constructs in one stack that ask for different options
             fail at synth; none takes the stack's provider as it is. Default: none.
+        :param provider: an existing provider to answer this resource, e.g. another stack's
+            (`PlanExecutionProviderStack(...).provider`, or `other.provider` of a construct in another
+            stack of the app): this stack then gets no function, tables, queue, log group or alarms of
+            its own, and CDK passes the function's ARN across stacks. Default: the stack's own provider.
+        :param service_token: the ServiceToken of a provider deployed outside this app, e.g.
+            ``Fn.import_value("ServiceCatalogPlanExecution-ServiceToken")`` (the shared provider stack's
+            export, docs/shared-provider.md). Its role is not known here: associate it with the
+            product's portfolio where that provider is deployed (`portfolio` is refused). Default: none.
         """
         super().__init__(scope, construct_id)
         if (plan_id is None) == (spec is None):
@@ -191,8 +278,13 @@ class ProvisionedProductPlanExecution(Construct):
                 "adopt_existing applies to spec mode only: a plan names its provisioned product itself, and "
                 "executing it claims that product (docs/spec-mode.md#adopting-an-existing-provisioned-product)."
             )
+        _check_provider_choice(provider_options, provider, service_token, portfolio)
         service_timeout = service_timeout or Duration.seconds(MAX_SERVICE_TIMEOUT_SECONDS)
+        if learned_polling is not None and not isinstance(learned_polling, bool):
+            raise InvalidPropertyError(f"learned_polling {learned_polling!r} is not a boolean: use True or False.")
         properties = self._properties(accept_language, polling, deadline)
+        if learned_polling is not None:
+            properties[LEARNED_POLLING] = "true" if learned_polling else "false"
         properties.update({PLAN_ID: plan_id} if plan_id is not None else spec.as_properties() if spec else {})
         flags = (
             (ALLOW_REPLACEMENT, allow_replacement),
@@ -213,20 +305,25 @@ class ProvisionedProductPlanExecution(Construct):
         if spec is not None:
             self._render_tags(properties, service_timeout)
 
-        self.provider = PlanExecutionProvider.of(self, provider_options)
+        if service_token is None:
+            self.provider = provider or PlanExecutionProvider.of(self, provider_options)
+            service_token = self.provider.service_token
+        else:
+            self.provider = None
         self.resource = CustomResource(
             self,
             "Resource",
-            service_token=self.provider.service_token,
+            service_token=service_token,
             resource_type=RESOURCE_TYPE,
             properties=properties,
             service_timeout=service_timeout,
             removal_policy=removal_policy,
         )
-        # The function may hand a request over to itself from the first request on.
-        self.resource.node.add_dependency(self.provider.self_invoke_policy)
-        if portfolio is not None:
-            self.resource.node.add_dependency(self.provider.grant_portfolio_access(portfolio))
+        if self.provider is not None:
+            # The function may hand a request over to itself from the first request on.
+            self.resource.node.add_dependency(self.provider.self_invoke_policy)
+            if portfolio is not None:
+                self.resource.node.add_dependency(self.provider.grant_portfolio_access(portfolio))
 
     @staticmethod
     def _properties(
@@ -267,11 +364,20 @@ class ProvisionedProductPlanExecution(Construct):
             for name, value in properties.items()
         }
         timeout_seconds = _seconds(service_timeout)
+        deadline = properties.get(DEADLINE_SECONDS)
+        _check_durations(timeout_seconds, None if deadline is None else float(deadline))
         if timeout_seconds is not None:
             concrete[SERVICE_TIMEOUT] = _number(timeout_seconds)
         if DEADLINE_SECONDS in concrete and SERVICE_TIMEOUT not in concrete:
             concrete[SERVICE_TIMEOUT] = _number(MAX_SERVICE_TIMEOUT_SECONDS)
-        parse_properties(concrete)
+        try:
+            parse_properties(concrete)
+        except InvalidPropertyError as error:
+            # The handler's message names the template's property; name the construct's prop first.
+            named = str(error).split(" ", 1)[0]
+            if named not in PROPS_BY_PROPERTY:
+                raise
+            raise InvalidPropertyError(f"{PROPS_BY_PROPERTY[named]}: {error}") from error
 
     @property
     def provisioned_product_id(self) -> str:

@@ -20,6 +20,7 @@ from sc_plan_execution import (
     InvalidPropertyError,
     PollingPolicy,
     ProductSpec,
+    ProviderOptions,
     ProvisionedProductPlanExecution,
 )
 
@@ -260,31 +261,57 @@ def test_token_plan_id_is_passed_through(make_stack: MakeStack) -> None:
 @pytest.mark.parametrize(
     ("props", "named"),
     [
-        ({"plan_id": "not a plan id!"}, "PlanId"),
-        ({"plan_id": ""}, "PlanId"),
-        ({"plan_id": "x" * 101}, "PlanId"),
-        ({"accept_language": "fr"}, "AcceptLanguage"),
-        ({"polling": PollingPolicy(interval_seconds=0.01)}, "PollingIntervalSeconds"),
-        ({"polling": PollingPolicy(backoff_rate=0.5)}, "PollingBackoffRate"),
-        ({"polling": PollingPolicy(interval_seconds=10, max_interval_seconds=5)}, "PollingMaxIntervalSeconds"),
-        ({"deadline": cdk.Duration.hours(2)}, "DeadlineSeconds"),
+        ({"plan_id": "not a plan id!"}, "plan_id: PlanId"),
+        ({"plan_id": ""}, "plan_id: PlanId"),
+        ({"plan_id": "x" * 101}, "plan_id: PlanId"),
+        ({"accept_language": "fr"}, "accept_language: AcceptLanguage"),
+        ({"polling": PollingPolicy(interval_seconds=0.01)}, "polling.interval_seconds: PollingIntervalSeconds"),
+        ({"polling": PollingPolicy(backoff_rate=0.5)}, "polling.backoff_rate: PollingBackoffRate"),
+        (
+            {"polling": PollingPolicy(interval_seconds=10, max_interval_seconds=5)},
+            "polling.max_interval_seconds: PollingMaxIntervalSeconds",
+        ),
+        (
+            {"deadline": cdk.Duration.hours(2)},
+            r"deadline Duration.hours\(2\) is out of range: .* at most the service_timeout, Duration.hours\(1\)",
+        ),
         (
             {"deadline": cdk.Duration.minutes(20), "service_timeout": cdk.Duration.minutes(10)},
-            "DeadlineSeconds",
+            r"deadline Duration.minutes\(20\) .* at most the service_timeout, Duration.minutes\(10\)",
         ),
-        ({"service_timeout": cdk.Duration.hours(2)}, "ServiceTimeout"),
-        ({"service_timeout": cdk.Duration.seconds(0)}, "ServiceTimeout"),
+        (
+            {"service_timeout": cdk.Duration.hours(2)},
+            r"service_timeout Duration.hours\(2\) is out of range: .*at most Duration.hours\(1\)",
+        ),
+        ({"service_timeout": cdk.Duration.seconds(0)}, r"service_timeout Duration.seconds\(0\) is out of range"),
         ({"allow_replacement": "yes"}, "AllowReplacement"),
         ({"allow_removal": 1}, "AllowRemoval"),
+        ({"learned_polling": "yes"}, "learned_polling"),
     ],
 )
-def test_synth_time_validation_names_the_property(props: dict[str, Any], named: str) -> None:
+def test_synth_time_validation_names_the_prop_in_the_users_terms(props: dict[str, Any], named: str) -> None:
     # No synth needed: validation happens in the constructor, before any resource exists.
     stack = cdk.Stack(cdk.App(), "ValidationStack")
     kwargs: dict[str, Any] = {"plan_id": PLAN, **props}
     with pytest.raises(InvalidPropertyError, match=named):
         ProvisionedProductPlanExecution(stack, "Execution", **kwargs)
     assert stack.node.try_find_child("ServiceCatalogPlanExecutionProvider") is None
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        ({}, None),  # learned polling on (the handler's default without Polling*)
+        ({"polling": PollingPolicy(interval_seconds=2)}, None),  # the user's policy alone
+        ({"polling": PollingPolicy(interval_seconds=2), "learned_polling": True}, "true"),
+        ({"learned_polling": False}, "false"),
+    ],
+)
+def test_learned_polling_is_a_prop_of_its_own(props: dict[str, Any], expected: str | None) -> None:
+    stack = cdk.Stack(cdk.App(), "LearnedStack")
+    ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN, **props)
+    properties = _single(_template(stack), RESOURCE_TYPE)["Properties"]
+    assert properties.get("LearnedPolling") == expected
 
 
 def test_wildcard_policy_check_is_live(tmp_path: Path) -> None:
@@ -581,3 +608,28 @@ def test_adoption_and_delete_options_are_validated_at_synth_time(props: dict[str
     stack = cdk.Stack(cdk.App(), "ValidationStack")
     with pytest.raises(ValueError, match=message):
         ProvisionedProductPlanExecution(stack, "Execution", **props)
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        (
+            {
+                "service_token": "arn:aws:lambda:us-east-1:123456789012:function:p",
+                "provider_options": ProviderOptions(),
+            },
+            "provider_options apply to the provider this stack creates",
+        ),
+        (
+            {"service_token": "arn:aws:lambda:us-east-1:123456789012:function:p", "portfolio": "portfolio"},
+            "portfolio needs the provider's role",
+        ),
+    ],
+)
+def test_an_existing_provider_refuses_what_only_an_own_provider_can_do(props: dict[str, Any], message: str) -> None:
+    stack = cdk.Stack(cdk.App(), "SharedStack")
+    if props.get("portfolio") == "portfolio":
+        props = {**props, "portfolio": servicecatalog.Portfolio(stack, "P", display_name="p", provider_name="t")}
+    with pytest.raises(ValueError, match=message):
+        ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN, **props)
+    assert stack.node.try_find_child("ServiceCatalogPlanExecutionProvider") is None

@@ -10,12 +10,23 @@ The pipeline (``pipelines.CodePipeline``) runs, before the deployment stage:
 3. the ``Deploy`` stage - the stack with ``ProvisionedProductPlanExecution``, whose handler applies
    the same gate again before it executes the plan.
 
-Synthesize with ``CDK_OUTDIR=cdk.pipeline.out python examples/pipeline_app.py``; context values
-``planId``, ``repository``, ``branch`` and ``connectionArn`` replace the placeholders.
+This folder is the app's own CDK project: its ``cdk.json`` (the root's feature flags) runs this file,
+and its ``requirements.txt`` installs the library from the repository checkout. Synthesize from
+here, after ``npm ci`` at the repository root (the pinned CDK CLI) and ``pip install -r
+requirements.txt`` here (its paths are relative to this folder)::
+
+    npx cdk synth
+
+into ``cdk.out/`` here, as the pipeline's ``Synth`` step does from the checkout; or without the CLI,
+``CDK_OUTDIR=cdk.out python pipeline_app.py`` (the same templates, less the CLI's asset metadata).
+Context values (``-c``) ``planId``, ``repository``, ``branch`` and ``connectionArn`` replace the
+placeholders.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Acknowledgment, App, CfnResource, Stack, Stage, Validations, pipelines
@@ -24,6 +35,9 @@ from constructs import Construct
 
 from sc_plan_execution import PlanReviewStep, ProvisionedProductPlanExecution
 
+EXAMPLE_DIR = Path(__file__).resolve().parent
+# The folder, relative to the repository's root (the pipeline's source), that the Synth step builds in.
+EXAMPLE_PATH = "examples/pipeline"
 PIPELINE_STACK_NAME = "ServiceCatalogPlanPipeline"
 DEFAULT_PLAN_ID = "plan-demo-bucket"
 DEFAULT_REPOSITORY = "my-org/my-infrastructure"
@@ -69,10 +83,16 @@ class PipelineStack(Stack):
         pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
+            # From the checkout's root: the pinned CDK CLI (the root's package-lock.json), then this
+            # folder's own requirements (the library from the checkout) and cdk.json.
             synth=pipelines.ShellStep(
                 "Synth",
                 input=source,
-                commands=["npm ci", "pip install -r requirements.txt", "npx cdk synth"],
+                commands=[
+                    "npm ci",
+                    f"cd {EXAMPLE_PATH} && pip install -r requirements.txt && npx cdk synth",
+                ],
+                primary_output_directory=f"{EXAMPLE_PATH}/cdk.out",
             ),
         )
         stage = PlanStage(self, "Deploy", plan_id=plan_id)
@@ -173,8 +193,25 @@ def skip_pipeline_checkov_findings(pipeline: pipelines.CodePipeline) -> None:
         resource.add_metadata("checkov", {"skip": [{"id": check, "comment": why} for check, why in skips.items()]})
 
 
+# What the CDK CLI turns on by default (`--path-metadata`): each resource's `aws:cdk:path`. It is also
+# how cfn-lint recognizes a CDK template (cfnlint/template/template.py, Template.is_cdk_template) and
+# skips I1022 for it ("Prefer using Fn::Sub over Fn::Join", a style hint that CDK's generated Fn::Join
+# cannot follow). Without it, E3703 (cfnlint/rules/resources/codepipeline/PipelineActionConfiguration.py,
+# which validates an action's Configuration.RoleArn since cfn-lint 1.29.0, PR #3998) re-raises that hint as
+# an error on the role ARN CDK Pipelines writes for each stack deployment:
+# {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", ...]]}, a valid ARN.
+PATH_METADATA_CONTEXT = "aws:cdk:enable-path-metadata"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """This folder's cdk.json context, so `python pipeline_app.py` synthesizes what `cdk synth` does."""
+    context: dict[str, Any] = json.loads((EXAMPLE_DIR / "cdk.json").read_text())["context"]
+    return context
+
+
 def build_app(*, outdir: str | None = None, context: dict[str, Any] | None = None) -> App:
-    app = App(outdir=outdir, context=context)
+    """The app as `cdk synth` builds it here; `context` (e.g. ``planId``) goes over cdk.json's."""
+    app = App(outdir=outdir, context={PATH_METADATA_CONTEXT: True, **cdk_json_context(), **(context or {})})
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     PipelineStack(
         app,
