@@ -305,25 +305,28 @@ class ProvisionedProductPlanExecution(Construct):
         if spec is not None:
             self._render_tags(properties, service_timeout)
 
-        if service_token is None:
-            self.provider = provider or PlanExecutionProvider.of(self, provider_options)
-            service_token = self.provider.service_token
-        else:
-            self.provider = None
+        self.provider = None if service_token else provider or PlanExecutionProvider.of(self, provider_options)
         self.resource = CustomResource(
             self,
             "Resource",
-            service_token=service_token,
+            service_token=self.provider.service_token if self.provider else str(service_token),
             resource_type=RESOURCE_TYPE,
             properties=properties,
             service_timeout=service_timeout,
             removal_policy=removal_policy,
         )
         if self.provider is not None:
-            # The function may hand a request over to itself from the first request on.
-            self.resource.node.add_dependency(self.provider.self_invoke_policy)
-            if portfolio is not None:
-                self.resource.node.add_dependency(self.provider.grant_portfolio_access(portfolio))
+            self._depend_on(self.provider, portfolio)
+
+    def _depend_on(self, provider: PlanExecutionProvider, portfolio: servicecatalog.IPortfolio | None) -> None:
+        """What must exist before this resource's first request, and be deleted after its last."""
+        # The function may hand a request over to itself from the first request on.
+        self.resource.node.add_dependency(provider.self_invoke_policy)
+        if portfolio is not None:
+            self.resource.node.add_dependency(provider.grant_portfolio_access(portfolio))
+        if provider.owners_guard is not None:
+            # Deleted after this resource: its product is terminated before the guard looks.
+            self.resource.node.add_dependency(provider.owners_guard)
 
     @staticmethod
     def _properties(

@@ -14,6 +14,7 @@ from aws_cdk import (
     Aws,
     CfnCondition,
     CfnResource,
+    CustomResource,
     Duration,
     Fn,
     RemovalPolicy,
@@ -37,6 +38,7 @@ from constructs import Construct, IConstruct, IDependable
 from sc_plan_execution.bundling import LocalPipBundling, provider_code
 from sc_plan_execution.provider_options import ParameterizedOptions, ProviderOptions
 from sc_plan_execution.scanner_skips import skip_checkov
+from sc_plan_provider.properties.resource import OWNERS_GUARD_TYPE
 
 PROVIDER_ID = "ServiceCatalogPlanExecutionProvider"
 HANDLER = "sc_plan_provider.handler.lambda_handler"
@@ -88,6 +90,8 @@ OWNERS_ACTIONS: tuple[str, ...] = ("dynamodb:UpdateItem", "dynamodb:GetItem")
 OWNERS_TABLE_ENV_VAR = "OWNERS_TABLE_NAME"
 OWNERS_KEY = "ProvisionedProductId"
 OWNERS_TTL_ATTRIBUTE = "ExpiresAt"
+# An ephemeral provider's owners table guard reads the whole table once, when its stack is deleted.
+OWNERS_GUARD_ACTIONS: tuple[str, ...] = ("dynamodb:Scan",)
 
 # cdk-nag 3 finding id for a `Resource: "*"` statement, in the form its report asks for.
 NAG_WILDCARD_RESOURCE = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
@@ -221,7 +225,11 @@ class PlanExecutionProvider(Construct):
         vpc_if = parameterized.vpc_config.condition if parameterized else None
         in_vpc = self.options.vpc is not None or parameterized is not None
 
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, encryption_key=key)
+        # Kept with the stack unless the options say it is ephemeral (then owners_guard decides).
+        ephemeral = self.options.removal_policy == RemovalPolicy.DESTROY
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", retention=LOG_RETENTION, encryption_key=key, removal_policy=self.options.removal_policy
+        )
         if key is not None:
             self._let_logs_use(key, warn=parameterized is None)
             self._only_if(key_if, self.log_group, "kms_key_id")
@@ -256,23 +264,7 @@ class PlanExecutionProvider(Construct):
             iam.PolicyStatement(actions=list(LEDGER_ACTIONS), resources=[self.requests_table.table_arn])
         )
 
-        # Owner records must outlive the provider's own replacement: a lost record lets the first
-        # stack that names the product adopt it (docs/shared-provider.md#a-shared-provider-is-a-deputy).
-        self.owners_table = dynamodb.Table(
-            self,
-            "Owners",
-            partition_key=dynamodb.Attribute(name=OWNERS_KEY, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute=OWNERS_TTL_ATTRIBUTE,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.RETAIN,
-            **self._table_encryption(key),
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=list(OWNERS_ACTIONS), resources=[self.owners_table.table_arn])
-        )
+        self.owners_table = self._owners_table(key, ephemeral=ephemeral)
         for table in (self.requests_table, self.owners_table):
             if key is not None and key_if is not None:
                 _cfn(table).add_property_override(
@@ -342,6 +334,7 @@ class PlanExecutionProvider(Construct):
             )
         )
         self.alarms = self._alarms(topic, topic_if)
+        self.owners_guard = self._owners_guard() if ephemeral else None
 
     def _self_invoke_policy(self, function: CfnResource) -> iam.Policy:
         """Continuation: the function invokes itself when a request outlives one invocation, by the
@@ -645,6 +638,39 @@ class PlanExecutionProvider(Construct):
                     ),
                 )
             )
+
+    def _owners_table(self, key: kms.IKey | None, *, ephemeral: bool) -> dynamodb.Table:
+        """Who owns each product. Owner records must outlive the provider's own replacement: a lost
+        record lets the first stack that names the product adopt it
+        (docs/shared-provider.md#a-shared-provider-is-a-deputy); an ephemeral provider's table goes
+        with its stack, past the owners guard."""
+        table = dynamodb.Table(
+            self,
+            "Owners",
+            partition_key=dynamodb.Attribute(name=OWNERS_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=OWNERS_TTL_ATTRIBUTE,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=self.options.removal_policy,
+            **self._table_encryption(key),
+        )
+        actions = [*OWNERS_ACTIONS, *(OWNERS_GUARD_ACTIONS if ephemeral else ())]
+        self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[table.table_arn]))
+        return table
+
+    def _owners_guard(self) -> CustomResource:
+        """Stops the deletion of an ephemeral provider's stack while its owners table holds the owner
+        of a product that still exists (the handler's routes/owners_guard.py): it depends on the table,
+        and every resource this provider answers depends on it, so it is deleted after them and before
+        the table."""
+        guard = CustomResource(
+            self, "OwnersGuard", service_token=self.function.function_arn, resource_type=OWNERS_GUARD_TYPE
+        )
+        guard.node.add_dependency(self.owners_table)
+        guard.node.add_dependency(self.self_invoke_policy)
+        return guard
 
     @classmethod
     def of(cls, scope: Construct, options: ProviderOptions | None = None) -> PlanExecutionProvider:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from aws_cdk import CfnCondition, Token
+from aws_cdk import CfnCondition, RemovalPolicy, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -39,6 +39,10 @@ class ProviderOptions:
     :param reserved_concurrent_executions: reserve this much of the account's concurrency for
         the function (and cap it there).
     :param alarm_topic: SNS topic the provider's alarms notify; default none (alarms still exist).
+    :param removal_policy: what deleting the provider's stack does to its owners table and log group:
+        RETAIN (the default) keeps both; DESTROY, for ephemeral stacks (tests, previews), deletes
+        them, but the deletion stops (DELETE_FAILED, table kept) while the table holds the owner
+        record of a product that still exists (routes/owners_guard.py).
     """
 
     encryption_key: kms.IKey | None = None
@@ -48,11 +52,17 @@ class ProviderOptions:
     create_vpc_endpoints: bool = False
     reserved_concurrent_executions: int | None = None
     alarm_topic: sns.ITopic | None = None
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "security_groups", tuple(self.security_groups))
         if self.vpc is None and (self.vpc_subnets is not None or self.security_groups or self.create_vpc_endpoints):
             raise ValueError("vpc_subnets, security_groups and create_vpc_endpoints need vpc= (the function's VPC).")
+        if self.removal_policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
+            raise ValueError(
+                f"removal_policy {self.removal_policy} is not supported: use RemovalPolicy.RETAIN (keep the owners "
+                "table and the log group) or RemovalPolicy.DESTROY (ephemeral stacks)."
+            )
         concurrency = self.reserved_concurrent_executions
         if concurrency is not None and not Token.is_unresolved(concurrency) and concurrency < 1:
             raise ValueError(
@@ -65,7 +75,7 @@ class ProviderOptions:
         parts = [
             f"{name}={value!r}"
             for name, value in vars(self).items()
-            if value not in (None, False, ()) and not name.startswith("_")
+            if value not in (None, False, (), RemovalPolicy.RETAIN) and not name.startswith("_")
         ]
         return ", ".join(parts) or "defaults"
 

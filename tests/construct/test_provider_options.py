@@ -323,3 +323,48 @@ def test_provider_stack_rejects_a_construct_asking_for_other_options(tmp_path: P
     )
     with pytest.raises(ValueError, match="already has its one provider"):
         ProvisionedProductPlanExecution(provider_stack, "Other", plan_id="plan-b", provider_options=ProviderOptions())
+
+
+def test_an_ephemeral_provider_deletes_its_owners_table_and_log_group_behind_a_guard(tmp_path: Path) -> None:
+    """removal_policy=DESTROY: the table and the log group go with the stack, but only after the
+    guard (which every resource depends on, and which depends on the table) let them; cdk-nag
+    stays clean (the synth fails on a finding)."""
+
+    def build(app: cdk.App) -> list[str]:
+        stack = cdk.Stack(app, "Ephemeral", env=ENV)
+        options = ProviderOptions(removal_policy=cdk.RemovalPolicy.DESTROY)
+        ProvisionedProductPlanExecution(stack, "Bucket", plan_id="plan-abc123", provider_options=options)
+        ProvisionedProductPlanExecution(cdk.Stack(app, "Kept", env=ENV), "Bucket", plan_id="plan-abc123")
+        return ["Ephemeral", "Kept"]
+
+    synthesized = _synth(tmp_path, build)
+    resources = synthesized.templates["Ephemeral"]["Resources"]
+    (table_id,) = [
+        k
+        for k, v in resources.items()
+        if v["Type"] == "AWS::DynamoDB::Table"
+        and v["Properties"]["KeySchema"][0]["AttributeName"] == "ProvisionedProductId"
+    ]
+    assert resources[table_id]["DeletionPolicy"] == "Delete"
+    assert synthesized.one("Ephemeral", "AWS::Logs::LogGroup")["DeletionPolicy"] == "Delete"
+    (guard_id,) = synthesized.resources("Ephemeral", "Custom::ServiceCatalogPlanExecutionOwnersGuard")
+    assert table_id in resources[guard_id]["DependsOn"]
+    assert guard_id in synthesized.one("Ephemeral", "Custom::ServiceCatalogPlanExecution")["DependsOn"]
+    statements = [
+        s
+        for policy in synthesized.resources("Ephemeral", "AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (scan,) = [s for s in statements if "dynamodb:Scan" in s["Action"]]
+    assert scan["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
+
+    kept = synthesized.templates["Kept"]["Resources"]
+    assert [v["DeletionPolicy"] for v in kept.values() if v["Type"] == "AWS::Logs::LogGroup"] == ["Retain"]
+    assert not synthesized.resources("Kept", "Custom::ServiceCatalogPlanExecutionOwnersGuard")
+    kept_actions = json.dumps([v for v in kept.values() if v["Type"] == "AWS::IAM::Policy"])
+    assert "dynamodb:Scan" not in kept_actions
+
+
+def test_removal_policy_snapshot_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"removal_policy .* is not supported"):
+        ProviderOptions(removal_policy=cdk.RemovalPolicy.SNAPSHOT)

@@ -32,6 +32,7 @@ class PlanRequest(Value):
     physical_resource_id: str
     properties: dict[str, Any]
     old_properties: dict[str, Any]
+    resource_type: str = ""
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> PlanRequest:
@@ -45,6 +46,7 @@ class PlanRequest(Value):
             physical_resource_id=str(event.get("PhysicalResourceId") or ""),
             properties=dict(event.get("ResourceProperties") or {}),
             old_properties=dict(event.get("OldResourceProperties") or {}),
+            resource_type=str(event.get("ResourceType") or ""),
         )
 
     @property

@@ -48,6 +48,10 @@ IGNORE_UNKNOWN_PROPERTIES = "IgnoreUnknownProperties"
 ALLOW_REPLACEMENT = "AllowReplacement"
 ALLOW_REMOVAL = "AllowRemoval"
 
+# The custom resource the construct adds beside an ephemeral provider's owners table
+# (routes/owners_guard.py): it has no properties.
+OWNERS_GUARD_TYPE = "Custom::ServiceCatalogPlanExecutionOwnersGuard"
+
 # Every property the provider reads (ServiceToken is CloudFormation's own). The README's property
 # table is tested against this list, and a request with any other property fails naming it (a typo
 # must not fall back to a default silently; properties/unknown.py).

@@ -57,6 +57,11 @@ class InProcessOwnerRegistry:
             if self._owners.get(provisioned_product_id) == (owner, request_key):
                 del self._owners[provisioned_product_id]
 
+    def owned(self, limit: int) -> list[tuple[str, Owner]]:
+        """Every owner on record (terminated products included: this registry does not mark them)."""
+        with self._lock:
+            return [(product_id, owner) for product_id, (owner, _request) in self._owners.items()][:limit]
+
     def terminated(self, provisioned_product_id: str, owner: Owner) -> None:
         """Kept: a product id is never reused."""
 

@@ -113,8 +113,8 @@ class DynamoDBOwnerRegistry:
     """The records in the provider's owners table (UpdateItem and GetItem only)."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
+        self.client = client
+        self.table_name = table_name
 
     def owner(self, provisioned_product_id: str) -> Owner | None:
         item = self.read(provisioned_product_id)
@@ -124,8 +124,8 @@ class DynamoDBOwnerRegistry:
 
     def claim(self, provisioned_product_id: str, owner: Owner, request_key: str) -> OwnerClaim:
         try:
-            response = self._client.update_item(
-                TableName=self._table,
+            response = self.client.update_item(
+                TableName=self.table_name,
                 Key={KEY: {"S": provisioned_product_id}},
                 UpdateExpression=(
                     "SET #stack = :stack, #logical = :logical, #claimed = if_not_exists(#claimed, :now), "
@@ -187,8 +187,8 @@ class DynamoDBOwnerRegistry:
 
     def intend_to_execute(self, applied: AppliedPlan) -> AppliedPlan:
         try:
-            self._client.update_item(
-                TableName=self._table,
+            self.client.update_item(
+                TableName=self.table_name,
                 Key={KEY: {"S": plan_key(applied.plan_id)}},
                 UpdateExpression="SET #applied = :applied, #stack = :stack, #logical = :logical, #request = :request",
                 # Another request's intent without a record never executed (it failed before, or its
@@ -248,8 +248,8 @@ class DynamoDBOwnerRegistry:
     def read(self, key: str) -> dict[str, Any]:
         """One item of the table (consistent read); empty when there is none."""
         try:
-            item: dict[str, Any] = self._client.get_item(
-                TableName=self._table, Key={KEY: {"S": key}}, ConsistentRead=True
+            item: dict[str, Any] = self.client.get_item(
+                TableName=self.table_name, Key={KEY: {"S": key}}, ConsistentRead=True
             ).get("Item", {})
         except (ClientError, BotoCoreError) as error:
             raise OwnershipUnavailableError(str(error)) from error
@@ -268,7 +268,7 @@ class DynamoDBOwnerRegistry:
         """One (conditional) UpdateItem; OwnershipUnavailableError when it fails, but for a failed
         condition with `missing_ok`."""
         request: dict[str, Any] = {
-            "TableName": self._table,
+            "TableName": self.table_name,
             "Key": {KEY: {"S": key}},
             "UpdateExpression": expression,
             "ExpressionAttributeNames": names,
@@ -277,7 +277,7 @@ class DynamoDBOwnerRegistry:
         if condition:
             request["ConditionExpression"] = condition
         try:
-            self._client.update_item(**request)
+            self.client.update_item(**request)
         except (ClientError, BotoCoreError) as error:
             if missing_ok and _code(error) == "ConditionalCheckFailedException":
                 return

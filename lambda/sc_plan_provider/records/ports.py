@@ -121,3 +121,11 @@ class Leftovers(Protocol):
     def forget_abandoned(self, owner: Owner, provisioned_product_id: str) -> None:
         """The product was removed after all."""
         ...
+
+
+class OwnerListing(Protocol):
+    """The owner records of products not terminated (live_owners.py; the in-process registry)."""
+
+    def owned(self, limit: int) -> list[tuple[str, Owner]]:
+        """Up to `limit` (product id, owner) records of products the provider has not terminated."""
+        ...

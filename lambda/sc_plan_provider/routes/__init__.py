@@ -28,7 +28,9 @@ steps/context.py and steps/deputy.py; each route loads besides:
 |         |      |                                              |             | records.leftovers                    |
 
 steps.refusal, steps.recovery, steps.leftovers and runtime.handover load only when a plan is
-refused, a duplicate finds its own execution, a request fails or is handed over.
+refused, a duplicate finds its own execution, a request fails or is handed over. The owners table
+guard of an ephemeral provider (`Custom::ServiceCatalogPlanExecutionOwnersGuard`) has its own route,
+owners_guard, with records.live_owners.
 
 Every Create and Update first checks the stack's home and validates the properties (a bad one, or
 one the provider does not read, is a FAILED naming it, before any Service Catalog call); an Update
@@ -47,6 +49,7 @@ from sc_plan_provider.core.request import PlanRequest, ResourceFailure, is_produ
 from sc_plan_provider.core.telemetry import logger
 from sc_plan_provider.core.value import replace
 from sc_plan_provider.properties.resource import (
+    OWNERS_GUARD_TYPE,
     PlanProperties,
     ignores_unknown_properties,
     parse_properties,
@@ -64,6 +67,10 @@ __all__ = ["on_create", "on_delete", "on_update"]
 
 
 def on_create(request: PlanRequest, env: Environment) -> Answer:
+    if request.resource_type == OWNERS_GUARD_TYPE:
+        from sc_plan_provider.routes import owners_guard  # noqa: PLC0415 - the guard's requests only
+
+        return owners_guard.create(request, env)
     require_same_home(request, env.function_arn, request.not_provisioned_id())
     properties = _validated(request, env, failed_id=request.not_provisioned_id())
     if properties.spec is not None:
@@ -80,6 +87,10 @@ def on_create(request: PlanRequest, env: Environment) -> Answer:
 
 
 def on_update(request: PlanRequest, env: Environment) -> Answer:
+    if request.resource_type == OWNERS_GUARD_TYPE:
+        from sc_plan_provider.routes import owners_guard  # noqa: PLC0415 - the guard's requests only
+
+        return owners_guard.create(request, env)
     require_same_home(request, env.function_arn, None)
     properties = _validated(request, env, failed_id=None)
     if is_product_id(request.physical_resource_id):
@@ -102,6 +113,10 @@ def on_update(request: PlanRequest, env: Environment) -> Answer:
 
 def on_delete(request: PlanRequest, env: Environment) -> Answer:
     """Terminate the product, with lenient properties (a Delete is never blocked by them)."""
+    if request.resource_type == OWNERS_GUARD_TYPE:
+        from sc_plan_provider.routes import owners_guard  # noqa: PLC0415 - the guard's requests only
+
+        return owners_guard.delete(request, env)
     from sc_plan_provider.routes import delete  # noqa: PLC0415 - each route loads when it runs
 
     return delete.delete(request, env)
