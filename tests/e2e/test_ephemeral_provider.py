@@ -5,19 +5,18 @@ guard that decides is the synthesized custom resource, answered by the synthesiz
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 
-import app as example_app
 from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
 from local_cloud.cloudformation import CustomResource
 from local_cloud.cloudformation.template import custom_resources_in_template
 from sc_plan_execution import PollingPolicy, ProviderOptions, ProvisionedProductPlanExecution
 from sc_plan_provider.properties.resource import OWNERS_GUARD_TYPE
+from support.assembly import staged_app
 from support.scenarios import plan, product
 
 STACK = "EphemeralPlans"
@@ -27,10 +26,7 @@ FAST = PollingPolicy(interval_seconds=0.2, backoff_rate=1, max_interval_seconds=
 @pytest.fixture(scope="module")
 def assembly(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("ephemeral.out")
-    for staged in cdk_out.glob("asset.*"):  # the same sources: CDK finds the asset staged, no bundling
-        if staged.is_dir():
-            shutil.copytree(staged, outdir / staged.name)
-    app = cdk.App(outdir=str(outdir), context=example_app.cdk_json_context())
+    app = staged_app(cdk_out, outdir)
     stack = cdk.Stack(app, STACK)
     ProvisionedProductPlanExecution(
         stack,

@@ -5,19 +5,18 @@ Create, Update and Delete on the local cloud by the shared provider's function."
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 
-import app as example_app
 from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
 from local_cloud.cloudformation import CustomResource
 from local_cloud.cloudformation.template import custom_resources_in_template
 from sc_plan_execution import PlanExecutionProviderStack, PollingPolicy, ProvisionedProductPlanExecution
 from sc_plan_execution.provider_stack import DEFAULT_EXPORT_NAME
+from support.assembly import staged_app
 from support.scenarios import executions, plan, product
 
 SHARED = "SharedProvider"
@@ -28,10 +27,7 @@ FAST = PollingPolicy(interval_seconds=0.2, backoff_rate=1, max_interval_seconds=
 @pytest.fixture(scope="module")
 def assembly(cdk_out: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("shared.out")
-    for staged in cdk_out.glob("asset.*"):  # the same sources: CDK finds the asset staged, no bundling
-        if staged.is_dir():
-            shutil.copytree(staged, outdir / staged.name)
-    app = cdk.App(outdir=str(outdir), context=example_app.cdk_json_context())
+    app = staged_app(cdk_out, outdir)
     shared = PlanExecutionProviderStack(app, SHARED)
     ProvisionedProductPlanExecution(
         cdk.Stack(app, BY_PROVIDER), "Bucket", plan_id="plan-placeholder", polling=FAST, provider=shared.provider

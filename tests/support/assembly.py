@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from aws_cdk import App
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,3 +26,14 @@ def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("cdk.out")
     subprocess.run([sys.executable, "app.py"], cwd=REPO, check=True, env={**os.environ, "CDK_OUTDIR": str(outdir)})
     return outdir
+
+
+def staged_app(cdk_out: Path, outdir: Path) -> App:
+    """A new App writing to `outdir`, with the example app's context and the provider's asset staged
+    from `cdk_out` (the same sources: CDK finds `asset.<hash>` there and does not bundle again)."""
+    import app as example_app  # with aws_cdk: only the suites that synthesize pay for jsii
+
+    for staged in cdk_out.glob("asset.*"):
+        if staged.is_dir():
+            shutil.copytree(staged, outdir / staged.name)
+    return example_app.App(outdir=str(outdir), context=example_app.cdk_json_context())
