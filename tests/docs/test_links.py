@@ -180,3 +180,17 @@ def test_the_changelog_names_the_packages_version() -> None:
     versions = re.findall(r"^## (\d+\.\d+\.\d+) - \d{4}-\d{2}-\d{2}$", (ROOT / "CHANGELOG.md").read_text(), re.M)
     assert versions and versions[0] == __version__
     assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
+
+
+def test_the_readme_takes_a_user_to_a_deployment_before_any_maintainer_material() -> None:
+    """A new user reads what a first deployment needs, the install, the example and the deploy
+    before anything about running this repository's own suites."""
+    text = README.read_text(encoding="utf-8")
+    first_user = text.index("## Getting started with CDK")
+    prerequisites = text.index("**Before the first deployment**")
+    example = text.index("```python", first_user)
+    deploy = text.index("**Deploy**")
+    maintainer = min(text.index(marker) for marker in ("make test", "make demo", "make bench"))
+    assert first_user < prerequisites < example < deploy < maintainer
+    assert "portfolio" in text[prerequisites:example] and "launch constraint" in text[prerequisites:example]
+    assert "CREATE_SUCCESS" in text[prerequisites:example] and "package index" in text[prerequisites:example]

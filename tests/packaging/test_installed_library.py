@@ -220,3 +220,21 @@ def test_readme_installs_the_wheel_by_its_real_name(wheel: Path) -> None:
         assert named_distribution == distribution, name
         assert named_version in (version, "*"), name
         assert fnmatch.fnmatchcase(wheel.name, Path(name).name), name
+
+
+def test_make_package_writes_the_wheel_pip_writes(wheel: Path) -> None:
+    """`make package` (which `make test` runs before the suites) puts this version's wheel, under the
+    name pip gives it, into dist/: it is there, or `make package` is about to build it."""
+    shown = subprocess.run(
+        ["make", "-s", "--no-print-directory", "--eval", "show-wheel: ; @echo $(PACKAGE_WHEEL)", "show-wheel"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(shown).name == wheel.name
+    assert Path(shown).parent == Path("dist")
+    planned = subprocess.run(
+        ["make", "-n", "--no-print-directory", "package"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout
+    assert (REPO / shown).exists() or "pip wheel" in planned
