@@ -16,7 +16,6 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
@@ -41,13 +40,6 @@ def pipeline_app() -> ModuleType:
     return _load_example()
 
 
-@pytest.fixture(scope="module")
-def synthesized(pipeline_app: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    outdir = tmp_path_factory.mktemp("pipeline.out")
-    assembly = pipeline_app.build_app(outdir=str(outdir), context={"planId": "plan-reviewed123"}).synth()
-    return outdir, assembly
-
-
 def _templates(outdir: Path) -> list[Path]:
     """The pipeline stack's template and the Deploy stage's (its nested assembly)."""
     return sorted([*outdir.glob("*.template.json"), *outdir.glob("assembly-*/*.template.json")])
@@ -64,28 +56,26 @@ def _cfn_lint(templates: Iterable[Path]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_synth_is_cdk_nag_clean(synthesized: tuple[Path, Any]) -> None:
-    outdir, _ = synthesized
+def test_synth_is_cdk_nag_clean(synthesized: Path) -> None:
+    outdir = synthesized
     report = json.loads((outdir / "validation-report.json").read_text())
     assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
 
 
-def test_every_template_passes_checkov(synthesized: tuple[Path, Any]) -> None:
+def test_every_template_passes_checkov(synthesized: Path) -> None:
     """The pipeline stack and the stage's stack: CDK Pipelines' findings carry their skips, the
     construct's stack only the provider's documented ones."""
     from support.checkov import run_checkov
 
-    outdir, _ = synthesized
-    templates = sorted(outdir.rglob("*.template.json"))
+    templates = sorted(synthesized.rglob("*.template.json"))
     assert len(templates) == 2
     report = run_checkov(templates)
     assert report.failed == []
     assert report.passed > 100
 
 
-def test_review_then_approval_then_the_deploy_stage(synthesized: tuple[Path, Any]) -> None:
-    _, assembly = synthesized
-    template = assembly.get_stack_by_name("ServiceCatalogPlanPipeline").template
+def test_review_then_approval_then_the_deploy_stage(synthesized: Path) -> None:
+    template = json.loads((synthesized / "ServiceCatalogPlanPipeline.template.json").read_text())
     (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
     (deploy,) = [s for s in pipeline["Properties"]["Stages"] if s["Name"] == "Deploy"]
     order = {a["Name"]: a["RunOrder"] for a in deploy["Actions"]}
@@ -104,35 +94,30 @@ def test_review_then_approval_then_the_deploy_stage(synthesized: tuple[Path, Any
     assert "pip install '.[review]'" in spec
 
 
-def test_the_deployed_stack_applies_the_reviewed_plan(synthesized: tuple[Path, Any]) -> None:
-    _, assembly = synthesized
-    templates = [json.loads(path.read_text()) for path in Path(assembly.directory).glob("assembly-*/*.template.json")]
+def test_the_deployed_stack_applies_the_reviewed_plan(synthesized: Path) -> None:
+    templates = [json.loads(path.read_text()) for path in synthesized.glob("assembly-*/*.template.json")]
     resources = [
         r for t in templates for r in t["Resources"].values() if r["Type"] == "Custom::ServiceCatalogPlanExecution"
     ]
     (execution,) = resources
-    assert execution["Properties"]["PlanId"] == "plan-reviewed123"
+    assert execution["Properties"]["PlanId"] == "plan-reviewed123"  # the -c context reached the app
     assert "AllowReplacement" not in execution["Properties"]  # the gate's defaults, as reviewed
 
 
-def test_every_template_passes_cfn_lint(synthesized: tuple[Path, Any]) -> None:
+def test_every_template_passes_cfn_lint(synthesized: Path) -> None:
     """`make scan`'s cfn-lint on the pipeline stack and the stage's stack: no finding, E3703 included
     (CDK Pipelines' Fn::Join role ARN in each deploy action's Configuration; pipeline_app.py)."""
-    outdir, _ = synthesized
-    templates = _templates(outdir)
+    templates = _templates(synthesized)
     assert len(templates) == 2
     result = _cfn_lint(templates)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
-def test_synth_step_builds_the_example_folder_of_the_checkout(
-    pipeline_app: ModuleType, synthesized: tuple[Path, Any]
-) -> None:
+def test_synth_step_builds_the_example_folder_of_the_checkout(pipeline_app: ModuleType, synthesized: Path) -> None:
     """The Synth step starts at the checkout's root: the root's npm ci (the pinned CLI), then this
     folder's requirements and cdk.json; the pipeline reads the cloud assembly from its cdk.out."""
     assert REPO / pipeline_app.EXAMPLE_PATH == EXAMPLE_DIR
-    _, assembly = synthesized
-    template = assembly.get_stack_by_name("ServiceCatalogPlanPipeline").template
+    template = json.loads((synthesized / "ServiceCatalogPlanPipeline.template.json").read_text())
     specs = [
         json.loads(r["Properties"]["Source"]["BuildSpec"])
         for r in template["Resources"].values()
@@ -196,9 +181,9 @@ def test_requirements_install_the_library_from_the_checkout_and_what_the_example
 
 
 @pytest.fixture(scope="module")
-def cli_synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`npx cdk synth` from the example's folder, as the pipeline's Synth step runs it (its cdk.json's
-    app command, with this environment's python3 and the pinned CLI)."""
+    app command, with this environment's python3 and the pinned CLI): what every test here reads."""
     if not CDK_CLI.exists():
         pytest.skip("the pinned CDK CLI is installed by `make setup` (npm ci)")
     outdir = tmp_path_factory.mktemp("pipeline.cli.out")
@@ -209,7 +194,16 @@ def cli_synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
     }
     env.pop("CDK_OUTDIR", None)
     result = subprocess.run(
-        [str(CDK_CLI), "synth", "--quiet", "--no-notices", "--output", str(outdir), "--context", "planId=plan-cli123"],
+        [
+            str(CDK_CLI),
+            "synth",
+            "--quiet",
+            "--no-notices",
+            "--output",
+            str(outdir),
+            "--context",
+            "planId=plan-reviewed123",
+        ],
         cwd=EXAMPLE_DIR,
         env=env,
         capture_output=True,
@@ -221,20 +215,7 @@ def cli_synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return outdir
 
 
-def test_cdk_synth_in_the_example_folder_runs_the_example(cli_synthesized: Path) -> None:
-    manifest = json.loads((cli_synthesized / "manifest.json").read_text())
+def test_cdk_synth_in_the_example_folder_synthesizes_the_pipeline(synthesized: Path) -> None:
+    manifest = json.loads((synthesized / "manifest.json").read_text())
     stacks = {name for name, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"}
     assert stacks == {"ServiceCatalogPlanPipeline"}
-    report = json.loads((cli_synthesized / "validation-report.json").read_text())
-    assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
-    (stage_template,) = cli_synthesized.glob("assembly-ServiceCatalogPlanPipeline-Deploy/*.template.json")
-    resources = json.loads(stage_template.read_text())["Resources"].values()
-    (execution,) = [r for r in resources if r["Type"] == "Custom::ServiceCatalogPlanExecution"]
-    assert execution["Properties"]["PlanId"] == "plan-cli123"  # the -c context reached the app
-
-
-def test_cdk_synth_output_passes_cfn_lint(cli_synthesized: Path) -> None:
-    templates = _templates(cli_synthesized)
-    assert len(templates) == 2
-    result = _cfn_lint(templates)
-    assert (result.returncode, result.stdout + result.stderr) == (0, "")
