@@ -100,7 +100,8 @@ def spec_deployment(
     return stack, results, failures
 
 
-def main(cdk_out: Path = CDK_OUT) -> int:
+def main(cdk_out: Path = CDK_OUT, *, time_scale: float = 1.0) -> int:
+    """`time_scale` shortens the emulated product's durations (tests); 1 is the demo as documented."""
     resources = custom_resources_in_assembly(cdk_out, RESOURCE_TYPE)
     if not resources:
         raise SystemExit(f"no {RESOURCE_TYPE} in {cdk_out}: run `make synth` first")
@@ -109,7 +110,7 @@ def main(cdk_out: Path = CDK_OUT) -> int:
         f"Synthesized custom resource {synthesized.logical_id} ({RESOURCE_TYPE}); each deployment sends it "
         "with the seeded plan's id as its PlanId"
     )
-    with LocalCloud(cdk_out, progress=on_progress) as cloud:
+    with LocalCloud(cdk_out, progress=on_progress, time_scale=time_scale) as cloud:
         sc = cloud.servicecatalog
         say(
             f"Service Catalog emulator on {sc.endpoint_url}; provider function "
