@@ -307,8 +307,10 @@ def test_synth_time_validation_names_the_prop_in_the_users_terms(props: dict[str
         ({"learned_polling": False}, "false"),
     ],
 )
-def test_learned_polling_is_a_prop_of_its_own(props: dict[str, Any], expected: str | None) -> None:
-    stack = cdk.Stack(cdk.App(), "LearnedStack")
+def test_learned_polling_is_a_prop_of_its_own(
+    make_stack: MakeStack, props: dict[str, Any], expected: str | None
+) -> None:
+    stack = make_stack()
     ProvisionedProductPlanExecution(stack, "Execution", plan_id=PLAN, **props)
     properties = _single(_template(stack), RESOURCE_TYPE)["Properties"]
     assert properties.get("LearnedPolling") == expected

@@ -24,6 +24,8 @@ EXAMPLE_DIR = REPO / "examples" / "pipeline"
 EXAMPLE_APP = EXAMPLE_DIR / "pipeline_app.py"
 CDK_CLI = REPO / "node_modules" / ".bin" / "cdk"
 CFN_LINT_IGNORED = "W3005"  # redundant DependsOn that CDK itself emits (as `make scan`)
+# One synth (the CDK CLI, ~25 s) for every test here: they run on one xdist worker (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("pipeline-example")
 
 
 def _load_example() -> ModuleType:
