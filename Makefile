@@ -52,7 +52,7 @@ package: setup $(PACKAGE_TEMPLATE) $(PACKAGE_WHEEL)
 $(PACKAGE_TEMPLATE): $(SOURCES) $(PY_STAMP)
 	python -m sc_plan_execution.standalone dist --cdk-json cdk.json
 $(PACKAGE_WHEEL): $(SOURCES) pyproject.toml README.md $(PY_STAMP)
-	rm -f dist/servicecatalog_plan_execution-*.whl
+	rm -rf build dist/servicecatalog_plan_execution-*.whl  # an earlier build's build/ can break this one
 	python -m pip wheel --no-deps --quiet --disable-pip-version-check --wheel-dir dist .
 	test -f $@
 

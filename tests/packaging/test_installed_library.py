@@ -8,6 +8,7 @@ import fnmatch
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 # Building a wheel, a fresh virtualenv with aws-cdk-lib and a synth take minutes on a busy 2-core
 # machine: one xdist worker builds them once for every test here (`make test` runs --dist loadgroup;
 # session scope, as a module fixture is built again when the worker's tests of this module are not
-# contiguous, and a second in-tree build of the wheel fails on the first one's build/ folder).
+# contiguous).
 pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("installed-library")]
 
 CONSUMER_APP = """
@@ -52,13 +53,26 @@ print(json.dumps({"construct": sc_plan_execution.__file__, "version": sc_plan_ex
 """
 
 
+# What the wheel is built from (pyproject.toml's packages, readme and licence): a copy, so the build
+# neither meets nor leaves the checkout's build/ and egg-info folders (`make package` and the
+# editable install write them there).
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "LICENSE", "constructs", "lambda")
+
+
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = tmp_path_factory.mktemp("wheel-source")
+    for name in WHEEL_SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(REPO / name, source / name)
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(REPO)],
-        check=True,
-    )
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "--wheel-dir", str(out)]
+    result = subprocess.run([*build, str(source)], capture_output=True, text=True, check=False, timeout=600)
+    # pip's own output is the diagnosis when the build fails (its build environment is fetched
+    # from the package index).
+    assert result.returncode == 0, f"pip wheel failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     (built,) = out.glob("*.whl")
     return built
 
