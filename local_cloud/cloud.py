@@ -15,6 +15,7 @@ function called, in order.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tempfile
@@ -28,6 +29,7 @@ from local_cloud.cloudformation import (
     CloudFormationDriver,
     ProgressHook,
     Stack,
+    StackState,
     StackStates,
     UnresolvableError,
 )
@@ -131,7 +133,7 @@ class LocalCloud:
         self.dynamodb = LocalDynamoDB(region=spec.region, account_id=spec.account_id, gate=self.gate)
         self.xray = LocalXRayDaemon()
         # What CloudFormation shows of the stacks the driver plays; served as its read API.
-        self.stack_states = StackStates()
+        self.stack_states = StackStates(other_stacks=self._product_stack)
         self.cloudformation_api = CloudFormationApiServer(
             self.stack_states, region=spec.region, account_id=spec.account_id, gate=self.gate
         )
@@ -152,6 +154,14 @@ class LocalCloud:
         self.principal: Principal
         self.function: LocalLambdaRuntime
         self.cloudformation: CloudFormationDriver
+
+    def _product_stack(self, name_or_id: str) -> StackState | None:
+        """The CloudFormation stack behind an emulated provisioned product (its parameters)."""
+        stack = self.servicecatalog.state.product_stack(name_or_id)
+        if stack is None:
+            return None
+        created = dt.datetime.fromtimestamp(stack.created_time, dt.UTC)
+        return StackState(stack.arn, stack.name, stack.status, created, parameters=list(stack.parameters))
 
     @property
     def faults(self) -> FaultPlan:

@@ -16,7 +16,7 @@ from local_cloud.cloudformation.events import build_request_event, make_stack_id
 from local_cloud.cloudformation.outcome import Delivery, Outcome, ProgressEvent
 from local_cloud.cloudformation.response_server import ReceivedPut, ResponseServer
 from local_cloud.cloudformation.stack import CustomResource, HistoryRow, Stack, StackResult
-from local_cloud.cloudformation.states import StackStates
+from local_cloud.cloudformation.states import StackState, StackStates
 from local_cloud.cloudformation.template import (
     UnresolvableError,
     custom_resources_in_assembly,
@@ -42,6 +42,7 @@ __all__ = [
     "ResponseVerdict",
     "Stack",
     "StackResult",
+    "StackState",
     "StackStates",
     "UnresolvableError",
     "build_request_event",

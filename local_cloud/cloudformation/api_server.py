@@ -6,7 +6,8 @@ namespace ``http://cloudformation.amazonaws.com/doc/2010-05-15/``: ``<OperationR
 ``<OperationResult>`` and ``<ResponseMetadata>``. Errors are ``<ErrorResponse><Error><Type>`` /
 ``<Code>`` / ``<Message>``; a stack or resource that does not exist is ``ValidationError`` (HTTP
 400), as CloudFormation answers it. Two operations are served, from ``StackStates``:
-``DescribeStackResource`` and ``DescribeStacks``. With a ``RequestGate``, every call first passes
+``DescribeStackResource`` and ``DescribeStacks`` (with a stack's ``Parameters``: the stacks behind
+provisioned products). With a ``RequestGate``, every call first passes
 IAM (``cloudformation:<Operation>`` on the stack's ARN) and the planned faults.
 """
 
@@ -140,9 +141,14 @@ def _resource_detail(stack: StackState, resource: ResourceState) -> str:
 
 
 def _stack(stack: StackState) -> str:
+    parameters = "".join(
+        f"<member><ParameterKey>{escape(key)}</ParameterKey><ParameterValue>{escape(value)}</ParameterValue></member>"
+        for key, value in stack.parameters
+    )
     return (
         f"<StackId>{escape(stack.stack_id)}</StackId><StackName>{escape(stack.name)}</StackName>"
         f"<CreationTime>{_timestamp(stack.created)}</CreationTime><StackStatus>{stack.status}</StackStatus>"
+        + (f"<Parameters>{parameters}</Parameters>" if parameters else "")
     )
 
 

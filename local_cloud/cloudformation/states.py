@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["PHASE_STACK_STATUS", "ResourceState", "StackState", "StackStates", "UnknownStackError"]
@@ -55,14 +56,18 @@ class StackState:
     status: str
     created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     resources: dict[str, ResourceState] = field(default_factory=dict)
+    parameters: list[tuple[str, str]] = field(default_factory=list)  # (key, value); NoEcho as ****
 
 
 class StackStates:
     """Every stack the local CloudFormation has played, by stack id; thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, other_stacks: Callable[[str], StackState | None] | None = None) -> None:
+        """`other_stacks` finds the stacks the driver does not play, by name or id (the stacks behind
+        the emulated provisioned products)."""
         self._lock = threading.Lock()
         self._stacks: dict[str, StackState] = {}
+        self._other_stacks = other_stacks
 
     def stack_status(self, stack_id: str, status: str) -> None:
         """A stack operation moved the stack to ``status``."""
@@ -126,7 +131,13 @@ class StackStates:
     def describe_stack(self, name_or_id: str) -> StackState:
         """By stack id (also a deleted stack), or by name (a live stack only)."""
         with self._lock:
-            stack = self._find(name_or_id)
+            try:
+                stack = self._find(name_or_id)
+            except UnknownStackError:
+                other = self._other_stacks(name_or_id) if self._other_stacks is not None else None
+                if other is None:
+                    raise
+                return other
             return StackState(stack.stack_id, stack.name, stack.status, stack.created, dict(stack.resources))
 
     def describe_stack_resource(self, name_or_id: str, logical_id: str) -> tuple[StackState, ResourceState]:

@@ -72,6 +72,8 @@ class ProvisioningScript:
     terminate_duration: float = 0.0
     terminate_errors: Sequence[RecordError] = ()
     fails_with_parameters: Mapping[str, str] = field(default_factory=dict)
+    # The template's NoEcho parameters: the product's stack shows their values as ``****``.
+    no_echo_parameters: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in ("plan_duration", "duration", "in_error_duration", "terminate_duration"):
@@ -258,6 +260,7 @@ class ProvisionedProduct:
     update_tokens: dict[str, str] = field(default_factory=dict)
     terminated: bool = False
     physical_resources_retained: bool = False  # terminated with RetainPhysicalResources: its stack stays
+    stack_arn: str = ""  # its CloudFormation stack, once a provisioning record started one
 
 
 class ProductVersion(NamedTuple):
@@ -267,3 +270,13 @@ class ProductVersion(NamedTuple):
     provisioning_artifact_id: str
     path_id: str | None
     parameters: dict[str, str]
+
+
+class ProductStack(NamedTuple):
+    """The CloudFormation stack behind a provisioned product, as DescribeStacks shows it."""
+
+    arn: str
+    name: str
+    status: str
+    created_time: float
+    parameters: list[tuple[str, str]]  # (key, value), NoEcho values as ``****``

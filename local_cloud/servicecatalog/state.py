@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ from local_cloud.servicecatalog.model import (
     LaunchPath,
     Plan,
     Product,
+    ProductStack,
     ProductVersion,
     ProvisionedProduct,
     ProvisioningScript,
@@ -720,6 +722,28 @@ class ServiceCatalogState:
 
     # ----------------------------------------------------------------- internals
 
+    def product_stack(self, name_or_arn: str) -> ProductStack | None:
+        """The CloudFormation stack behind a provisioned product, by its name or ARN (a stack deleted
+        with its product is found by ARN only, as CloudFormation finds deleted stacks); None for
+        any other stack. Its parameters are the product's as last applied, NoEcho values masked."""
+        with self._lock:
+            self._advance()
+            for product in self._provisioned.values():
+                if not product.stack_arn or name_or_arn not in (product.stack_arn, _stack_name(product.stack_arn)):
+                    continue
+                gone = product.terminated and not product.physical_resources_retained
+                if gone and name_or_arn != product.stack_arn:
+                    return None
+                hidden = self._artifact(product.provisioning_artifact_id).script.no_echo_parameters
+                return ProductStack(
+                    arn=product.stack_arn,
+                    name=_stack_name(product.stack_arn),
+                    status="DELETE_COMPLETE" if gone else _STACK_STATUS[product.status],
+                    created_time=product.created_time,
+                    parameters=[(p["Key"], "****" if p["Key"] in hidden else p["Value"]) for p in product.parameters],
+                )
+            return None
+
     def _scaled(self, seconds: float) -> float:
         return seconds * self.time_scale
 
@@ -925,6 +949,12 @@ class ServiceCatalogState:
         self._active_records.add(record.id)
         self._scripts[record.id] = script
         product.last_record_id = record.id
+        if record_type != "TERMINATE_PROVISIONED_PRODUCT" and not product.stack_arn:
+            # Service Catalog launches a CloudFormation stack named SC-<account>-<provisioned product id>.
+            product.stack_arn = (
+                f"arn:aws:cloudformation:{self.region}:{self.account_id}:stack/"
+                f"SC-{self.account_id}-{product.id}/{uuid.uuid4()}"
+            )
         return record
 
     def _advance(self) -> None:
@@ -981,6 +1011,10 @@ class ServiceCatalogState:
                 {"OutputKey": k, "OutputValue": v, "Description": script.output_descriptions.get(k, "")}
                 for k, v in script.outputs.items()
             ]
+            # The product's own stack, among the record's outputs (docs/emulator-rules.md#product-stacks).
+            record.outputs.append(
+                {"OutputKey": STACK_ARN_OUTPUT, "OutputValue": product.stack_arn, "Description": STACK_ARN_DESCRIPTION}
+            )
             product.status = script.product_status_after_success
             product.status_message = script.product_status_message
             product.product_id = record.product_id
@@ -994,3 +1028,19 @@ class ServiceCatalogState:
             product.status, product.status_message = "TAINTED", message
         else:
             product.status, product.status_message = "ERROR", message
+
+
+STACK_ARN_OUTPUT = "CloudformationStackARN"
+STACK_ARN_DESCRIPTION = "The ARN of the launched Cloudformation Stack"
+# What the product's stack shows for each product status (a failed update rolled back: TAINTED).
+_STACK_STATUS = {
+    "AVAILABLE": "UPDATE_COMPLETE",
+    "UNDER_CHANGE": "UPDATE_IN_PROGRESS",
+    "TAINTED": "UPDATE_ROLLBACK_COMPLETE",
+    "ERROR": "ROLLBACK_COMPLETE",
+    "PLAN_IN_PROGRESS": "REVIEW_IN_PROGRESS",
+}
+
+
+def _stack_name(stack_arn: str) -> str:
+    return stack_arn.split(":stack/", 1)[1].split("/", 1)[0]

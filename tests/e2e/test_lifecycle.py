@@ -35,6 +35,8 @@ def test_create_update_same_product_and_delete(cloud: LocalCloud) -> None:
         "OutputsLeftOut": "",
         "Outputs.BucketName": "bucket-v1",
         "Outputs.Arn": "arn:aws:s3:::bucket-v1",
+        # Service Catalog's own output of a CloudFormation product: the stack it launched.
+        "Outputs.CloudformationStackARN": sc.provisioned_product(product_id).stack_arn,
     }
     assert sc.provisioned_product(product_id).status == "AVAILABLE"
 

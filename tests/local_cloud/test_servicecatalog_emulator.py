@@ -154,8 +154,11 @@ def test_full_plan_lifecycle_on_the_wall_clock() -> None:
         assert "IN_PROGRESS" in seen
 
         received, page_sizes = all_outputs(client, detail["RecordId"])
-        assert page_sizes == [20, 20, 5]
-        assert {o["OutputKey"]: o["OutputValue"] for o in received} == outputs
+        assert page_sizes == [20, 20, 6]  # the 45 scripted outputs, then the product's own stack
+        by_key = {o["OutputKey"]: o["OutputValue"] for o in received}
+        stack_arn = by_key.pop("CloudformationStackARN")
+        assert stack_arn.startswith(f"arn:aws:cloudformation:us-east-1:123456789012:stack/SC-123456789012-{pp_id}/")
+        assert by_key == outputs
 
         final = product_detail(client, pp_id)
         assert final["Status"] == "AVAILABLE"
@@ -257,7 +260,8 @@ def test_failed_update_leaves_product_tainted_on_previous_version(
     assert detail["LastSuccessfulProvisioningRecordId"] == existing.last_successful_provisioning_record_id
     assert detail["LastRecordId"] == detail["LastProvisioningRecordId"] == record["RecordId"]
     previous, _ = all_outputs(client, detail["LastSuccessfulProvisioningRecordId"])
-    assert previous == [{"OutputKey": "Url", "OutputValue": "https://v1", "Description": ""}]
+    assert previous[0] == {"OutputKey": "Url", "OutputValue": "https://v1", "Description": ""}
+    assert [o["OutputKey"] for o in previous[1:]] == ["CloudformationStackARN"]
     assert sc.provisioned_product(existing.id).outputs == {"Url": "https://v1"}
 
 

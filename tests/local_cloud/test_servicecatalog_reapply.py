@@ -274,7 +274,8 @@ def test_update_moves_through_states_and_applies_use_previous_value(
     clock.advance(5)
     finished = client.describe_record(Id=record["RecordId"])
     assert finished["RecordDetail"]["Status"] == "SUCCEEDED"
-    assert finished["RecordOutputs"] == [{"OutputKey": "Url", "OutputValue": "https://v2", "Description": ""}]
+    assert finished["RecordOutputs"][0] == {"OutputKey": "Url", "OutputValue": "https://v2", "Description": ""}
+    assert [o["OutputKey"] for o in finished["RecordOutputs"][1:]] == ["CloudformationStackARN"]
     assert finished["RecordDetail"]["UpdatedTime"].timestamp() == pytest.approx(clock.now, abs=0.01)
     detail = client.describe_provisioned_product(Id=existing.id)["ProvisionedProductDetail"]
     assert (detail["Status"], detail["ProvisioningArtifactId"]) == ("AVAILABLE", product.artifact_id("v2"))
