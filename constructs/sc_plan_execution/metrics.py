@@ -34,6 +34,9 @@ TERMINATIONS = "Terminations"  # a product terminated on Delete (Count)
 CONTINUATIONS = "Continuations"  # a request handed over to a new invocation (Count)
 RESTORES = "Restores"  # an earlier plan or spec re-applied, e.g. in a rollback (Count)
 REFUSED_REQUESTS = "RefusedRequests"  # a request CloudFormation did not send, or no longer waits for (Count)
+DRIFTED = (
+    "Drifted"  # the scheduled drift check: 1 the product drifted, 0 in sync (ProviderOptions.drift_check_schedule)
+)
 METRIC_NAMES = (
     PLAN_EXECUTIONS,
     PROVISIONING_FAILURES,
@@ -42,6 +45,7 @@ METRIC_NAMES = (
     CONTINUATIONS,
     RESTORES,
     REFUSED_REQUESTS,
+    DRIFTED,
 )
 
 
@@ -88,6 +92,9 @@ def resource_metric(
 # CloudWatch's (and aws-cdk-lib's) default period for a metric.
 DEFAULT_PERIOD = Duration.minutes(5)
 FAILURES_ALARM_ID = "ProvisioningFailuresAlarm"
+DRIFT_ALARM_ID = "DriftAlarm"
+# The drift check runs on a schedule (hourly is typical): one datapoint per check.
+DRIFT_PERIOD = Duration.hours(1)
 
 
 def failures_alarm(

@@ -51,6 +51,7 @@ from sc_plan_provider.properties.resource import (
     POLLING_BACKOFF_RATE,
     POLLING_INTERVAL_SECONDS,
     POLLING_MAX_INTERVAL_SECONDS,
+    REAPPLY_TOKEN,
     RETAIN_PHYSICAL_RESOURCES,
     SERVICE_TIMEOUT,
     TERMINATE_IGNORE_ERRORS,
@@ -78,6 +79,7 @@ PROPS_BY_PROPERTY = {
     ADOPT_EXISTING: "adopt_existing",
     RETAIN_PHYSICAL_RESOURCES: "retain_physical_resources",
     TERMINATE_IGNORE_ERRORS: "terminate_ignore_errors",
+    REAPPLY_TOKEN: "reapply_token",
 }
 RECORD_ID_ATTRIBUTE = "RecordId"
 OUTPUTS_ATTRIBUTE_PREFIX = "Outputs."
@@ -209,6 +211,7 @@ class ProvisionedProductPlanExecution(Construct):
         adopt_existing: bool = False,
         retain_physical_resources: bool = False,
         terminate_ignore_errors: bool = False,
+        reapply_token: str | None = None,
         provider_options: ProviderOptions | None = None,
         provider: PlanExecutionProvider | None = None,
         service_token: str | None = None,
@@ -255,6 +258,9 @@ class ProvisionedProductPlanExecution(Construct):
             but keeps its stack and resources (`RetainPhysicalResources`). Default: False.
         :param terminate_ignore_errors: the resource's Delete removes the product from Service Catalog
             even if its resources cannot be deleted (`TerminateIgnoreErrors`). Default: False.
+        :param reapply_token: any string; a new value makes the next deployment re-apply the plan or
+            spec to the product even though nothing else changed (`ReapplyToken`): the way back when
+            the product drifted from what the stack declares (docs/drift.md#the-way-back). Default: none.
         :param provider_options: what the stack's one provider must have (customer-managed key, VPC,
             reserved concurrency, alarm topic); constructs in one stack that ask for different options
             fail at synth; none takes the stack's provider as it is. Default: none.
@@ -285,6 +291,8 @@ class ProvisionedProductPlanExecution(Construct):
         properties = self._properties(accept_language, polling, deadline)
         if learned_polling is not None:
             properties[LEARNED_POLLING] = "true" if learned_polling else "false"
+        if reapply_token is not None:
+            properties[REAPPLY_TOKEN] = reapply_token
         properties.update({PLAN_ID: plan_id} if plan_id is not None else spec.as_properties() if spec else {})
         flags = (
             (ALLOW_REPLACEMENT, allow_replacement),
@@ -482,6 +490,41 @@ class ProvisionedProductPlanExecution(Construct):
         """How many requests naming this resource were refused because CloudFormation did not show them
         in progress, or its ResponseURL was not CloudFormation's (`RefusedRequests`). Sum over 5 minutes."""
         return self._count(metrics.REFUSED_REQUESTS, options)
+
+    def metric_drifted(self, **options: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """Whether this resource's product drifted from what the stack declares (`Drifted`: 1 drifted,
+        0 in sync), as the provider's scheduled drift check found it (`ProviderOptions(drift_check_schedule=...)`
+        on the provider that serves this resource). Maximum over 1 hour."""
+        settings: MetricOptions = {"period": metrics.DRIFT_PERIOD, **options}
+        return metrics.resource_metric(
+            self, self._metric_dimensions(), metrics.DRIFTED, cloudwatch.Stats.MAXIMUM, settings
+        )
+
+    def alarm_on_drift(
+        self,
+        *,
+        period: Duration | None = None,
+        evaluation_periods: int = 1,
+        alarm_name: str | None = None,
+        alarm_description: str | None = None,
+    ) -> cloudwatch.Alarm:
+        """A `cloudwatch.Alarm` (child `DriftAlarm`) when the scheduled drift check finds this resource's
+        product drifted (`Drifted >= 1`: MODIFIED, TAINTED, ERROR or DELETED; `sc-plan-execution drift`
+        says which).
+        `period` (default 1 hour) should be at least the check's interval; between checks the alarm
+        keeps its state (missing data ignored). Add actions with `alarm.add_alarm_action(...)`."""
+        return cloudwatch.Alarm(
+            self,
+            metrics.DRIFT_ALARM_ID,
+            metric=self.metric_drifted(period=period or metrics.DRIFT_PERIOD),
+            threshold=1,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
+            alarm_name=alarm_name,
+            alarm_description=alarm_description
+            or f"The provisioned product of {self.node.path} drifted from what its stack declares",
+        )
 
     def alarm_on_failures(
         self,

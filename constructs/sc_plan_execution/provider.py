@@ -26,6 +26,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -90,8 +92,11 @@ OWNERS_ACTIONS: tuple[str, ...] = ("dynamodb:UpdateItem", "dynamodb:GetItem")
 OWNERS_TABLE_ENV_VAR = "OWNERS_TABLE_NAME"
 OWNERS_KEY = "ProvisionedProductId"
 OWNERS_TTL_ATTRIBUTE = "ExpiresAt"
-# An ephemeral provider's owners table guard reads the whole table once, when its stack is deleted.
-OWNERS_GUARD_ACTIONS: tuple[str, ...] = ("dynamodb:Scan",)
+# An ephemeral provider's owners table guard reads the whole table once, when its stack is deleted;
+# the scheduled drift check (sc_plan_provider/routes/drift_check.py) reads it at every check.
+OWNERS_SCAN_ACTIONS: tuple[str, ...] = ("dynamodb:Scan",)
+# The scheduled drift check's input: what tells its invocation from CloudFormation's requests.
+DRIFT_CHECK_EVENT = {"DriftCheck": True}
 
 # cdk-nag 3 finding id for a `Resource: "*"` statement, in the form its report asks for.
 NAG_WILDCARD_RESOURCE = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
@@ -226,7 +231,6 @@ class PlanExecutionProvider(Construct):
         in_vpc = self.options.vpc is not None or parameterized is not None
 
         # Kept with the stack unless the options say it is ephemeral (then owners_guard decides).
-        ephemeral = self.options.removal_policy == RemovalPolicy.DESTROY
         self.log_group = logs.LogGroup(
             self, "LogGroup", retention=LOG_RETENTION, encryption_key=key, removal_policy=self.options.removal_policy
         )
@@ -264,7 +268,7 @@ class PlanExecutionProvider(Construct):
             iam.PolicyStatement(actions=list(LEDGER_ACTIONS), resources=[self.requests_table.table_arn])
         )
 
-        self.owners_table = self._owners_table(key, ephemeral=ephemeral)
+        self.owners_table = self._owners_table(key)
         for table in (self.requests_table, self.owners_table):
             if key is not None and key_if is not None:
                 _cfn(table).add_property_override(
@@ -334,7 +338,26 @@ class PlanExecutionProvider(Construct):
             )
         )
         self.alarms = self._alarms(topic, topic_if)
-        self.owners_guard = self._owners_guard() if ephemeral else None
+        self.owners_guard = self._owners_guard()
+        self.drift_check_rule = self._drift_check_rule()
+
+    def _drift_check_rule(self) -> events.Rule | None:
+        """The scheduled drift check, if the options ask for it: EventBridge invokes the function with
+        `DRIFT_CHECK_EVENT` (Lambda's permission names this rule as the source). The check only reads."""
+        schedule = self.options.drift_check_schedule
+        if schedule is None:
+            return None
+        return events.Rule(
+            self,
+            "DriftCheckSchedule",
+            schedule=schedule,
+            description="Checks whether each provisioned product is still what its stack declares",
+            targets=[
+                targets.LambdaFunction(
+                    self.function, event=events.RuleTargetInput.from_object(DRIFT_CHECK_EVENT), retry_attempts=0
+                )
+            ],
+        )
 
     def _self_invoke_policy(self, function: CfnResource) -> iam.Policy:
         """Continuation: the function invokes itself when a request outlives one invocation, by the
@@ -639,7 +662,7 @@ class PlanExecutionProvider(Construct):
                 )
             )
 
-    def _owners_table(self, key: kms.IKey | None, *, ephemeral: bool) -> dynamodb.Table:
+    def _owners_table(self, key: kms.IKey | None) -> dynamodb.Table:
         """Who owns each product. Owner records must outlive the provider's own replacement: a lost
         record lets the first stack that names the product adopt it
         (docs/shared-provider.md#a-shared-provider-is-a-deputy); an ephemeral provider's table goes
@@ -656,21 +679,30 @@ class PlanExecutionProvider(Construct):
             removal_policy=self.options.removal_policy,
             **self._table_encryption(key),
         )
-        actions = [*OWNERS_ACTIONS, *(OWNERS_GUARD_ACTIONS if ephemeral else ())]
+        # Scanned only by an ephemeral provider's guard and by the scheduled drift check.
+        scans = self._ephemeral or self.options.drift_check_schedule is not None
+        actions = [*OWNERS_ACTIONS, *(OWNERS_SCAN_ACTIONS if scans else ())]
         self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[table.table_arn]))
         return table
 
-    def _owners_guard(self) -> CustomResource:
+    def _owners_guard(self) -> CustomResource | None:
         """Stops the deletion of an ephemeral provider's stack while its owners table holds the owner
         of a product that still exists (the handler's routes/owners_guard.py): it depends on the table,
         and every resource this provider answers depends on it, so it is deleted after them and before
         the table."""
+        if not self._ephemeral:
+            return None
         guard = CustomResource(
             self, "OwnersGuard", service_token=self.function.function_arn, resource_type=OWNERS_GUARD_TYPE
         )
         guard.node.add_dependency(self.owners_table)
         guard.node.add_dependency(self.self_invoke_policy)
         return guard
+
+    @property
+    def _ephemeral(self) -> bool:
+        """The options' RemovalPolicy.DESTROY: the owners table and log group go with the stack."""
+        return self.options.removal_policy == RemovalPolicy.DESTROY
 
     @classmethod
     def of(cls, scope: Construct, options: ProviderOptions | None = None) -> PlanExecutionProvider:

@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 
 from aws_cdk import CfnCondition, RemovalPolicy, Token
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 
@@ -43,6 +44,10 @@ class ProviderOptions:
         RETAIN (the default) keeps both; DESTROY, for ephemeral stacks (tests, previews), deletes
         them, but the deletion stops (DELETE_FAILED, table kept) while the table holds the owner
         record of a product that still exists (routes/owners_guard.py).
+    :param drift_check_schedule: run the drift check on this schedule (e.g.
+        `events.Schedule.rate(Duration.hours(1))`): every product the provider manages is compared
+        with what its stack declares, and a `Drifted` metric is published per resource (the
+        construct's `metric_drifted()`, `alarm_on_drift()`; docs/drift.md). Default: no schedule.
     """
 
     encryption_key: kms.IKey | None = None
@@ -53,6 +58,7 @@ class ProviderOptions:
     reserved_concurrent_executions: int | None = None
     alarm_topic: sns.ITopic | None = None
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    drift_check_schedule: events.Schedule | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "security_groups", tuple(self.security_groups))

@@ -21,6 +21,8 @@ from sc_plan_execution.provider_options import ParameterizedOptions, ProviderOpt
 # while any stack imports them: override it only to run two providers side by side.
 DEFAULT_EXPORT_NAME = "ServiceCatalogPlanExecution-ServiceToken"
 SERVICE_TOKEN_OUTPUT_ID = "ServiceToken"  # noqa: S105 - the custom resource property, not a secret
+# The owners table: what `sc-plan-execution drift --provider-stack <name>` reads (drift.py).
+OWNERS_TABLE_OUTPUT_ID = "OwnersTableName"
 
 
 class PlanExecutionProviderStack(Stack):
@@ -59,6 +61,12 @@ class PlanExecutionProviderStack(Stack):
             value=self.provider.service_token,
             description="ServiceToken for Custom::ServiceCatalogPlanExecution resources (Fn::ImportValue)",
             export_name=self.service_token_export_name(),
+        )
+        self.owners_table_output = CfnOutput(
+            self,
+            OWNERS_TABLE_OUTPUT_ID,
+            value=self.provider.owners_table.table_name,
+            description="The provider's owners table (sc-plan-execution drift --provider-stack)",
         )
 
     def function_code(self) -> lambda_.Code | None:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sc_plan_execution import drift
 from sc_plan_provider.properties.resource import ACCEPT_LANGUAGES, ALLOW_REMOVAL, ALLOW_REPLACEMENT
 from sc_plan_provider.properties.values import is_id
 from sc_plan_provider.steps.gate import GateDecision, RefusedChange, decide
@@ -30,7 +31,7 @@ EXIT_ERROR = 2
 INSTALL_HINT = "pip install 'servicecatalog-plan-execution[review]'"
 COLUMNS = ("Action", "LogicalResourceId", "ResourceType", "Replacement", "Gate")
 SCRIPT = "sc-plan-execution"  # the console script (pyproject.toml [project.scripts])
-EXIT_CODES = f"""exit codes:
+EXIT_CODES = f"""exit codes (review):
   {EXIT_ALLOWED}  the change gate allows the plan: the deployment would execute it
   {EXIT_REFUSED}  the change gate refuses the plan: the deployment would execute nothing
   {EXIT_ERROR}  error: bad arguments, plan not found or not reviewable, no access, no Region or credentials"""
@@ -40,7 +41,8 @@ def main(argv: Sequence[str] | None = None, prog: str = SCRIPT) -> int:
     """The command line; `prog` is how the user ran it (`python -m sc_plan_execution` passes its own)."""
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Review a Service Catalog provisioned product plan before deploying it.",
+        description="Review a Service Catalog provisioned product plan before deploying it, or check\n"
+        "whether the products the provider manages are still what their stacks declare.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -58,7 +60,10 @@ def main(argv: Sequence[str] | None = None, prog: str = SCRIPT) -> int:
     review.add_argument("--allow-removal", action="store_true", help=f'as {ALLOW_REMOVAL}: "true"')
     review.add_argument("--region", help="the plan's Region (default: the AWS SDK's)")
     review.add_argument("--accept-language", choices=ACCEPT_LANGUAGES, help="language of Service Catalog's messages")
+    drift.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "drift":
+        return drift.run(args)
     if not is_id(args.plan_id):
         return _error(f"{args.plan_id!r} is not a plan id (1-100 of letters, digits, '_' and '-')")
     return _review(args.plan_id, args.allow_replacement, args.allow_removal, args.region, args.accept_language)

@@ -133,6 +133,8 @@ helper.delete(_run(routes.on_delete))
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> None:
+    if "RequestType" not in event and _drift_check(event):
+        return
     logger.info(
         "Request received",
         extra={
@@ -143,3 +145,18 @@ def lambda_handler(event: dict[str, Any], context: Any) -> None:
     )
     measure_resource(event)
     helper(event, context)
+
+
+def _drift_check(event: dict[str, Any]) -> bool:
+    """The scheduled drift check (routes/drift_check.py), if that is what this event is; every
+    CloudFormation request has a RequestType, so requests never load it."""
+    from sc_plan_provider.routes.drift_check import drift_check, is_drift_check  # noqa: PLC0415 - a schedule only
+    from sc_plan_provider.servicecatalog.product_stack import stack_parameters  # noqa: PLC0415 - a schedule only
+
+    if not is_drift_check(event):
+        return False
+    cloudformation = cloudformation_client()
+    drift_check(
+        default_registry(), _service_catalog(None), lambda arn: stack_parameters(cloudformation, arn), sleep=real_sleep
+    )
+    return True

@@ -33,6 +33,7 @@ METHODS = [
     ("metric_restores", "Restores", "Sum"),
     ("metric_continuations", "Continuations", "Sum"),
     ("metric_refused_requests", "RefusedRequests", "Sum"),
+    ("metric_drifted", "Drifted", "Maximum"),  # the scheduled drift check's, over its hour
 ]
 
 
@@ -60,11 +61,16 @@ def config(stack: cdk.Stack, metric: cloudwatch.Metric) -> dict[str, Any]:
 
 
 def handler_metric_names() -> set[str]:
-    """Every name the handler passes to `metrics.add_metric(name=...)`."""
+    """Every name the handler passes to `metrics.add_metric(name=...)` or `single_metric(name=...)`."""
     names: set[str] = set()
     for path in LAMBDA.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_metric":
+            called = (
+                getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+                if isinstance(node, ast.Call)
+                else None
+            )
+            if isinstance(node, ast.Call) and called in ("add_metric", "single_metric"):
                 names.update(
                     k.value.value for k in node.keywords if k.arg == "name" and isinstance(k.value, ast.Constant)
                 )
@@ -88,7 +94,7 @@ def test_each_metric_is_the_resources_own(named_stack: NamedStack, method: str, 
         "namespace": "ServiceCatalogPlanExecution",
         "name": name,
         "statistic": statistic,
-        "period": 300,
+        "period": 3600 if name == "Drifted" else 300,
         # Exactly the set the handler publishes for this resource (telemetry.measure_resource).
         "dimensions": {"service": SERVICE, "StackName": "Orders", "LogicalResourceId": logical_id},
     }

@@ -6,6 +6,8 @@ set and without a skip for anything an option covers."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks
@@ -85,6 +88,7 @@ def with_options(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
             create_vpc_endpoints=True,
             reserved_concurrent_executions=5,
             alarm_topic=topic,
+            drift_check_schedule=events.Schedule.rate(cdk.Duration.hours(1)),
         )
         stack = cdk.Stack(app, "Construct", env=ENV)
         ProvisionedProductPlanExecution(stack, "Bucket", plan_id="plan-abc123", provider_options=options)
@@ -368,3 +372,62 @@ def test_an_ephemeral_provider_deletes_its_owners_table_and_log_group_behind_a_g
 def test_removal_policy_snapshot_is_refused() -> None:
     with pytest.raises(ValueError, match=r"removal_policy .* is not supported"):
         ProviderOptions(removal_policy=cdk.RemovalPolicy.SNAPSHOT)
+
+
+def test_a_drift_check_schedule_invokes_the_function_with_the_check_event(tmp_path: Path) -> None:
+    """drift_check_schedule: an EventBridge rule whose input is the event the handler runs the drift
+    check for, Lambda's permission for that rule alone, and Scan on the owners table; the construct's
+    drift alarm watches its resource's Drifted metric. Without the option: no rule, no Scan."""
+    from sc_plan_provider.routes.drift_check import DRIFT_CHECK_EVENT_KEY, is_drift_check
+
+    def build(app: cdk.App) -> list[str]:
+        stack = cdk.Stack(app, "Checked", env=ENV)
+        options = ProviderOptions(drift_check_schedule=events.Schedule.rate(cdk.Duration.hours(6)))
+        bucket = ProvisionedProductPlanExecution(stack, "Bucket", plan_id="plan-abc123", provider_options=options)
+        bucket.alarm_on_drift()
+        ProvisionedProductPlanExecution(cdk.Stack(app, "Unchecked", env=ENV), "Bucket", plan_id="plan-abc123")
+        return ["Checked", "Unchecked"]
+
+    synthesized = _synth(tmp_path, build)
+    rule = synthesized.one("Checked", "AWS::Events::Rule")["Properties"]
+    assert rule["ScheduleExpression"] == "rate(6 hours)"
+    (target,) = rule["Targets"]
+    assert is_drift_check(json.loads(target["Input"])) and DRIFT_CHECK_EVENT_KEY in target["Input"]
+    function_id = _ref_of(synthesized, "Checked", "AWS::Lambda::Function")
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    permission = synthesized.one("Checked", "AWS::Lambda::Permission")["Properties"]
+    (rule_id,) = synthesized.resources("Checked", "AWS::Events::Rule")
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+    statements = json.dumps(
+        [v for v in synthesized.templates["Checked"]["Resources"].values() if v["Type"] == "AWS::IAM::Policy"]
+    )
+    assert "dynamodb:Scan" in statements
+    (alarm,) = [
+        a["Properties"]
+        for a in synthesized.resources("Checked", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "Drifted"
+    ]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"], alarm["Statistic"], alarm["Period"]) == (
+        1,
+        "GreaterThanOrEqualToThreshold",
+        "Maximum",
+        3600,
+    )
+    assert alarm["TreatMissingData"] == "ignore"
+    assert {d["Name"] for d in alarm["Dimensions"]} == {"service", "StackName", "LogicalResourceId"}
+    # cfn-lint as `make scan` runs it (cdk-nag already passed: the synth fails on a finding).
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    linted = subprocess.run(
+        [str(cfn_lint), "--ignore-checks", "W3005", "--", str(tmp_path / "Checked.template.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert linted.returncode == 0, linted.stdout
+    assert run_checkov([tmp_path / "Checked.template.json"]).failed == []
+    assert not synthesized.resources("Unchecked", "AWS::Events::Rule")
+    unchecked = [v for v in synthesized.templates["Unchecked"]["Resources"].values() if v["Type"] == "AWS::IAM::Policy"]
+    assert "dynamodb:Scan" not in json.dumps(unchecked)

@@ -19,6 +19,7 @@ from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
 from local_cloud.cloudformation import CustomResource, custom_resources_in_assembly, resolve_intrinsics
 from local_cloud.servicecatalog import ProvisioningScript, RecordError
 from sc_plan_execution import PollingPolicy, ProductSpec, ProvisionedProductPlanExecution
+from support.metrics import emf_documents, listed, watches
 from support.scenarios import product
 
 STACK_NAME = "TaggedProducts"
@@ -139,33 +140,6 @@ def test_the_alarm_watches_a_metric_the_function_publishes_for_that_resource(
     documents = emf_documents(tagged_cloud)
     matching = [document for document in documents if watches(alarm, document)]
     assert matching, (alarm, documents)
-    assert sum(value for document in matching for value in _listed(document[alarm["MetricName"]])) >= alarm["Threshold"]
+    assert sum(value for document in matching for value in listed(document[alarm["MetricName"]])) >= alarm["Threshold"]
     # Per resource: the other resource's alarm watches another dimension set and stays quiet.
     assert not [document for document in documents if watches(other, document)]
-
-
-def watches(alarm: dict[str, Any], document: dict[str, Any]) -> bool:
-    """Whether CloudWatch would feed this EMF document into the alarm's metric: same namespace, name
-    and exact dimension set (names and values)."""
-    dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
-    return any(
-        directive["Namespace"] == alarm["Namespace"]
-        and alarm["MetricName"] in {m["Name"] for m in directive["Metrics"]}
-        and sorted(dimensions) in [sorted(names) for names in directive["Dimensions"]]
-        and all(document.get(name) == value for name, value in dimensions.items())
-        for directive in document["_aws"]["CloudWatchMetrics"]
-    )
-
-
-def emf_documents(cloud: LocalCloud) -> list[dict[str, Any]]:
-    """The EMF documents in the function's log (what CloudWatch Logs turns into metrics)."""
-    documents = []
-    for record in cloud.function.logs:
-        text = record.text.strip()
-        if text.startswith("{") and '"_aws"' in text:
-            documents.append(json.loads(text))
-    return documents
-
-
-def _listed(value: Any) -> list[float]:
-    return [float(v) for v in value] if isinstance(value, list) else [float(value)]

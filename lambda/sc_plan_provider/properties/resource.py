@@ -42,6 +42,9 @@ NO_ECHO = "NoEcho"
 ADOPT_EXISTING = "AdoptExisting"
 RETAIN_PHYSICAL_RESOURCES = "RetainPhysicalResources"
 TERMINATE_IGNORE_ERRORS = "TerminateIgnoreErrors"
+# Any new value re-applies what the resource declares to its product (docs/drift.md#the-way-back).
+REAPPLY_TOKEN = "ReapplyToken"  # noqa: S105 - a property name, not a secret
+MAX_REAPPLY_TOKEN_CHARS = 256
 # The opt-out for templates that carry properties the provider does not read (properties/unknown.py).
 IGNORE_UNKNOWN_PROPERTIES = "IgnoreUnknownProperties"
 # The change gate's two allow flags (steps/gate.py).
@@ -72,6 +75,7 @@ KNOWN_PROPERTIES: tuple[str, ...] = (
     ADOPT_EXISTING,
     RETAIN_PHYSICAL_RESOURCES,
     TERMINATE_IGNORE_ERRORS,
+    REAPPLY_TOKEN,
     IGNORE_UNKNOWN_PROPERTIES,
 )
 
@@ -142,6 +146,7 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
     Exactly one of `PlanId` or a product spec: both or neither is refused here, naming them.
     """
     plan_id, spec = _plan_or_spec(raw)
+    _check_reapply_token(raw.get(REAPPLY_TOKEN))
     accept_language = _accept_language(raw.get(ACCEPT_LANGUAGE))
     defaults = PollingPolicy()
     interval = _number(
@@ -183,6 +188,23 @@ def parse_properties(raw: Mapping[str, Any]) -> PlanProperties:
         retain_physical_resources=_boolean(raw.get(RETAIN_PHYSICAL_RESOURCES), RETAIN_PHYSICAL_RESOURCES),
         terminate_ignore_errors=_boolean(raw.get(TERMINATE_IGNORE_ERRORS), TERMINATE_IGNORE_ERRORS),
         ignore_unknown_properties=_boolean(raw.get(IGNORE_UNKNOWN_PROPERTIES), IGNORE_UNKNOWN_PROPERTIES),
+    )
+
+
+def reapply_requested(properties: Mapping[str, Any], old_properties: Mapping[str, Any]) -> bool:
+    """An Update whose ReapplyToken changed: re-apply the declared plan or spec even if unchanged."""
+    return str(properties.get(REAPPLY_TOKEN) or "") != str(old_properties.get(REAPPLY_TOKEN) or "")
+
+
+def _check_reapply_token(value: Any) -> None:
+    """Any short printable text: only its change matters (a counter, a date, a ticket number)."""
+    if value is None or (
+        isinstance(value, str) and len(value) <= MAX_REAPPLY_TOKEN_CHARS and value.isascii() and value.isprintable()
+    ):
+        return
+    raise InvalidPropertyError(
+        f"{REAPPLY_TOKEN} {shown(value)} is not valid: use up to {MAX_REAPPLY_TOKEN_CHARS} printable ASCII "
+        "characters; a new value re-applies the plan or spec."
     )
 
 

@@ -37,6 +37,7 @@ class InProcessOwnerRegistry:
         self._owners: dict[str, tuple[Owner, str]] = {}
         self._applied: dict[str, set[str]] = {}
         self._plans: dict[str, AppliedPlan] = {}
+        self._restores: dict[str, tuple[float, set[str]]] = {}  # plan id -> (last restore, its records)
         self._abandoned: dict[Owner, set[str]] = {}
 
     def owner(self, provisioned_product_id: str) -> Owner | None:
@@ -92,6 +93,21 @@ class InProcessOwnerRegistry:
     def applied_plan(self, plan_id: str) -> AppliedPlan | None:
         with self._lock:
             return self._plans.get(plan_id)
+
+    def restored(self, plan_id: str, record_id: str) -> None:
+        with self._lock:
+            _at, records = self._restores.get(plan_id, (0.0, set()))
+            self._restores[plan_id] = (time.time(), {*records, record_id})
+
+    def executed_plans(self) -> list[tuple[AppliedPlan, float, frozenset[str]]]:
+        with self._lock:
+            found = []
+            for plan_id, applied in self._plans.items():
+                if not applied.record_id:
+                    continue
+                restored_at, records = self._restores.get(plan_id, (0.0, set()))
+                found.append((applied, max(applied.executed_at or 0.0, restored_at), frozenset(records)))
+            return found
 
     def abandon(self, owner: Owner, provisioned_product_id: str) -> None:
         with self._lock:

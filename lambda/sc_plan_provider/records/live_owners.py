@@ -7,10 +7,9 @@ filtered to owner records (`pp-...` items with an owner) that carry no `Terminat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from sc_plan_provider.records.managed import PRODUCT_KEY_PREFIX, scan
 from sc_plan_provider.records.owners import (
     KEY,
     LOGICAL_RESOURCE_ID,
@@ -18,13 +17,10 @@ from sc_plan_provider.records.owners import (
     TERMINATED_AT,
     DynamoDBOwnerRegistry,
     Owner,
-    OwnershipUnavailableError,
 )
 
 if TYPE_CHECKING:
     from sc_plan_provider.records.ports import OwnerListing, OwnerRegistry
-
-PRODUCT_KEY_PREFIX = "pp-"
 
 
 def live_owner_records(registry: OwnerRegistry, limit: int) -> list[tuple[str, Owner]]:
@@ -36,22 +32,14 @@ def live_owner_records(registry: OwnerRegistry, limit: int) -> list[tuple[str, O
 
 def _scanned(registry: DynamoDBOwnerRegistry, limit: int) -> list[tuple[str, Owner]]:
     found: list[tuple[str, Owner]] = []
-    request: dict[str, Any] = {
-        "TableName": registry.table_name,
-        "FilterExpression": "begins_with(#key, :pp) AND attribute_exists(#stack) AND attribute_not_exists(#ended)",
-        "ExpressionAttributeNames": {"#key": KEY, "#stack": STACK_ID, "#ended": TERMINATED_AT},
-        "ExpressionAttributeValues": {":pp": {"S": PRODUCT_KEY_PREFIX}},
-        "ConsistentRead": True,
-    }
-    while len(found) < limit:
-        try:
-            page = registry.client.scan(**request)
-        except (ClientError, BotoCoreError) as error:
-            raise OwnershipUnavailableError(str(error)) from error
-        for item in page.get("Items", []):
-            owner = Owner(item[STACK_ID]["S"], item.get(LOGICAL_RESOURCE_ID, {}).get("S", "?"))
-            found.append((item[KEY]["S"], owner))
-        if "LastEvaluatedKey" not in page:
+    items = scan(
+        registry,
+        FilterExpression="begins_with(#key, :pp) AND attribute_exists(#stack) AND attribute_not_exists(#ended)",
+        ExpressionAttributeNames={"#key": KEY, "#stack": STACK_ID, "#ended": TERMINATED_AT},
+        ExpressionAttributeValues={":pp": {"S": PRODUCT_KEY_PREFIX}},
+    )
+    for item in items:
+        found.append((item[KEY]["S"], Owner(item[STACK_ID]["S"], item.get(LOGICAL_RESOURCE_ID, {}).get("S", "?"))))
+        if len(found) >= limit:
             break
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return found[:limit]
+    return found

@@ -236,7 +236,7 @@ class DynamoDBOwnerRegistry:
         item = self.read(plan_key(plan_id))
         if EXECUTING_REQUEST not in item or APPLIED not in item:
             return None
-        return _decode_applied(
+        return decode_applied(
             plan_id,
             item[APPLIED]["S"],
             owner=Owner(_text(item, STACK_ID), _text(item, LOGICAL_RESOURCE_ID)),
@@ -311,7 +311,7 @@ def _encode_applied(applied: AppliedPlan) -> str:
     )
 
 
-def _decode_applied(
+def decode_applied(
     plan_id: str, text: str, *, owner: Owner, executing_request: str, record_id: str, executed_at: float | None
 ) -> AppliedPlan:
     data = json.loads(text)

@@ -129,3 +129,15 @@ class OwnerListing(Protocol):
     def owned(self, limit: int) -> list[tuple[str, Owner]]:
         """Up to `limit` (product id, owner) records of products the provider has not terminated."""
         ...
+
+
+class ManagedListing(OwnerListing, Protocol):
+    """What the drift check reads and a restore writes without a table (records/managed.py)."""
+
+    def restored(self, plan_id: str, record_id: str) -> None:
+        """The provider re-applied the plan to its product with this record."""
+        ...
+
+    def executed_plans(self) -> list[tuple[AppliedPlan, float, frozenset[str]]]:
+        """Every plan the provider executed: its record, when last applied, its restores' records."""
+        ...

@@ -3,9 +3,10 @@
 An Update with a new PlanId executes that plan (against the same product or, for a plan of another
 name, a new one that CloudFormation replaces the old with); an Update naming a plan that already
 ran restores it (steps/restore.py), never gated or re-executed: that is every rollback Update, since
-CloudFormation sends the old properties back. A plan deleted since (on the real service an
-executed plan must be deleted before the product's next plan) is restored from the provider's
-record of what it gave the product.
+CloudFormation sends the old properties back. The same PlanId with a new ReapplyToken re-applies the
+plan to its product (a restore that does not first ask whether the product is on it). A plan
+deleted since (on the real service an executed plan must be deleted before the product's next
+plan) is restored from the provider's record of what it gave the product.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sc_plan_provider.core.request import ResourceFailure
 from sc_plan_provider.core.telemetry import logger
-from sc_plan_provider.properties.resource import PLAN_ID
+from sc_plan_provider.properties.resource import PLAN_ID, reapply_requested
 from sc_plan_provider.servicecatalog.shapes import PLAN_CREATE_FAILED
 from sc_plan_provider.steps.apply import (
     ExecutedElsewhereError,
@@ -39,6 +40,11 @@ if TYPE_CHECKING:
 def update(request: PlanRequest, properties: PlanProperties, plan_id: str, env: Environment) -> Answer:
     service_catalog = env.service_catalog(properties.accept_language)
     deadline = request_deadline(properties, env)
+    if plan_id == request.old_properties.get(PLAN_ID) and reapply_requested(request.properties, request.old_properties):
+        logger.info("ReapplyToken changed: re-applying the plan to its product", extra={"plan_id": plan_id})
+        return _restore(
+            request, properties, plan_id, None, service_catalog=service_catalog, deadline=deadline, env=env, force=True
+        )
     if plan_id == request.old_properties.get(PLAN_ID):
         from sc_plan_provider.steps.report import current, plan_summary  # noqa: PLC0415 - an unchanged plan only
 
@@ -93,6 +99,7 @@ def _restore(
     deadline: Deadline,
     env: Environment,
     summary: ChangeSummary | None = None,
+    force: bool = False,
 ) -> Answer:
     from sc_plan_provider.steps.restore import restore, restore_point  # noqa: PLC0415 - rollbacks only
 
@@ -107,4 +114,6 @@ def _restore(
         from sc_plan_provider.steps.report import plan_summary  # noqa: PLC0415 - rollbacks only
 
         summary = plan_summary(plan_id, service_catalog, env)
-    return restore(request, point, service_catalog, properties, deadline=deadline, env=env, summary=summary)
+    return restore(
+        request, point, service_catalog, properties, deadline=deadline, env=env, summary=summary, force=force
+    )

@@ -22,8 +22,9 @@ that fails is logged and never fails the answer.
 A spec that names its product, version or launch path is resolved to ids first (steps/name_resolution.py):
 everything after sees what reaches Service Catalog only, so ids and the names of the same product
 are the same spec. An Update back to a spec already applied to the product (its digest is in the
-owner record) is a restore, typically a rollback: planned and executed without the gate. An Update
-whose spec is unchanged plans nothing. A new ProvisionedProductName or ProductId plans a new
+owner record) is a restore, typically a rollback: planned and executed without the gate, as is the
+same spec with a new ReapplyToken (the way back from drift). An Update whose spec is unchanged
+plans nothing. A new ProvisionedProductName or ProductId plans a new
 product, whose id the answer gives, so CloudFormation replaces the resource and later deletes the
 old product.
 
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING
 
 from sc_plan_provider.core.request import PlanRequest, ResourceFailure, is_product_id
 from sc_plan_provider.core.telemetry import logger, metrics
-from sc_plan_provider.properties.resource import ADOPT_EXISTING
+from sc_plan_provider.properties.resource import ADOPT_EXISTING, reapply_requested
 from sc_plan_provider.properties.spec_checks import parse_product_spec
 from sc_plan_provider.properties.spec_properties import PROVISIONED_PRODUCT_NAME, declares_spec
 from sc_plan_provider.properties.values import InvalidPropertyError
@@ -81,7 +82,8 @@ def create(request: PlanRequest, properties: PlanProperties, spec: ProductSpec, 
 
 def update(request: PlanRequest, properties: PlanProperties, spec: ProductSpec, env: Environment) -> Answer:
     old = _old_spec(request)
-    if old is not None and old.digest() == spec.digest():
+    reapply = reapply_requested(request.properties, request.old_properties)
+    if old is not None and old.digest() == spec.digest() and not reapply:
         return _unchanged(request, properties, env)
     catalog = _catalog(properties, env)
     resolver = _resolver(catalog, properties, env)
@@ -92,17 +94,17 @@ def update(request: PlanRequest, properties: PlanProperties, spec: ProductSpec, 
         except ResourceFailure as failure:
             logger.info("The old spec's names no longer resolve", extra={"reason": failure.reason})
             old = None
-    if old is not None and old.digest() == spec.digest():
+    if old is not None and old.digest() == spec.digest() and not reapply:
         return _unchanged(request, properties, env)  # the same product by ids and by names
     if old is not None and not spec.is_new_product_of(old):
         note_tag_changes(old, spec, catalog)
     restoring = (
         is_product_id(request.physical_resource_id)
         and (old is None or not spec.is_new_product_of(old))
-        and spec.digest() in _applied_specs(env, request.physical_resource_id)
+        and (reapply or spec.digest() in _applied_specs(env, request.physical_resource_id))
     )
     if restoring:
-        logger.info("Spec already applied to the product before: restoring it without the change gate")
+        logger.info("Spec declared before (or ReapplyToken changed): re-applying it without the change gate")
         metrics.add_metric(name="Restores", unit="Count", value=1)
     return _apply(request, properties, spec, env, failed_id=None, gated=not restoring)
 

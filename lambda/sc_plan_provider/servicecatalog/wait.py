@@ -66,6 +66,9 @@ PLACEHOLDER_VISIBILITY = Visibility(min_reads=3, waits=(0.5, 1.0))
 STATUS_AFTER_RECORD = Visibility(min_reads=21, waits=(0.0, 0.1))
 # A plan that still reads CREATE_SUCCESS after a refused execute is read again after these waits.
 STATUS_AFTER_EXECUTE = Visibility(min_reads=4, waits=(0.3, 1.0, 2.0))
+# The drift check reads products provisioned long before: one the service does not find at first
+# (another replica) is read twice more before it counts as DELETED.
+ESTABLISHED_PRODUCT = Visibility(min_reads=3, waits=(0.2, 0.5))
 # A product is gone when it was not found, then not found by three more reads 0 s, 2 s and 2 s later.
 PRODUCT_GONE = Visibility(min_reads=4, waits=(0.0, 2.0))
 # A plan delete answered not found is believed when a read 1 s later finds no plan either; the

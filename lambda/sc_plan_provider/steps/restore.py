@@ -31,6 +31,8 @@ from sc_plan_provider.core.request import ResourceFailure
 from sc_plan_provider.core.telemetry import logger, metrics
 from sc_plan_provider.core.value import Value
 from sc_plan_provider.properties.resource import PLAN_ID
+from sc_plan_provider.records.managed import record_restore
+from sc_plan_provider.records.owners import OwnershipUnavailableError
 from sc_plan_provider.servicecatalog.planning import PlanningCatalog
 from sc_plan_provider.servicecatalog.shapes import PRODUCT_UNDER_CHANGE, ProductVersion, ProvisionedProduct
 from sc_plan_provider.servicecatalog.wait import read_after_write, visible_product, wait_for_record
@@ -80,6 +82,7 @@ def restore_plan(
     deadline: Deadline,
     may_act: Callable[[], bool],
     sleep: Sleep,
+    force: bool = False,
 ) -> Restoration:
     """Put the plan's product back on the plan, or confirm it is there. Never gated, never executes a plan.
 
@@ -88,7 +91,7 @@ def restore_plan(
     """
     product_id = point.provisioned_product_id
     product = _settled_product(product_id, service_catalog, policy=policy, deadline=deadline, sleep=sleep)
-    if is_on_plan(product, point, service_catalog, sleep=sleep):
+    if not force and is_on_plan(product, point, service_catalog, sleep=sleep):
         logger.info(
             "Product already on the plan: nothing to re-apply",
             extra={"plan_id": point.plan_id, "provisioned_product_id": product_id, "product_status": product.status},
@@ -176,7 +179,9 @@ def restore(
     deadline: Deadline,
     env: Environment,
     summary: ChangeSummary,
+    force: bool = False,
 ) -> Answer:
+    """`force`: re-apply even when the product is on the plan (a ReapplyToken change)."""
     if point.provisioned_product_id != request.physical_resource_id:
         claim(request, point.provisioned_product_id, env, action="re-apply", failed_id=None)
     restoration = restore_plan(
@@ -187,11 +192,16 @@ def restore(
         deadline=deadline,
         may_act=lambda: env.may_act(request),
         sleep=env.sleep,
+        force=force,
     )
     if restoration.update is None:
         return current(restoration.provisioned_product_id, service_catalog, summary, env=env, deadline=deadline)
     env.on_product(restoration.provisioned_product_id)
     metrics.add_metric(name="Restores", unit="Count", value=1)
+    try:  # the drift check knows the record as the provider's own
+        record_restore(env.owners, point.plan_id, restoration.update.record_id)
+    except OwnershipUnavailableError as error:
+        logger.warning("Could not record the restore's record id", extra={"error": str(error)})
     try:
         return finish(restoration.update, service_catalog, properties, deadline=deadline, env=env, summary=summary)
     except ResourceFailure as failure:
