@@ -7,7 +7,8 @@ when the deployment would refuse the plan. It uses the function's own Service Ca
 `change_gate`, so the review and the deployment cannot disagree.
 
 It needs boto3 (and the function's Powertools, which the edge traces with) at run time, which the
-construct library does not depend on: install `servicecatalog-plan-execution[review]`.
+construct library does not depend on: install `servicecatalog-plan-execution[review]`. The same
+command line has `drift` (drift.py), with the same needs.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import pytest
 
 from local_cloud.cloud import RESOURCE_TYPE, LocalCloud
 from local_cloud.cloudformation import custom_resources_in_assembly
+from local_cloud.dynamodb import LocalDynamoDB
 from local_cloud.servicecatalog import ProvisioningScript, ServiceCatalogEmulator, ServiceRules
 from sc_plan_provider import __version__
 from support.scenarios import FAST_POLLING, product
@@ -215,6 +216,20 @@ def test_review_extra_runs_the_installed_review_command(review_venv: Path, tmp_p
     assert result.stdout.splitlines()[0].startswith(f"Plan {plan_id} (CREATE_SUCCESS)")
     assert any(line.split() == ["ADD", "Orders", "AWS::SQS::Queue", "-", "ok"] for line in result.stdout.splitlines())
     assert "Change gate: ALLOWED" in result.stdout
+
+    # Its drift command runs too: every import it needs is there (an owners table that does not
+    # exist is its one-line error, not a missing module).
+    with LocalDynamoDB() as dynamodb:
+        drift = subprocess.run(
+            [str(review_venv / "sc-plan-execution"), "drift", "--owners-table", "absent", "--region", "us-east-1"],
+            cwd=tmp_path,
+            env={**env, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.endpoint_url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert drift.returncode == 2 and drift.stderr.startswith("error: could not read the owners table absent"), drift
 
 
 # A file name ending in .whl, as a shell command or prose writes it (a path, a glob, an extra after it).

@@ -195,3 +195,18 @@ def test_help_of_the_script_names_the_script(capsys: pytest.CaptureFixture[str])
         assert shown.startswith(f"usage: sc-plan-execution {argv[0] if len(argv) == 2 else ''}".rstrip()), shown
         assert "python -m" not in shown
         exit_codes_listed(shown)
+
+
+def test_drift_help_names_the_script_and_lists_its_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    from sc_plan_execution.review import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["drift", "--help"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: sc-plan-execution drift "), shown
+    for option in ("--owners-table", "--provider-stack", "--stack", "--json", "--region"):
+        assert option in shown
+    listed = [line.strip() for line in shown.splitlines() if line.strip()[:3] in EXIT_CODES]
+    assert [line[:1] for line in listed] == ["0", "1", "2"], shown
+    assert "IN_SYNC" in listed[0] and "drifted" in listed[1] and "error" in listed[2]

@@ -368,14 +368,14 @@ class PlanResource(CfnResource):
         """The handler is still busy (a slow call) this close to the Lambda deadline."""
         if self._continuing and self._handed_over:  # the request is being handed over, not abandoned
             return
-        with self._answer_lock:
+        with self._answer_lock:  # decided with the answer's own lock: the main thread answers, or hands over
             answered = self._answered
+            self._continuing = self._continuing or (not answered and self.continuable)
         if answered:  # the answer is out or going out: only recording it is still running
             logger.warning("Lambda deadline near while the answer is being recorded; nothing to hand over")
             return
-        if self.continuable:
+        if self._continuing:
             logger.warning("Lambda deadline near while a call is still running; continuing in a new invocation")
-            self._continuing = True
             self._hand_over(self._event, self._context)
             return
         self._send(

@@ -21,7 +21,7 @@ check (routes/drift_check.py) and `sc-plan-execution drift`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from sc_plan_provider.core.value import Value, replace
@@ -31,6 +31,7 @@ from sc_plan_provider.servicecatalog.wait import ESTABLISHED_PRODUCT, read_after
 if TYPE_CHECKING:
     from sc_plan_provider.records.managed import ManagedProduct
     from sc_plan_provider.servicecatalog.calls import ServiceCatalog
+    from sc_plan_provider.servicecatalog.shapes import ProvisioningParameter
     from sc_plan_provider.waiting.waiter import Sleep
 
 __all__ = ["DRIFTED", "DriftRow", "Verdict", "check_product", "stack_name"]
@@ -164,7 +165,7 @@ def check_product(
     return _with(row, Verdict.MODIFIED, *reasons)
 
 
-def _declared_values(parameters: Any) -> dict[str, str]:
+def _declared_values(parameters: Iterable[ProvisioningParameter]) -> dict[str, str]:
     """The declared values to compare: UsePreviousValue keeps whatever the product had."""
     return {p.key: p.value for p in parameters if not p.use_previous_value and p.value is not None}
 
