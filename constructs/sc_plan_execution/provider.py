@@ -95,6 +95,8 @@ OWNERS_TTL_ATTRIBUTE = "ExpiresAt"
 # An ephemeral provider's owners table guard reads the whole table once, when its stack is deleted;
 # the scheduled drift check (sc_plan_provider/routes/drift_check.py) reads it at every check.
 OWNERS_SCAN_ACTIONS: tuple[str, ...] = ("dynamodb:Scan",)
+# The packaged template's scan grant for the drift check, a policy of its own under the schedule's condition.
+DRIFT_CHECK_SCAN_POLICY = "DriftCheckScan"
 # The scheduled drift check's input: what tells its invocation from CloudFormation's requests.
 DRIFT_CHECK_EVENT = {"DriftCheck": True}
 
@@ -227,6 +229,9 @@ class PlanExecutionProvider(Construct):
             self.options.reserved_concurrent_executions,
             parameterized and parameterized.reserved_concurrent_executions,
         )
+        schedule, schedule_if = self._switch(
+            self.options.drift_check_schedule, parameterized and parameterized.drift_check_schedule
+        )
         vpc_if = parameterized.vpc_config.condition if parameterized else None
         in_vpc = self.options.vpc is not None or parameterized is not None
 
@@ -268,7 +273,7 @@ class PlanExecutionProvider(Construct):
             iam.PolicyStatement(actions=list(LEDGER_ACTIONS), resources=[self.requests_table.table_arn])
         )
 
-        self.owners_table = self._owners_table(key)
+        self.owners_table = self._owners_table(key, schedule, schedule_if)
         for table in (self.requests_table, self.owners_table):
             if key is not None and key_if is not None:
                 _cfn(table).add_property_override(
@@ -318,7 +323,6 @@ class PlanExecutionProvider(Construct):
                 "VpcConfig",
                 _if(vpc_if, {"SubnetIds": vpc.subnet_ids, "SecurityGroupIds": vpc.security_group_ids}),
             )
-        if parameterized is not None:
             self._acknowledge_unreachable_branch(
                 self.function, ("E1150", "F3012", "F3031"), "KmsKeyArn, VpcConfig and ReservedConcurrentExecutions"
             )
@@ -339,15 +343,17 @@ class PlanExecutionProvider(Construct):
         )
         self.alarms = self._alarms(topic, topic_if)
         self.owners_guard = self._owners_guard()
-        self.drift_check_rule = self._drift_check_rule()
+        self.drift_check_rule = self._drift_check_rule(schedule, schedule_if)
 
-    def _drift_check_rule(self) -> events.Rule | None:
+    def _drift_check_rule(
+        self, schedule: events.Schedule | None, schedule_if: CfnCondition | None
+    ) -> events.Rule | None:
         """The scheduled drift check, if the options ask for it: EventBridge invokes the function with
-        `DRIFT_CHECK_EVENT` (Lambda's permission names this rule as the source). The check only reads."""
-        schedule = self.options.drift_check_schedule
+        `DRIFT_CHECK_EVENT` (Lambda's permission names this rule as the source). The check only reads.
+        In the packaged template the rule and its permission exist only while `schedule_if` holds."""
         if schedule is None:
             return None
-        return events.Rule(
+        rule = events.Rule(
             self,
             "DriftCheckSchedule",
             schedule=schedule,
@@ -358,6 +364,12 @@ class PlanExecutionProvider(Construct):
                 )
             ],
         )
+        if schedule_if is not None:
+            # The rule and the target's lambda:InvokeFunction permission (a child of the rule).
+            for resource in rule.node.find_all():
+                if isinstance(resource, CfnResource):
+                    resource.cfn_options.condition = schedule_if
+        return rule
 
     def _self_invoke_policy(self, function: CfnResource) -> iam.Policy:
         """Continuation: the function invokes itself when a request outlives one invocation, by the
@@ -662,7 +674,9 @@ class PlanExecutionProvider(Construct):
                 )
             )
 
-    def _owners_table(self, key: kms.IKey | None) -> dynamodb.Table:
+    def _owners_table(
+        self, key: kms.IKey | None, schedule: events.Schedule | None, schedule_if: CfnCondition | None
+    ) -> dynamodb.Table:
         """Who owns each product. Owner records must outlive the provider's own replacement: a lost
         record lets the first stack that names the product adopt it
         (docs/shared-provider.md#a-shared-provider-is-a-deputy); an ephemeral provider's table goes
@@ -679,10 +693,19 @@ class PlanExecutionProvider(Construct):
             removal_policy=self.options.removal_policy,
             **self._table_encryption(key),
         )
-        # Scanned only by an ephemeral provider's guard and by the scheduled drift check.
-        scans = self._ephemeral or self.options.drift_check_schedule is not None
+        # Scanned only by an ephemeral provider's guard and by the scheduled drift check; in the
+        # packaged template, by the check while its schedule parameter is given (its own policy).
+        scans = self._ephemeral or (schedule is not None and schedule_if is None)
         actions = [*OWNERS_ACTIONS, *(OWNERS_SCAN_ACTIONS if scans else ())]
         self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[table.table_arn]))
+        if schedule is not None and schedule_if is not None and not scans:
+            policy = iam.Policy(
+                self,
+                DRIFT_CHECK_SCAN_POLICY,
+                roles=[self.role],
+                statements=[iam.PolicyStatement(actions=list(OWNERS_SCAN_ACTIONS), resources=[table.table_arn])],
+            )
+            _cfn(policy).cfn_options.condition = schedule_if
         return table
 
     def _owners_guard(self) -> CustomResource | None:

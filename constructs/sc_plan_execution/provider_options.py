@@ -111,3 +111,4 @@ class ParameterizedOptions:
     vpc_config: Conditional[VpcConfig]
     reserved_concurrent_executions: Conditional[float]
     alarm_topic: Conditional[sns.ITopic]
+    drift_check_schedule: Conditional[events.Schedule]

@@ -43,6 +43,7 @@ from aws_cdk import (
     Token,
     Validations,
 )
+from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -65,18 +66,21 @@ SUBNETS_PARAMETER = "SubnetIds"
 SECURITY_GROUPS_PARAMETER = "SecurityGroupIds"
 CONCURRENCY_PARAMETER = "ReservedConcurrentExecutions"
 ALARM_TOPIC_PARAMETER = "AlarmTopicArn"
+DRIFT_CHECK_SCHEDULE_PARAMETER = "DriftCheckSchedule"
 OPTION_PARAMETERS = (
     KMS_KEY_PARAMETER,
     SUBNETS_PARAMETER,
     SECURITY_GROUPS_PARAMETER,
     CONCURRENCY_PARAMETER,
     ALARM_TOPIC_PARAMETER,
+    DRIFT_CHECK_SCHEDULE_PARAMETER,
 )
 # The conditions that switch the options on (each true when its parameter is not empty).
 HAS_KEY_CONDITION = "HasEncryptionKey"
 IN_VPC_CONDITION = "InVpc"
 HAS_CONCURRENCY_CONDITION = "HasReservedConcurrency"
 HAS_ALARM_TOPIC_CONDITION = "HasAlarmTopic"
+HAS_DRIFT_CHECK_CONDITION = "HasDriftCheckSchedule"
 
 # ZIP cannot store dates before 1980; a fixed one makes the archive depend on content only.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -181,6 +185,16 @@ class StandaloneProviderStack(PlanExecutionProviderStack):
             default="",
             allowed_pattern=r"^(arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+)?$",
         ).value_as_string
+        schedule = CfnParameter(
+            self,
+            DRIFT_CHECK_SCHEDULE_PARAMETER,
+            description=(
+                "EventBridge schedule expression of the drift check, e.g. rate(1 hour) or cron(0 6 * * ? *) "
+                "(docs/drift.md). Empty: no scheduled check"
+            ),
+            default="",
+            allowed_pattern=r"^((rate|cron)\(.+\))?$",
+        ).value_as_string
         given_subnets = Fn.condition_not(Fn.condition_each_member_equals(subnets, ""))
         given_groups = Fn.condition_not(Fn.condition_each_member_equals(groups, ""))
         CfnRule(
@@ -210,6 +224,9 @@ class StandaloneProviderStack(PlanExecutionProviderStack):
             alarm_topic=Conditional(
                 sns.Topic.from_topic_arn(self, "AlarmTopic", topic_arn),
                 self._given(HAS_ALARM_TOPIC_CONDITION, topic_arn),
+            ),
+            drift_check_schedule=Conditional(
+                events.Schedule.expression(schedule), self._given(HAS_DRIFT_CHECK_CONDITION, schedule)
             ),
         )
 

@@ -20,9 +20,11 @@ from sc_plan_execution.standalone import (
     CODE_BUCKET_PARAMETER,
     CODE_KEY_PARAMETER,
     CONCURRENCY_PARAMETER,
+    DRIFT_CHECK_SCHEDULE_PARAMETER,
     EXPORT_NAME_PARAMETER,
     HAS_ALARM_TOPIC_CONDITION,
     HAS_CONCURRENCY_CONDITION,
+    HAS_DRIFT_CHECK_CONDITION,
     HAS_KEY_CONDITION,
     IN_VPC_CONDITION,
     KMS_KEY_PARAMETER,
@@ -73,7 +75,14 @@ def _under(value: Any, conditions: dict[str, bool]) -> Any:
 
 
 ALL_OFF = dict.fromkeys(
-    (HAS_KEY_CONDITION, IN_VPC_CONDITION, HAS_CONCURRENCY_CONDITION, HAS_ALARM_TOPIC_CONDITION), False
+    (
+        HAS_KEY_CONDITION,
+        IN_VPC_CONDITION,
+        HAS_CONCURRENCY_CONDITION,
+        HAS_ALARM_TOPIC_CONDITION,
+        HAS_DRIFT_CHECK_CONDITION,
+    ),
+    False,
 )
 ALL_ON = dict.fromkeys(ALL_OFF, True)
 
@@ -121,7 +130,7 @@ def test_standalone_template_is_the_provider_stack_with_code_from_parameters(
 ) -> None:
     shared = _provider_resources(provider_template)
     # With every option parameter empty (their defaults), the template deploys the provider stack.
-    portable = _under(_provider_resources(standalone), ALL_OFF)
+    portable = _deployed(_provider_resources(standalone), ALL_OFF)
     assert set(portable) == set(shared)
     (function_id,) = [k for k, v in portable.items() if v["Type"] == "AWS::Lambda::Function"]
     assert portable[function_id]["Properties"].pop("Code") == {
@@ -141,8 +150,14 @@ def test_standalone_template_is_the_provider_stack_with_code_from_parameters(
         assert standalone["Parameters"][name]["Default"] == "", name
 
 
+def _deployed(resources: dict[str, Any], conditions: dict[str, bool]) -> dict[str, Any]:
+    """The resources CloudFormation creates under these condition values, each as `_under` gives it."""
+    kept = {key: value for key, value in resources.items() if conditions.get(value.get("Condition", ""), True)}
+    return {key: _under(value, conditions) for key, value in kept.items()}
+
+
 def test_standalone_template_switches_each_option_on_by_its_parameter(standalone: dict[str, Any]) -> None:
-    resources = _under(_provider_resources(standalone), ALL_ON)
+    resources = _deployed(_provider_resources(standalone), ALL_ON)
 
     def one(resource_type: str) -> dict[str, Any]:
         (props,) = [r["Properties"] for r in resources.values() if r["Type"] == resource_type]
@@ -165,9 +180,26 @@ def test_standalone_template_switches_each_option_on_by_its_parameter(standalone
     assert policies["EncryptionKey"]["Statement"][0]["Resource"] == key
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     assert len(alarms) == 3 and all(a["AlarmActions"] == [{"Ref": ALARM_TOPIC_PARAMETER}] for a in alarms)
+    # The scheduled drift check: the rule invokes the function with the check's event, EventBridge
+    # may invoke it, and the role may scan the owners table.
+    rule = one("AWS::Events::Rule")
+    assert rule["ScheduleExpression"] == {"Ref": DRIFT_CHECK_SCHEDULE_PARAMETER}
+    assert json.loads(rule["Targets"][0]["Input"]) == {"DriftCheck": True}
+    (invoke,) = [p for p in (r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission")]
+    assert invoke["Principal"] == "events.amazonaws.com"
+    scans = [
+        statement
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]
+        if "dynamodb:Scan" in json.dumps(statement["Action"])
+    ]
+    assert len(scans) == 1 and "Owners" in json.dumps(scans[0]["Resource"])
     # Off again, nothing of them is left.
-    off = _under(_provider_resources(standalone), ALL_OFF)
+    off = _deployed(_provider_resources(standalone), ALL_OFF)
     assert "EncryptionKey" not in json.dumps(off) and "NetworkInterfaces" not in json.dumps(off)
+    assert "dynamodb:Scan" not in json.dumps(off) and "DriftCheck" not in json.dumps(off)
+    assert not [r for r in off.values() if r["Type"] in ("AWS::Events::Rule", "AWS::Lambda::Permission")]
     # Subnets without security groups (or the reverse) are refused before anything is created.
     (rule,) = standalone["Rules"].values()
     assert "SecurityGroupIds" in rule["Assertions"][0]["AssertDescription"]

@@ -13,8 +13,16 @@ import pytest
 from local_cloud.cloud import PROVIDER_HANDLER, LocalCloud
 from local_cloud.lambda_runtime import FunctionSpec
 from sc_plan_execution import DEFAULT_EXPORT_NAME
-from sc_plan_execution.standalone import CODE_KEY_PARAMETER, TEMPLATE_NAME, ZIP_PREFIX, StandalonePackage, package
+from sc_plan_execution.standalone import (
+    CODE_KEY_PARAMETER,
+    DRIFT_CHECK_SCHEDULE_PARAMETER,
+    TEMPLATE_NAME,
+    ZIP_PREFIX,
+    StandalonePackage,
+    package,
+)
 from sc_plan_provider import __version__
+from support.metrics import emf_documents, listed
 from support.scenarios import executions, plan, product, resource
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,3 +87,44 @@ def test_function_from_the_zip_creates_and_deletes_with_the_template_settings(
         assert deleted.outcomes[0].status == "SUCCESS"
         assert executions(sc) == 1
         assert sc.provisioned_products() == []
+
+
+def test_the_drift_check_schedule_parameter_runs_the_check_from_the_zip(
+    standalone_package: StandalonePackage, tmp_path: Path
+) -> None:
+    """The packaged template deployed with DriftCheckSchedule given: its rule's input runs the drift
+    check in the function from the zip, which may now scan the owners table and publishes a
+    Drifted metric per resource. With the parameter empty (its default) the role has no Scan."""
+    code_dir = tmp_path / "code"
+    with zipfile.ZipFile(standalone_package.code_zip) as archive:
+        archive.extractall(code_dir)
+    deployed = json.loads(standalone_package.template.read_text())
+    rules = [r for r in deployed["Resources"].values() if r["Type"] == "AWS::Events::Rule"]
+    (check_event,) = [json.loads(target["Input"]) for rule in rules for target in rule["Properties"]["Targets"]]
+
+    def run_the_check(schedule: str) -> tuple[LocalCloud, Any]:
+        # The template as CloudFormation deploys it with this parameter value.
+        deployed["Parameters"][DRIFT_CHECK_SCHEDULE_PARAMETER]["Default"] = schedule
+        template = tmp_path / f"deployed-{len(schedule)}.template.json"
+        template.write_text(json.dumps(deployed))
+        spec = FunctionSpec.from_template(template, code_dir, PROVIDER_HANDLER, stack_name="sc-plan-provider")
+        return LocalCloud(spec=spec, retry_delays=(0.5, 1.0)), spec
+
+    cloud, _spec = run_the_check("rate(1 hour)")
+    with cloud:
+        sc = cloud.servicecatalog
+        created = cloud.stack("watched").create(resource(plan(sc, product(sc))))
+        assert created.status == "CREATE_COMPLETE", created
+        cloud.invoke_event(check_event)
+        cloud.function.wait_for_log("Drift check done", timeout=60)
+        drifted = [d for d in emf_documents(cloud) if "Drifted" in d]
+        assert [(d["LogicalResourceId"], listed(d["Drifted"])) for d in drifted] == [("Bucket", [0.0])]
+
+    cloud, _spec = run_the_check("")
+    with cloud:
+        sc = cloud.servicecatalog
+        assert cloud.stack("watched").create(resource(plan(sc, product(sc)))).status == "CREATE_COMPLETE"
+        cloud.invoke_event(check_event)
+        cloud.function.wait_for_async(timeout=60)
+        assert "Drift check done" not in cloud.function.log_text()
+        assert "dynamodb:Scan" in cloud.function.log_text()
