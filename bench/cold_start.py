@@ -2,9 +2,13 @@
 
 Each sample is a new interpreter on the synthesized asset (PYTHONPATH = the asset folder, the
 template's POWERTOOLS_* variables, dummy credentials, no bytecode written, as on Lambda's read-only
-task root), so module compilation and Powertools/X-Ray set-up count as they do on a real cold start.
-A second, shorter series runs the same variants with bytecode caches primed (what an asset
-precompiled for the runtime would give), to show which part of the ratio is compilation.
+task root), so module loading and Powertools/X-Ray set-up count as they do on a real cold start.
+
+The asset is measured as shipped. It ships bytecode for the runtime's Python (3.14, compiled by
+pyodide at synth), which this interpreter cannot read; so its own checked-hash bytecode for exactly
+the same modules stands in (in a PYTHONPYCACHEPREFIX folder, the asset untouched): every module
+with shipped bytecode loads from bytecode, any other is compiled, as on Lambda. A second, shorter
+series runs the variants from source (an asset without bytecode), to show what compilation costs.
 The interpreter runs with -S: on Lambda only the task root and the runtime are importable, never this
 machine's development packages (which the X-Ray SDK would otherwise find and patch). The variants
 alternate, in a new order every round, so drift in machine load hits all of them equally.
@@ -19,6 +23,7 @@ times show the same ladder in milliseconds.
 from __future__ import annotations
 
 import io
+import os
 import random
 import re
 import shutil
@@ -27,7 +32,9 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,9 +43,10 @@ from bench.common import CDK_OUT, MeasurementError, median
 from local_cloud.cloud import provider_spec
 from local_cloud.lambda_runtime import FunctionSpec
 from local_cloud.lambda_runtime.sandbox_env import build_environment
+from sc_plan_execution.bundling import PIP_PYTHON_VERSION
 
 RUNS_PER_VARIANT = 15
-CACHED_RUNS_PER_VARIANT = 7
+SOURCE_RUNS_PER_VARIANT = 7
 IMPORTTIME_RUNS = 3
 TOP_IMPORTS = 10
 GOAL_RATIO = 1.05  # issue 11: a first request adds <= 0.05x on top of the floor
@@ -48,6 +56,16 @@ RUN_ORDER_SEED = 11
 INSTRUCTIONS_TIMEOUT_S = 900.0
 INSTRUCTIONS_TOOL = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
 EMPTY = "pass\n"
+# The shipped bytecode's tag (bundling.py compiles for the runtime's Python).
+SHIPPED_TAG = "cpython-" + PIP_PYTHON_VERSION.replace(".", "")
+# The stand-in: this interpreter compiles the modules named on stdin as the asset's were compiled,
+# and its standard library (in the cache folder, as on Lambda, where the runtime's is precompiled).
+PRIME = (
+    "import compileall, py_compile, sys, sysconfig\n"
+    "for path in sys.stdin.read().splitlines():\n"
+    "    py_compile.compile(path, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)\n"
+    "compileall.compile_dir(sysconfig.get_paths()['stdlib'], quiet=2, workers=2)\n"
+)
 
 CLIENT = "import boto3\nboto3.client('servicecatalog')\n"
 POWERTOOLS = (
@@ -138,15 +156,19 @@ class ColdStartResult:
     wall_ms: dict[str, list[float]]
     cpu_ms: dict[str, list[float]]
     process_ms: dict[str, list[float]]
-    cached_wall_ms: dict[str, list[float]]
+    source_wall_ms: dict[str, list[float]]
     top_imports: list[ImportCost]
     self_ms_by_package: list[tuple[str, float]]
     zipped_bytes: int
     unzipped_bytes: int
     files: int
+    # Modules the asset ships bytecode for (0: it ships source only and "as shipped" is from source).
+    shipped_bytecode: int
     # Instructions executed by each variant's whole process, plus "empty" (an interpreter running
-    # nothing) and "compile_only"; None when valgrind is not installed.
+    # nothing) and "compile_only", as shipped; None when valgrind is not installed.
     instructions: dict[str, int] | None = None
+    # The same from source, for "empty", "floor", "handler" and "compile_only" (when bytecode ships).
+    source_instructions: dict[str, int] | None = None
 
     def instructions_over_floor(self, variant: str) -> float:
         """A variant's instructions beyond interpreter start-up, over the floor's."""
@@ -160,17 +182,25 @@ class ColdStartResult:
     def ratio_to_boto3(self, variant: str, *, cpu: bool = False) -> float:
         return self.median_ms(variant, cpu=cpu) / self.median_ms("boto3", cpu=cpu)
 
-    def cached_ms(self, variant: str) -> float:
-        return median(self.cached_wall_ms[variant])
+    def source_ms(self, variant: str) -> float:
+        return median(self.source_wall_ms[variant])
 
-    def cached_ratio_to_boto3(self, variant: str) -> float:
-        return self.cached_ms(variant) / self.cached_ms("boto3")
+    def source_ratio_to_boto3(self, variant: str) -> float:
+        return self.source_ms(variant) / self.source_ms("boto3")
+
+    @property
+    def source_ratio(self) -> float | None:
+        """A first request over the floor from source (no bytecode in the asset), in instructions."""
+        counts = self.source_instructions or (None if self.shipped_bytecode else self.instructions)
+        if counts is None:
+            return None
+        return (counts["handler"] - counts["empty"]) / (counts["floor"] - counts["empty"])
 
     @property
     def ratio(self) -> float:
         """The goal's figure (issue 11): a first request over the floor (crhelper, Logger, Metrics,
-        Tracer, the Service Catalog, DynamoDB and CloudFormation clients), in instructions executed (repeatable), or
-        in median wall time without valgrind."""
+        Tracer, the Service Catalog, DynamoDB and CloudFormation clients), both as shipped, in
+        instructions executed (repeatable), or in median wall time without valgrind."""
         if self.instructions is not None:
             return self.instructions_over_floor("handler")
         return self.median_ms("handler") / self.median_ms("floor")
@@ -190,6 +220,9 @@ class ColdStartResult:
             "ratio": round(self.ratio, 3),
             "ratio_basis": self.ratio_basis,
             "instructions": self.instructions,
+            "shipped_bytecode_modules": self.shipped_bytecode,
+            "source_instructions": self.source_instructions,
+            "source_ratio": None if self.source_ratio is None else round(self.source_ratio, 3),
             "ratio_cpu": round(self.ratio_to_boto3("handler", cpu=True), 3),
             "variants": {
                 v.key: {
@@ -199,8 +232,8 @@ class ColdStartResult:
                     "process_ms_median": round(median(self.process_ms[v.key]), 1),
                     "ratio": round(self.ratio_to_boto3(v.key), 3),
                     "ratio_cpu": round(self.ratio_to_boto3(v.key, cpu=True), 3),
-                    "cached_wall_ms_median": round(self.cached_ms(v.key), 1),
-                    "cached_ratio": round(self.cached_ratio_to_boto3(v.key), 3),
+                    "source_wall_ms_median": round(self.source_ms(v.key), 1),
+                    "source_ratio": round(self.source_ratio_to_boto3(v.key), 3),
                     "wall_ms": [round(x, 1) for x in self.wall_ms[v.key]],
                 }
                 for v in VARIANTS
@@ -303,12 +336,13 @@ def measure_imports(env: dict[str, str], cwd: Path) -> tuple[list[ImportCost], l
 
 
 def asset_sizes(asset_dir: Path) -> tuple[int, int, int]:
-    """(zipped bytes, unzipped bytes, files): the asset zipped in memory with deflate, as uploaded."""
+    """(zipped bytes, unzipped bytes, files): the asset zipped in memory with deflate, as uploaded
+    (its shipped bytecode included)."""
     buffer = io.BytesIO()
     unzipped = files = 0
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(asset_dir.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file():
                 archive.write(path, path.relative_to(asset_dir).as_posix())
                 unzipped += path.stat().st_size
                 files += 1
@@ -332,34 +366,63 @@ def count_instructions(code: str, env: dict[str, str], cwd: Path) -> int:
     return int(found.group(1))
 
 
-def measure_instructions(env: dict[str, str], cwd: Path) -> dict[str, int] | None:
-    """Every variant once under callgrind (two at a time: the machine's two cores)."""
+def measure_instructions(env: dict[str, str], cwd: Path, keys: tuple[str, ...] | None = None) -> dict[str, int] | None:
+    """Every variant (or those of `keys`) once under callgrind, two at a time: the machine's two cores."""
     if shutil.which(INSTRUCTIONS_TOOL[0]) is None:
         return None
     floor = next(v.code for v in VARIANTS if v.key == "floor")
     codes = {"empty": EMPTY, **{v.key: v.code for v in VARIANTS}, "compile_only": floor + COMPILE_ONLY}
+    if keys is not None:
+        codes = {key: codes[key] for key in keys}
     with ThreadPoolExecutor(max_workers=2) as pool:
         counts = pool.map(lambda code: count_instructions(code, env, cwd), codes.values())
         return dict(zip(codes, counts, strict=True))
 
 
-def measure_cached(env: dict[str, str], cwd: Path, runs: int) -> dict[str, list[float]]:
-    """The variants again with bytecode cached outside the asset (primed by one run of each)."""
+def shipped_sources(asset_dir: Path) -> list[Path]:
+    """The asset's modules that ship bytecode for the runtime's Python."""
+    return sorted(
+        pyc.parent.parent / (pyc.name.removesuffix(f".{SHIPPED_TAG}.pyc") + ".py")
+        for pyc in asset_dir.rglob(f"__pycache__/*.{SHIPPED_TAG}.pyc")
+    )
+
+
+@contextmanager
+def as_shipped(env: dict[str, str], asset_dir: Path) -> Iterator[tuple[dict[str, str], int]]:
+    """The environment that loads the asset as it ships, and how many modules ship bytecode: this
+    interpreter's checked-hash bytecode for exactly those modules stands in for the runtime's, in a
+    cache folder outside the asset; with none shipped, the environment is unchanged."""
+    sources = shipped_sources(asset_dir)
+    if not sources:
+        yield env, 0
+        return
     with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache:
-        cached_env = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
-        cached_env["PYTHONPYCACHEPREFIX"] = cache
-        for variant in VARIANTS:
-            run_child(variant.code, cached_env, cwd)
-        wall, _cpu, _process = measure_init(cached_env, cwd, runs)
-    return wall
+        shipped = {**env, "PYTHONPYCACHEPREFIX": cache}  # PYTHONDONTWRITEBYTECODE stays: nothing else lands
+        subprocess.run(  # noqa: S603 - our own interpreter and code, no shell
+            [sys.executable, "-S", "-c", PRIME],
+            input="\n".join(os.fspath(path.resolve()) for path in sources),
+            env=shipped,
+            cwd=asset_dir,
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            check=True,
+        )
+        yield shipped, len(sources)
 
 
-def run(runs: int = RUNS_PER_VARIANT, cached_runs: int = CACHED_RUNS_PER_VARIANT) -> ColdStartResult:
+def run(runs: int = RUNS_PER_VARIANT, source_runs: int = SOURCE_RUNS_PER_VARIANT) -> ColdStartResult:
     spec = provider_spec(CDK_OUT)  # the demo stack's provider, as LocalCloud picks it
     env = lambda_env(spec)
-    wall, cpu, process = measure_init(env, spec.asset_dir, runs)
-    cached = measure_cached(env, spec.asset_dir, cached_runs)
-    top, packages = measure_imports(env, spec.asset_dir)
+    with as_shipped(env, spec.asset_dir) as (shipped_env, shipped):
+        wall, cpu, process = measure_init(shipped_env, spec.asset_dir, runs)
+        top, packages = measure_imports(shipped_env, spec.asset_dir)
+        instructions = measure_instructions(shipped_env, spec.asset_dir)
+    source, _cpu, _process = measure_init(env, spec.asset_dir, source_runs)
+    source_instructions = (
+        measure_instructions(env, spec.asset_dir, ("empty", "floor", "handler", "compile_only")) if shipped else None
+    )
     zipped, unzipped, files = asset_sizes(spec.asset_dir)
-    instructions = measure_instructions(env, spec.asset_dir)
-    return ColdStartResult(wall, cpu, process, cached, top, packages, zipped, unzipped, files, instructions)
+    return ColdStartResult(
+        wall, cpu, process, source, top, packages, zipped, unzipped, files, shipped, instructions, source_instructions
+    )

@@ -7,12 +7,19 @@ those of the services the function calls are kept (`sc_plan_provider.runtime.cli
 rest are 28 MB that every cold start would download and unpack for nothing. The asset hash is
 computed here from the sources and the bundling settings, so CDK can reuse an already staged
 `asset.<hash>` directory and skip pip entirely on repeat synths.
+
+Lambda's task root is read-only: without bytecode in the asset, every cold start compiles each
+module it imports. So the asset is compiled for the runtime's Python (3.14) by the npm package
+`pyodide` (CPython for WebAssembly, run by Node, which CDK needs anyway) when it can be found from
+the app's folder; where it cannot, the asset ships source only and a message says how to add it
+(docs/benchmark.md#bytecode).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -36,8 +43,9 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 PIP_PYTHON_VERSION = "3.14"
 PIP_IMPLEMENTATION = "cp"
 
-# Never shipped: byte code is compiled for the synthesizing interpreter, not for Lambda's; the
-# requirements file and the typing marker mean nothing at run time.
+# Never copied from the package: its byte code is compiled for the synthesizing interpreter, not
+# for Lambda's (the asset's own comes from pyodide, below); the requirements file and the typing
+# marker mean nothing at run time.
 EXCLUDED_NAMES = ("__pycache__", REQUIREMENTS_FILE, "py.typed")
 EXCLUDED_SUFFIXES = (".pyc",)
 ASSET_EXCLUDES = ["__pycache__", "*.pyc"]
@@ -88,6 +96,58 @@ def prune_botocore_models(site_dir: Path, keep: Sequence[str] = SERVICES) -> Non
             shutil.rmtree(entry)
 
 
+# Bytecode for the runtime: pyodide's major version names its CPython (314 -> 3.14).
+PYODIDE_PACKAGE = Path("node_modules") / "pyodide"
+PYODIDE_MAJOR = PIP_PYTHON_VERSION.replace(".", "")
+COMPILE_SCRIPT = Path(__file__).with_name("compile_bytecode.mjs")
+COMPILE_TIMEOUT_S = 600.0
+
+
+def find_pyodide(*start: Path) -> Path | None:
+    """`node_modules/pyodide` for the runtime's Python, in a start folder or above it (as Node
+    resolves packages), or None. Its version must name the runtime's Python: 314.x for 3.14."""
+    for folder in start:
+        for candidate in (folder, *folder.parents):
+            manifest = candidate / PYODIDE_PACKAGE / "package.json"
+            if manifest.is_file():
+                version = str(json.loads(manifest.read_text()).get("version", ""))
+                if version.split(".", maxsplit=1)[0] == PYODIDE_MAJOR:
+                    return manifest.parent
+    return None
+
+
+def _run_pyodide(asset_dir: Path, pyodide: Path, *options: str) -> list[str]:
+    """Run compile_bytecode.mjs; returns the lines it printed before the interpreter's version."""
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("Compiling the provider's bytecode needs Node.js (`node`) on the PATH.")
+    done = subprocess.run(  # noqa: S603 - fixed argv: Node, our script, two paths, a flag
+        [node, str(COMPILE_SCRIPT), str(pyodide / "pyodide.mjs"), str(asset_dir), *options],
+        capture_output=True,
+        text=True,
+        timeout=COMPILE_TIMEOUT_S,
+        check=False,
+    )
+    printed = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not printed or printed[-1] != PIP_PYTHON_VERSION:
+        raise RuntimeError(
+            f"Compiling the provider's bytecode with {pyodide} failed (exit {done.returncode}, Python "
+            f"{printed[-1] if printed else '?'}, runtime {PIP_PYTHON_VERSION}): {done.stderr.strip()[-500:]}"
+        )
+    return printed[:-1]
+
+
+def compile_bytecode(asset_dir: Path, pyodide: Path) -> None:
+    """Write checked-hash `__pycache__/*.cpython-314.pyc` beside every module of the asset."""
+    _run_pyodide(asset_dir, pyodide)
+
+
+def sources_without_bytecode(asset_dir: Path, pyodide: Path) -> list[str]:
+    """The asset's modules that the runtime's Python would compile from source (no valid .pyc for
+    it), as that interpreter's own import machinery decides; nothing is written."""
+    return _run_pyodide(asset_dir, pyodide, "--check")
+
+
 def _source_files(root: Path) -> Iterator[Path]:
     """Files that make up the package, in a stable order, without byte code."""
     for path in sorted(root.rglob("*")):
@@ -106,9 +166,16 @@ class LocalPipBundling:
     output directory matters here.
     """
 
-    def __init__(self, package_dir: Path | None = None) -> None:
+    def __init__(self, package_dir: Path | None = None, *, pyodide: Path | None = None) -> None:
         self._package_dir = package_dir or installed_package_dir()
         self._package = self._package_dir.name
+        # Where `cdk synth` runs (the app's folder) first, then the checkout this package lives in.
+        self._pyodide = pyodide or find_pyodide(Path.cwd(), self._package_dir)
+
+    @property
+    def pyodide(self) -> Path | None:
+        """The pyodide package that compiles the asset's bytecode; None: the asset ships source only."""
+        return self._pyodide
 
     @property
     def requirements(self) -> Path:
@@ -130,6 +197,16 @@ class LocalPipBundling:
             ignore=shutil.ignore_patterns(*EXCLUDED_NAMES, *(f"*{s}" for s in EXCLUDED_SUFFIXES)),
             dirs_exist_ok=True,
         )
+        if self._pyodide is None:
+            print(  # shown by `cdk synth` while it bundles
+                f"sc_plan_execution: the provider's asset ships without bytecode: no npm package "
+                f"pyodide@{PYODIDE_MAJOR}.x was found from {Path.cwd()}, so every cold start compiles the "
+                f"modules it imports. `npm install --save-dev pyodide@{PYODIDE_MAJOR}` in the app's folder "
+                "compiles them at synth (docs/benchmark.md#bytecode).",
+                file=sys.stderr,
+            )
+        else:
+            compile_bytecode(Path(output_dir), self._pyodide)
         return True
 
     def fingerprint(self) -> str:
@@ -139,13 +216,18 @@ class LocalPipBundling:
         which keeps repeat synths and the test suite fast, and any source change forces a rebuild.
         """
         digest = hashlib.sha256()
-        for part in (PIP_PLATFORM, PIP_IMPLEMENTATION, PIP_PYTHON_VERSION, self._package, *SERVICES):
+        bytecode = "source only" if self._pyodide is None else self._pyodide_version()
+        for part in (PIP_PLATFORM, PIP_IMPLEMENTATION, PIP_PYTHON_VERSION, self._package, *SERVICES, bytecode):
             digest.update(part.encode() + b"\0")
         digest.update(self.requirements.read_bytes() + b"\0")
         for path in _source_files(self.package_dir):
             digest.update(path.relative_to(self.package_dir).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
         return digest.hexdigest()
+
+    def _pyodide_version(self) -> str:
+        assert self._pyodide is not None
+        return "pyodide " + str(json.loads((self._pyodide / "package.json").read_text())["version"])
 
 
 def provider_code(bundler: LocalPipBundling | None = None, *, exclude: Sequence[str] = ASSET_EXCLUDES) -> lambda_.Code:

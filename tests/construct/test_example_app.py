@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import app
+from sc_plan_execution.bundling import find_pyodide, sources_without_bytecode
 from sc_plan_provider.runtime.clients import SERVICES
+from support.bytecode import bytecode_problems
+
+REPO = Path(__file__).resolve().parents[2]
 
 CFN_LINT_IGNORED = "W3005"  # redundant DependsOn that CDK itself emits
 
@@ -77,9 +81,20 @@ def test_asset_is_arm64_python_with_the_handler_package(example: Any, cdk_outdir
     assert (asset / "sc_plan_provider" / "routes" / "plan_create.py").is_file()
     assert (asset / "boto3").is_dir() and (asset / "crhelper").is_dir()
     assert (asset / "aws_lambda_powertools").is_dir()
-    assert not list(asset.rglob("__pycache__")) and not list(asset.rglob("*.pyc"))
     native = list(asset.rglob("*.so"))
     assert native and all("aarch64" in so.name for so in native), native
+
+
+def test_asset_ships_bytecode_the_runtime_uses(example: Any, cdk_outdir: Path) -> None:
+    """The repository's checkout has pyodide (package.json): the asset is compiled for python3.14,
+    every module has checked-hash bytecode matching its source, and 3.14 itself uses all of it."""
+    (asset,) = [p for p in cdk_outdir.glob("asset.*") if p.is_dir()]
+    files = {p.relative_to(asset).as_posix(): p.read_bytes() for p in asset.rglob("*") if p.is_file()}
+    assert len([name for name in files if name.endswith(".pyc")]) > 500
+    assert bytecode_problems(files) == []
+    pyodide = find_pyodide(REPO)
+    assert pyodide is not None, "npm ci installs pyodide (package.json)"
+    assert sources_without_bytecode(asset, pyodide) == []
 
 
 def test_asset_keeps_only_the_botocore_models_the_function_calls(example: Any, cdk_outdir: Path) -> None:

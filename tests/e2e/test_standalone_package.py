@@ -13,6 +13,7 @@ import pytest
 from local_cloud.cloud import PROVIDER_HANDLER, LocalCloud
 from local_cloud.lambda_runtime import FunctionSpec
 from sc_plan_execution import DEFAULT_EXPORT_NAME
+from sc_plan_execution.bundling import find_pyodide, sources_without_bytecode
 from sc_plan_execution.standalone import (
     CODE_KEY_PARAMETER,
     DRIFT_CHECK_SCHEDULE_PARAMETER,
@@ -22,6 +23,7 @@ from sc_plan_execution.standalone import (
     package,
 )
 from sc_plan_provider import __version__
+from support.bytecode import bytecode_problems
 from support.metrics import emf_documents, listed
 from support.scenarios import executions, plan, product, resource
 
@@ -40,16 +42,24 @@ def standalone_package(tmp_path_factory: pytest.TempPathFactory) -> StandalonePa
     return package(tmp_path_factory.mktemp("dist"))
 
 
-def test_code_key_default_names_the_versioned_zip(standalone_package: StandalonePackage) -> None:
+def test_code_key_default_names_the_versioned_zip(standalone_package: StandalonePackage, tmp_path: Path) -> None:
     template: dict[str, Any] = json.loads(standalone_package.template.read_text())
     key = template["Parameters"][CODE_KEY_PARAMETER]["Default"]
     assert key == standalone_package.code_zip.name
     assert key.startswith(f"{ZIP_PREFIX}-{__version__}-") and key.endswith(".zip")
     with zipfile.ZipFile(standalone_package.code_zip) as archive:
         names = archive.namelist()
+        files = {name: archive.read(name) for name in names}
     assert names == sorted(names)
     assert "sc_plan_provider/handler.py" in names and "crhelper/resource_helper.py" in names
-    assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
+    # Bytecode for the runtime's Python, as the construct's asset has (pyodide, package.json), and
+    # python3.14's own import system uses every file of it.
+    assert bytecode_problems(files) == []
+    pyodide = find_pyodide(REPO)
+    assert pyodide is not None, "npm ci installs pyodide (package.json)"
+    with zipfile.ZipFile(standalone_package.code_zip) as archive:
+        archive.extractall(tmp_path / "code")
+    assert sources_without_bytecode(tmp_path / "code", pyodide) == []
 
 
 def test_function_from_the_zip_creates_and_deletes_with_the_template_settings(

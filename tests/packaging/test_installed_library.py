@@ -109,7 +109,7 @@ def consumer(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     done = subprocess.run(
         [str(python), "app.py"], cwd=app_dir, env=env, check=True, capture_output=True, text=True, timeout=600
     )
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = {**json.loads(done.stdout.strip().splitlines()[-1]), "stderr": done.stderr}
     return app_dir / "cdk.out", seen
 
 
@@ -141,6 +141,7 @@ def test_wheel_ships_both_typed_packages_with_the_function_pins(wheel: Path) -> 
     for required in (
         "sc_plan_execution/__init__.py",
         "sc_plan_execution/py.typed",
+        "sc_plan_execution/compile_bytecode.mjs",
         "sc_plan_provider/handler.py",
         "sc_plan_provider/py.typed",
         "sc_plan_provider/requirements.txt",
@@ -167,6 +168,17 @@ def test_app_outside_the_repository_uses_the_installed_package(consumer: tuple[P
     assert "site-packages" in str(seen["construct"])
     assert not any(str(entry).startswith(str(REPO)) for entry in seen["path"])  # type: ignore[union-attr]
     assert seen["version"] == __version__
+
+
+def test_app_without_pyodide_ships_source_and_says_how_to_compile(consumer: tuple[Path, dict[str, object]]) -> None:
+    """A user's app folder has no npm pyodide: the asset still synthesizes, as source only, and the
+    synth says what that costs and how to add it."""
+    cdk_out, seen = consumer
+    (asset,) = [p for p in cdk_out.glob("asset.*") if p.is_dir()]
+    assert (asset / "sc_plan_provider" / "handler.py").is_file()
+    assert not list(asset.rglob("*.pyc"))
+    assert "ships without bytecode" in str(seen["stderr"])
+    assert "npm install --save-dev pyodide@314" in str(seen["stderr"])
 
 
 def test_installed_construct_runs_create_then_delete_on_the_local_cloud(
